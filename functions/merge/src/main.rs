@@ -1,0 +1,19 @@
+//! `merge` Lambda: Kinesis batches of inbound events → golden profiles, with partial batch failure
+//! reporting. Thin: wiring at cold start, then the shared handler for each batch.
+use aws_lambda_events::event::kinesis::KinesisEvent;
+use cmp_shared::handlers::{merge::MergeHandler, Wiring};
+use cmp_shared::{aws, config::Config, telemetry};
+use lambda_runtime::{service_fn, Error, LambdaEvent};
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    telemetry::init();
+    let config = Config::from_env()?;
+    let clients = aws::Clients::new(&aws::sdk_config().await);
+    let wiring = Wiring::new(config, clients).await?;
+    let handler = &MergeHandler::new(&wiring);
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<KinesisEvent>| async move {
+        Ok::<_, Error>(handler.handle(event.payload).await)
+    }))
+    .await
+}

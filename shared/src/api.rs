@@ -1,0 +1,196 @@
+//! The read API: golden profiles, timelines and lookups by identifier, decrypted for the caller.
+use crate::crypto::{BlindIndexer, KeyRing};
+use crate::domain::event::{Identifier, TimelineKind};
+use crate::domain::pii::{Email, LoyaltyNumber, PhoneE164};
+use crate::domain::CustomerId;
+use crate::error::CmpError;
+use crate::merge::{open_profile, timeline_field};
+use crate::store::{ProfileRecord, ProfileStatus, ProfileStore, TimelineRecord};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use serde_json::{json, Map, Value};
+use std::sync::Arc;
+
+pub struct ReadApi {
+    store: Arc<dyn ProfileStore>,
+    keys: Arc<KeyRing>,
+    indexer: Arc<BlindIndexer>,
+}
+
+/// Which identifier a lookup uses.
+#[derive(Debug, Clone)]
+pub enum Lookup {
+    Email(Email),
+    Phone(PhoneE164),
+    Loyalty(LoyaltyNumber),
+}
+
+impl Lookup {
+    fn identifier(&self) -> Identifier {
+        match self {
+            Lookup::Email(e) => Identifier::Email(e.match_key()),
+            Lookup::Phone(p) => Identifier::Phone(p.match_key()),
+            Lookup::Loyalty(l) => Identifier::Loyalty(l.match_key()),
+        }
+    }
+}
+
+/// An opaque timeline cursor: the sort key of the last entry of the previous page.
+pub fn encode_cursor(sk: &str) -> String {
+    URL_SAFE_NO_PAD.encode(sk.as_bytes())
+}
+
+pub fn decode_cursor(cursor: &str) -> Option<String> {
+    if cursor.len() > 200 {
+        return None;
+    }
+    let bytes = URL_SAFE_NO_PAD.decode(cursor).ok()?;
+    let sk = String::from_utf8(bytes).ok()?;
+    TimelineRecord::is_sort_key(&sk).then_some(sk)
+}
+
+fn drop_nulls(v: &mut Value) {
+    if let Value::Object(m) = v {
+        m.retain(|_, x| !x.is_null());
+    }
+}
+
+impl ReadApi {
+    pub fn new(store: Arc<dyn ProfileStore>, keys: Arc<KeyRing>, indexer: Arc<BlindIndexer>) -> Self {
+        ReadApi { store, keys, indexer }
+    }
+
+    /// The profile as the API shows it: personal fields decrypted, lineage and sources attached.
+    pub async fn view(&self, record: &ProfileRecord) -> Result<Value, CmpError> {
+        let key = self.keys.key_for(&record.id).await?;
+        let g = open_profile(&key, record)?;
+        let contact = |value: String, e_verified: bool, kind: &Option<String>, source: &str, seen: &chrono::DateTime<chrono::Utc>| {
+            let mut v = json!({"verified": e_verified, "kind": kind, "source": source, "observed_at": seen});
+            v.as_object_mut().map(|m| m.insert("value".into(), Value::String(value)));
+            v
+        };
+        let emails: Vec<Value> = g
+            .emails
+            .iter()
+            .map(|e| {
+                let mut v = contact(e.value.as_str().into(), e.verified, &e.kind, &e.source, &e.last_seen);
+                let m = v.as_object_mut().expect("object");
+                let val = m.remove("value").unwrap_or_default();
+                m.insert("address".into(), val);
+                drop_nulls(&mut v);
+                v
+            })
+            .collect();
+        let phones: Vec<Value> = g
+            .phones
+            .iter()
+            .map(|p| {
+                let mut v = contact(p.value.as_str().into(), p.verified, &p.kind, &p.source, &p.last_seen);
+                let m = v.as_object_mut().expect("object");
+                let val = m.remove("value").unwrap_or_default();
+                m.insert("number".into(), val);
+                drop_nulls(&mut v);
+                v
+            })
+            .collect();
+        let mut lineage = Map::new();
+        for (field, l) in &record.lineage {
+            lineage.insert(
+                field.clone(),
+                json!({"source": l.source, "channel": l.channel, "event_id": l.event_id, "observed_at": l.observed_at}),
+            );
+        }
+        let mut out = json!({
+            "id": record.id,
+            "version": record.version,
+            "status": record.status,
+            "merged_into": record.merged_into,
+            "created_at": record.created_at,
+            "updated_at": record.updated_at,
+            "name": g.name,
+            "emails": emails,
+            "phones": phones,
+            "date_of_birth": g.date_of_birth,
+            "nationality": g.nationality,
+            "loyalty": g.loyalty,
+            "address": g.address,
+            "documents": g.documents.iter().map(|d| d.document.clone()).collect::<Vec<_>>(),
+            "preferences": g.preferences,
+            "special_assistance": g.special_assistance,
+            "lineage": lineage,
+            "sources": record.sources.iter().map(|(s, t)| json!({"source": s, "first_seen": t})).collect::<Vec<_>>(),
+        });
+        drop_nulls(&mut out);
+        Ok(out)
+    }
+
+    /// Reads a profile; a merged profile answers with its survivor.
+    pub async fn profile(&self, id: &CustomerId) -> Result<Option<Value>, CmpError> {
+        let mut id = id.clone();
+        for _ in 0..5 {
+            match self.store.get_profile(&id).await? {
+                None => return Ok(None),
+                Some(r) if r.status == ProfileStatus::Merged => match r.merged_into {
+                    Some(next) => id = next,
+                    None => return Ok(None),
+                },
+                Some(r) => return Ok(Some(self.view(&r).await?)),
+            }
+        }
+        Err(CmpError::Integrity("merge redirects form a chain longer than 5".into()))
+    }
+
+    /// Finds a profile through the blind index of an identifier.
+    pub async fn find(&self, lookup: &Lookup) -> Result<Option<Value>, CmpError> {
+        let key = self.indexer.lookup_key(&lookup.identifier());
+        match self.store.owner_of(&key).await? {
+            None => Ok(None),
+            Some(id) => self.profile(&id).await,
+        }
+    }
+
+    /// A page of the timeline, newest first; `None` when the profile does not exist.
+    pub async fn timeline(
+        &self,
+        id: &CustomerId,
+        kind: Option<TimelineKind>,
+        limit: usize,
+        after: Option<&str>,
+    ) -> Result<Option<Value>, CmpError> {
+        let Some(record) = self.store.get_profile(id).await? else { return Ok(None) };
+        let page = self.store.timeline(&record.id, kind, limit, after).await?;
+        let key = if page.items.is_empty() { None } else { Some(self.keys.key_for(&record.id).await?) };
+        let mut items = Vec::with_capacity(page.items.len());
+        for t in &page.items {
+            let detail: Value = match &key {
+                Some(k) => serde_json::from_slice(&k.open(record.id.as_str(), &timeline_field(&t.sk), &t.payload)?)
+                    .map_err(|e| CmpError::Integrity(format!("timeline detail does not decode: {e}")))?,
+                None => Value::Null,
+            };
+            items.push(json!({
+                "id": encode_cursor(&t.sk),
+                "kind": t.kind,
+                "occurred_at": t.occurred_at,
+                "source": t.source,
+                "channel": t.channel,
+                "event_id": t.event_id,
+                "detail": detail,
+            }));
+        }
+        Ok(Some(json!({"items": items, "next_cursor": page.next.as_deref().map(encode_cursor)})))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cursors_round_trip_and_reject_forgeries() {
+        let sk = "TL#2026-11-20T10:00:00.000000Z#0123456789abcdef0123456789abcdef#P1";
+        assert_eq!(decode_cursor(&encode_cursor(sk)).as_deref(), Some(sk));
+        for bad in ["", "!!!", &encode_cursor("PROFILE"), &encode_cursor("TL#nope#x"), &encode_cursor("IDX#email#abc")] {
+            assert_eq!(decode_cursor(bad), None, "{bad}");
+        }
+    }
+}

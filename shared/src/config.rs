@@ -1,0 +1,90 @@
+//! Configuration from environment variables (documented in README.md, "Environment variables").
+use crate::crypto::CachePolicy;
+use crate::error::CmpError;
+use std::time::Duration;
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// `CMP_ENV`: deployment environment name (dev, prod, local).
+    pub env_name: String,
+    /// `PROFILES_TABLE`: the single-table profile store.
+    pub profiles_table: String,
+    /// `KEYS_TABLE`: wrapped per-customer data keys.
+    pub keys_table: String,
+    /// `KMS_KEY_ID`: the customer-managed key that wraps data keys.
+    pub kms_key_id: String,
+    /// `INBOUND_STREAM`: the Kinesis stream ingest writes to (ingest only).
+    pub inbound_stream: Option<String>,
+    /// `DATA_KEY_CACHE_TTL_SECONDS`, `DATA_KEY_CACHE_MAX_USES`, `DATA_KEY_CACHE_CAPACITY`.
+    pub key_cache: CachePolicy,
+    /// `MAX_BATCH_EVENTS`: events per `POST /v1/events` (default 500).
+    pub max_batch_events: usize,
+    /// `MAX_EVENT_BYTES`: serialised size of one event (default 131072).
+    pub max_event_bytes: usize,
+    /// `MAX_REQUEST_BYTES`: size of one request body (default 6000000).
+    pub max_request_bytes: usize,
+    /// `DEAD_LETTER_TTL_DAYS`: how long parked events are kept (default 14).
+    pub dead_letter_ttl_days: i64,
+}
+
+impl Config {
+    pub fn from_env() -> Result<Self, CmpError> {
+        Self::from_lookup(|k| std::env::var(k).ok())
+    }
+
+    /// Reads the configuration through `get`, so that several functions with different
+    /// environments can run in one process (the local stack).
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, CmpError> {
+        let req = |k: &str| get(k).filter(|v| !v.is_empty()).ok_or_else(|| CmpError::Config(format!("{k} is not set")));
+        fn num<T: std::str::FromStr>(get: &dyn Fn(&str) -> Option<String>, k: &str, d: T) -> Result<T, CmpError> {
+            match get(k).filter(|v| !v.is_empty()) {
+                None => Ok(d),
+                Some(v) => v.parse().map_err(|_| CmpError::Config(format!("{k} must be a number"))),
+            }
+        }
+        let g: &dyn Fn(&str) -> Option<String> = &get;
+        Ok(Config {
+            env_name: get("CMP_ENV").unwrap_or_else(|| "dev".into()),
+            profiles_table: req("PROFILES_TABLE")?,
+            keys_table: req("KEYS_TABLE")?,
+            kms_key_id: req("KMS_KEY_ID")?,
+            inbound_stream: get("INBOUND_STREAM").filter(|v| !v.is_empty()),
+            key_cache: CachePolicy {
+                max_age: Duration::from_secs(num(g, "DATA_KEY_CACHE_TTL_SECONDS", 300u64)?),
+                max_uses: num(g, "DATA_KEY_CACHE_MAX_USES", 10_000u64)?,
+                capacity: num(g, "DATA_KEY_CACHE_CAPACITY", 10_000usize)?,
+            },
+            max_batch_events: num(g, "MAX_BATCH_EVENTS", 500usize)?,
+            max_event_bytes: num(g, "MAX_EVENT_BYTES", 131_072usize)?,
+            max_request_bytes: num(g, "MAX_REQUEST_BYTES", 6_000_000usize)?,
+            dead_letter_ttl_days: num(g, "DEAD_LETTER_TTL_DAYS", 14i64)?,
+        })
+    }
+
+    pub fn require_inbound_stream(&self) -> Result<&str, CmpError> {
+        self.inbound_stream.as_deref().ok_or_else(|| CmpError::Config("INBOUND_STREAM is not set".into()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    #[test]
+    fn reads_required_and_defaults() {
+        let env: HashMap<&str, &str> =
+            [("PROFILES_TABLE", "p"), ("KEYS_TABLE", "k"), ("KMS_KEY_ID", "arn:kms"), ("MAX_BATCH_EVENTS", "50")]
+                .into();
+        let c = Config::from_lookup(|k| env.get(k).map(|v| v.to_string())).unwrap();
+        assert_eq!(c.max_batch_events, 50);
+        assert_eq!(c.max_event_bytes, 131_072);
+        assert!(c.require_inbound_stream().is_err());
+        let bad: HashMap<&str, &str> = [("PROFILES_TABLE", "p")].into();
+        let e = Config::from_lookup(|k| bad.get(k).map(|v| v.to_string())).unwrap_err();
+        assert!(e.to_string().contains("KEYS_TABLE"));
+        let nan: HashMap<&str, &str> =
+            [("PROFILES_TABLE", "p"), ("KEYS_TABLE", "k"), ("KMS_KEY_ID", "x"), ("MAX_EVENT_BYTES", "lots")].into();
+        assert!(Config::from_lookup(|k| nan.get(k).map(|v| v.to_string())).is_err());
+    }
+}

@@ -1,0 +1,7 @@
+//! Pure domain types: no I/O in here.
+pub mod event;
+pub mod ids;
+pub mod pii;
+pub mod profile;
+
+pub use ids::{CustomerId, EventRef};

@@ -1,0 +1,24 @@
+//! Core of the Gamma Airways Customer Management Platform.
+//!
+//! * [`domain`]: pure types and rules (parse-don't-validate identifiers, events, the golden profile).
+//! * [`crypto`]: envelope encryption of personal data (per-customer data keys from KMS, AES-256-GCM
+//!   field encryption, keyed blind indexes) behind the [`crypto::KeyService`] port.
+//! * [`store`]: the profile store port with its DynamoDB adapter and an in-memory fake.
+//! * [`ingest`], [`merge`], [`api`]: the use cases behind the Lambda functions.
+//! * [`handlers`]: the thin adapters from Lambda trigger events to the use cases.
+
+pub mod api;
+pub mod aws;
+pub mod config;
+pub mod crypto;
+pub mod domain;
+pub mod error;
+pub mod handlers;
+pub mod http;
+pub mod ingest;
+pub mod merge;
+pub mod schema;
+pub mod store;
+pub mod telemetry;
+
+pub use error::{CmpError, Result};

@@ -1,0 +1,505 @@
+//! Merge: turn inbound events into golden profiles and timeline entries.
+//!
+//! For each unit of an event (one person): compute the blind indexes of its strong identifiers,
+//! read the processed-marker and the lookup items in one batched read, pick the profile owning the
+//! strongest identifier (or mint a new customer with a new data key), fold the observation in by
+//! the survivorship rules, and commit profile, lookups, timeline entry and marker in one
+//! transaction guarded by the profile version. A conflict re-reads and retries; a replay finds the
+//! marker and changes nothing. Events whose content is invalid are parked with their reason.
+use crate::crypto::{purpose_context, BlindIndexer, DataKey, KeyRing, KeyService};
+use crate::domain::event::{parse_event, Event, FieldError, RawEnvelope, Unit};
+use crate::domain::profile::{Golden, Lineage, FIELDS};
+use crate::domain::{CustomerId, EventRef};
+use crate::error::CmpError;
+use crate::schema::EventValidator;
+use crate::store::{Commit, ParkedEvent, ProfileRecord, ProfileStatus, ProfileStore, StoreError, TimelineRecord};
+use chrono::Utc;
+use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::OnceCell;
+
+/// Markers outlive the inbound stream's retention (7 days), so any replay from the stream is caught.
+pub const MARKER_TTL_DAYS: i64 = 8;
+const MAX_ATTEMPTS: u32 = 8;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Tally {
+    pub created: u32,
+    pub updated: u32,
+    pub unchanged: u32,
+    pub duplicates: u32,
+    /// Identifiers the event carried that already belong to another profile (left where they are).
+    pub identifier_conflicts: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    Applied(Tally),
+    Parked { reason_code: String },
+}
+
+pub struct Merge {
+    store: Arc<dyn ProfileStore>,
+    keys: Arc<KeyRing>,
+    kms: Arc<dyn KeyService>,
+    indexer: Arc<BlindIndexer>,
+    validator: Arc<EventValidator>,
+    dead_letter_ttl_days: i64,
+    dead_letter_key: OnceCell<(DataKey, Vec<u8>)>,
+}
+
+enum UnitResult {
+    Created,
+    Updated,
+    Unchanged,
+    Duplicate,
+}
+
+fn seal_all(key: &DataKey, id: &CustomerId, golden: &Golden, fields: &[&str]) -> BTreeMap<String, Vec<u8>> {
+    let mut out = BTreeMap::new();
+    for f in fields {
+        if let Some(json) = golden.field_json(f) {
+            if json != b"null" && json != b"[]" && json != b"{}" {
+                out.insert((*f).to_owned(), key.seal(id.as_str(), f, &json));
+            }
+        }
+    }
+    out
+}
+
+/// Decrypts the golden record of a stored profile.
+pub fn open_profile(key: &DataKey, record: &ProfileRecord) -> Result<Golden, CmpError> {
+    let mut g = Golden::default();
+    for (field, sealed) in &record.sealed {
+        let json = key.open(record.id.as_str(), field, sealed)?;
+        g.set_field_json(field, &json)
+            .map_err(|e| CmpError::Integrity(format!("field {field} does not decode: {e}")))?;
+    }
+    Ok(g)
+}
+
+pub fn timeline_field(sk: &str) -> String {
+    format!("timeline:{sk}")
+}
+
+impl Merge {
+    pub fn new(
+        store: Arc<dyn ProfileStore>,
+        keys: Arc<KeyRing>,
+        kms: Arc<dyn KeyService>,
+        indexer: Arc<BlindIndexer>,
+        validator: Arc<EventValidator>,
+        dead_letter_ttl_days: i64,
+    ) -> Self {
+        Merge { store, keys, kms, indexer, validator, dead_letter_ttl_days, dead_letter_key: OnceCell::new() }
+    }
+
+    /// Processes one stream record. `Err` means "retry later" (the record is reported as a batch item
+    /// failure); invalid content is parked and answered `Ok(Outcome::Parked)`.
+    pub async fn process_record(&self, data: &[u8], origin: &str) -> Result<Outcome, CmpError> {
+        let value: serde_json::Value = match serde_json::from_slice(data) {
+            Ok(v) => v,
+            Err(_) => {
+                return self
+                    .park(data, origin, "invalid_json", vec![FieldError::new("invalid_json", "", "record is not JSON")])
+                    .await
+            }
+        };
+        let errors = self.validator.validate(&value);
+        if !errors.is_empty() {
+            return self.park(data, origin, "schema_violation", errors).await;
+        }
+        let raw: RawEnvelope = match serde_json::from_value(value) {
+            Ok(r) => r,
+            Err(e) => {
+                return self
+                    .park(data, origin, "schema_violation", vec![FieldError::new("schema_violation", "", e.to_string())])
+                    .await
+            }
+        };
+        let event = match parse_event(&raw) {
+            Ok(e) => e,
+            Err(errors) => return self.park(data, origin, "invalid_event", errors).await,
+        };
+        let mut tally = Tally::default();
+        for unit in &event.units {
+            match self.process_unit(&event, unit, &mut tally).await? {
+                UnitResult::Created => tally.created += 1,
+                UnitResult::Updated => tally.updated += 1,
+                UnitResult::Unchanged => tally.unchanged += 1,
+                UnitResult::Duplicate => tally.duplicates += 1,
+            }
+        }
+        Ok(Outcome::Applied(tally))
+    }
+
+    async fn process_unit(&self, event: &Event, unit: &Unit, tally: &mut Tally) -> Result<UnitResult, CmpError> {
+        let marker = EventRef::new(&event.source, &event.id).part(&unit.part);
+        let mut ids = unit.identifiers();
+        ids.sort_by_key(|i| i.priority());
+        let lookups: Vec<String> = ids.iter().map(|i| self.indexer.lookup_key(i)).collect();
+        let mut lookups_unique = lookups.clone();
+        lookups_unique.sort();
+        lookups_unique.dedup();
+        let from = Lineage {
+            source: event.source.clone(),
+            channel: unit.channel,
+            event_id: event.id.clone(),
+            observed_at: event.time,
+        };
+        for attempt in 0..MAX_ATTEMPTS {
+            if attempt > 0 {
+                let jitter = rand::random::<u64>() % 25;
+                tokio::time::sleep(Duration::from_millis((10u64 << attempt.min(6)) + jitter)).await;
+            }
+            let pre = self.store.prefetch(std::slice::from_ref(&marker), &lookups_unique).await?;
+            if pre.processed_markers.contains(&marker) {
+                return Ok(UnitResult::Duplicate);
+            }
+            // the owner of the strongest identifier decides
+            let target = lookups.iter().find_map(|l| pre.owners.get(l)).cloned();
+            let conflicts =
+                lookups_unique.iter().filter(|l| pre.owners.get(*l).is_some_and(|o| Some(o) != target.as_ref())).count();
+            let claims: Vec<String> =
+                lookups_unique.iter().filter(|l| !pre.owners.contains_key(*l)).cloned().collect();
+            let result = match target {
+                None => self.create(event, unit, &marker, &from, claims).await,
+                Some(id) => self.update(event, unit, &marker, &from, id, claims).await,
+            };
+            match result {
+                Ok(r) => {
+                    tally.identifier_conflicts += conflicts as u32;
+                    return Ok(r);
+                }
+                Err(CmpError::Store(StoreError::Conflict)) => continue,
+                Err(e) => return Err(e),
+            }
+        }
+        Err(StoreError::Conflict.into())
+    }
+
+    fn timeline_record(&self, key: &DataKey, id: &CustomerId, event: &Event, unit: &Unit, marker: &str) -> TimelineRecord {
+        let sk = TimelineRecord::sort_key(unit.timeline.occurred_at, marker);
+        let detail = serde_json::to_vec(&unit.timeline.detail).unwrap_or_default();
+        TimelineRecord {
+            payload: key.seal(id.as_str(), &timeline_field(&sk), &detail),
+            sk,
+            kind: unit.timeline.kind,
+            occurred_at: unit.timeline.occurred_at,
+            source: event.source.clone(),
+            channel: unit.channel,
+            event_id: event.id.clone(),
+        }
+    }
+
+    async fn create(
+        &self,
+        event: &Event,
+        unit: &Unit,
+        marker: &str,
+        from: &Lineage,
+        claims: Vec<String>,
+    ) -> Result<UnitResult, CmpError> {
+        let id = CustomerId::new();
+        let (key, wrapped) = self.keys.generate_for(&id).await?;
+        let mut golden = Golden::default();
+        let mut lineage = BTreeMap::new();
+        golden.apply(&mut lineage, &unit.observation, from);
+        let now = Utc::now();
+        let profile = ProfileRecord {
+            sealed: seal_all(&key, &id, &golden, &FIELDS),
+            id: id.clone(),
+            version: 1,
+            status: ProfileStatus::Active,
+            merged_into: None,
+            created_at: now,
+            updated_at: now,
+            tier: golden.tier().map(|t| format!("{t:?}").to_lowercase()),
+            lineage,
+            sources: BTreeMap::from([(event.source.clone(), event.time)]),
+        };
+        let commit = Commit {
+            marker: marker.to_owned(),
+            marker_expires_at: (now + chrono::Duration::days(MARKER_TTL_DAYS)).timestamp(),
+            timeline: Some(self.timeline_record(&key, &id, event, unit, marker)),
+            profile,
+            expected_version: None,
+            profile_changed: true,
+            new_wrapped_key: Some(wrapped),
+            claim_lookups: claims,
+        };
+        self.store.commit(&commit).await?;
+        self.keys.adopt(&id, &key);
+        Ok(UnitResult::Created)
+    }
+
+    async fn update(
+        &self,
+        event: &Event,
+        unit: &Unit,
+        marker: &str,
+        from: &Lineage,
+        id: CustomerId,
+        claims: Vec<String>,
+    ) -> Result<UnitResult, CmpError> {
+        let Some(current) = self.store.get_profile(&id).await? else {
+            return Err(CmpError::Integrity("a lookup item points at a missing profile".into()));
+        };
+        if current.status != ProfileStatus::Active {
+            return Err(CmpError::Integrity("a lookup item points at a profile that is not active".into()));
+        }
+        let key = self.keys.key_for(&id).await?;
+        let mut golden = open_profile(&key, &current)?;
+        let mut lineage = current.lineage.clone();
+        let changed = golden.apply(&mut lineage, &unit.observation, from);
+        let mut sources = current.sources.clone();
+        let first_seen = sources.entry(event.source.clone()).or_insert(event.time);
+        if event.time < *first_seen {
+            *first_seen = event.time;
+        }
+        let profile_changed = !changed.is_empty() || lineage != current.lineage || sources != current.sources;
+        let mut profile = current.clone();
+        if profile_changed {
+            let mut sealed = current.sealed.clone();
+            for (f, c) in seal_all(&key, &id, &golden, &changed) {
+                sealed.insert(f, c);
+            }
+            profile.sealed = sealed;
+            profile.lineage = lineage;
+            profile.sources = sources;
+            profile.version = current.version + 1;
+            profile.updated_at = Utc::now();
+            profile.tier = golden.tier().map(|t| format!("{t:?}").to_lowercase());
+        }
+        let commit = Commit {
+            marker: marker.to_owned(),
+            marker_expires_at: (Utc::now() + chrono::Duration::days(MARKER_TTL_DAYS)).timestamp(),
+            timeline: Some(self.timeline_record(&key, &id, event, unit, marker)),
+            profile,
+            expected_version: Some(current.version),
+            profile_changed,
+            new_wrapped_key: None,
+            claim_lookups: claims,
+        };
+        self.store.commit(&commit).await?;
+        Ok(if profile_changed { UnitResult::Updated } else { UnitResult::Unchanged })
+    }
+
+    /// Parks an unprocessable record: its payload sealed under a dead-letter data key (wrapped by KMS
+    /// and stored with it), its reasons in clear (they carry no values).
+    async fn park(&self, data: &[u8], origin: &str, reason_code: &str, reasons: Vec<FieldError>) -> Result<Outcome, CmpError> {
+        let (key, wrapped) = self
+            .dead_letter_key
+            .get_or_try_init(|| async {
+                let (plain, wrapped) = self.kms.generate_data_key(&purpose_context("dead-letter")).await?;
+                Ok::<_, CmpError>((DataKey::from_bytes(&plain), wrapped))
+            })
+            .await?;
+        let reference = crate::domain::ids::hex(&Sha256::digest(data)[..16]);
+        let now = Utc::now();
+        let parked = ParkedEvent {
+            parked_at: now,
+            payload: key.seal("dead-letter", &reference, data),
+            reference,
+            reason_code: reason_code.to_owned(),
+            reasons,
+            origin: origin.to_owned(),
+            wrapped_key: wrapped.clone(),
+            expires_at: (now + chrono::Duration::days(self.dead_letter_ttl_days)).timestamp(),
+        };
+        self.store.park(&parked).await?;
+        tracing::warn!(reason_code, reference = %parked.reference, origin, "event parked");
+        Ok(Outcome::Parked { reason_code: reason_code.to_owned() })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::crypto::fake::FakeKms;
+    use crate::crypto::CachePolicy;
+    use crate::store::memory::MemoryStore;
+    use serde_json::json;
+    use std::sync::atomic::Ordering;
+
+    struct World {
+        store: Arc<MemoryStore>,
+        kms: Arc<FakeKms>,
+        merge: Merge,
+        keys: Arc<KeyRing>,
+    }
+
+    fn world() -> World {
+        let store = Arc::new(MemoryStore::default());
+        let kms = Arc::new(FakeKms::new());
+        let keys = Arc::new(KeyRing::new(kms.clone(), store.clone(), CachePolicy::default()));
+        let merge = Merge::new(
+            store.clone(),
+            keys.clone(),
+            kms.clone(),
+            Arc::new(BlindIndexer::from_key(&[9u8; 32])),
+            Arc::new(EventValidator::new().unwrap()),
+            14,
+        );
+        World { store, kms, merge, keys }
+    }
+
+    fn observed(id: &str, source: &str, subject: &str, data: serde_json::Value) -> Vec<u8> {
+        serde_json::to_vec(&json!({
+            "specversion": "1.0", "id": id, "source": source, "type": "customer.profile_observed",
+            "time": "2026-11-20T10:00:00Z", "subject": subject, "data": data
+        }))
+        .unwrap()
+    }
+
+    fn web(id: &str, email: &str) -> Vec<u8> {
+        observed(
+            id,
+            "/channels/web",
+            &format!("acct-{id}"),
+            json!({"channel": "web", "name": {"given": "Inès", "family": "Lefèvre"}, "emails": [{"address": email}]}),
+        )
+    }
+
+    #[tokio::test]
+    async fn two_channels_sharing_an_email_make_one_profile() {
+        let w = world();
+        w.merge.process_record(&web("e1", "ines@example.com"), "t").await.unwrap();
+        let call = observed(
+            "c1",
+            "/channels/call-centre",
+            "crm-77",
+            json!({"channel": "call_centre", "emails": [{"address": "INES@example.com"}], "phones": [{"number": "+33612345678"}]}),
+        );
+        let out = w.merge.process_record(&call, "t").await.unwrap();
+        assert!(matches!(out, Outcome::Applied(Tally { updated: 1, .. })), "{out:?}");
+        assert_eq!(w.store.profile_count(), 1);
+        let p = &w.store.profiles()[0];
+        assert_eq!(p.version, 2);
+        let key = w.keys.key_for(&p.id).await.unwrap();
+        let g = open_profile(&key, p).unwrap();
+        assert_eq!(g.phones[0].value.as_str(), "+33612345678");
+        assert_eq!(w.store.timeline_count(&p.id), 2);
+    }
+
+    #[tokio::test]
+    async fn replays_change_nothing() {
+        let w = world();
+        let e = web("e1", "ines@example.com");
+        w.merge.process_record(&e, "t").await.unwrap();
+        let before = w.store.profiles();
+        let out = w.merge.process_record(&e, "t").await.unwrap();
+        assert_eq!(out, Outcome::Applied(Tally { duplicates: 1, ..Default::default() }));
+        assert_eq!(w.store.profiles(), before);
+        assert_eq!(w.store.timeline_count(&before[0].id), 1);
+    }
+
+    #[tokio::test]
+    async fn a_known_customer_costs_three_store_calls_and_no_kms_call() {
+        let w = world();
+        w.merge.process_record(&web("e1", "ines@example.com"), "t").await.unwrap();
+        w.kms.reset_counts();
+        w.store.calls.store(0, Ordering::Relaxed);
+        w.merge.process_record(&web("e2", "ines@example.com"), "t").await.unwrap();
+        assert_eq!(w.store.calls.load(Ordering::Relaxed), 3, "prefetch, get profile, commit");
+        assert_eq!(w.kms.decrypts() + w.kms.generates(), 0);
+    }
+
+    #[tokio::test]
+    async fn personal_data_is_sealed_in_the_store() {
+        let w = world();
+        w.merge.process_record(&web("e1", "ines@example.com"), "t").await.unwrap();
+        let p = &w.store.profiles()[0];
+        let dump = format!("{p:?}");
+        assert!(!dump.contains("ines@example.com") && !dump.contains("Lefèvre") && !dump.contains("Inès"));
+        assert!(p.sealed.contains_key("name") && p.sealed.contains_key("emails"));
+    }
+
+    #[tokio::test]
+    async fn invalid_records_are_parked_with_reasons_and_the_stream_goes_on() {
+        let w = world();
+        let out = w.merge.process_record(b"{broken", "shard-0:1").await.unwrap();
+        assert_eq!(out, Outcome::Parked { reason_code: "invalid_json".into() });
+        let bad = observed("x", "/channels/web", "s", json!({"channel": "web", "emails": [{"address": "nope"}]}));
+        let out = w.merge.process_record(&bad, "shard-0:2").await.unwrap();
+        assert_eq!(out, Outcome::Parked { reason_code: "schema_violation".into() });
+        let bad_phone =
+            observed("y", "/channels/web", "s", json!({"channel": "web", "phones": [{"number": "+353 12"}]}));
+        let out = w.merge.process_record(&bad_phone, "shard-0:3").await.unwrap();
+        assert_eq!(out, Outcome::Parked { reason_code: "invalid_event".into() });
+        let parked = w.store.parked();
+        assert_eq!(parked.len(), 3);
+        assert_eq!(parked[2].reasons[0].path, "/data/phones/0/number");
+        // the payload is sealed, not stored in clear
+        assert!(!String::from_utf8_lossy(&parked[1].payload).contains("nope"));
+        assert_eq!(w.store.profile_count(), 0);
+    }
+
+    #[tokio::test]
+    async fn store_outages_are_transient_errors_not_parking() {
+        let w = world();
+        w.store.fail_commits.store(1, Ordering::SeqCst);
+        let err = w.merge.process_record(&web("e1", "ines@example.com"), "t").await.unwrap_err();
+        assert!(err.is_transient());
+        assert!(w.store.parked().is_empty());
+        // the retry succeeds
+        w.merge.process_record(&web("e1", "ines@example.com"), "t").await.unwrap();
+        assert_eq!(w.store.profile_count(), 1);
+    }
+
+    #[tokio::test]
+    async fn concurrent_writers_lose_nothing() {
+        let w = Arc::new(world());
+        w.merge.process_record(&web("e0", "ines@example.com"), "t").await.unwrap();
+        let mut tasks = Vec::new();
+        for i in 0..12 {
+            let w = w.clone();
+            tasks.push(tokio::spawn(async move {
+                let e = observed(
+                    &format!("p{i}"),
+                    "/channels/app",
+                    &format!("dev-{i}"),
+                    json!({"channel": "mobile_app", "emails": [{"address": "ines@example.com"}],
+                           "phones": [{"number": format!("+3361234{:04}", 5600 + i)}]}),
+                );
+                w.merge.process_record(&e, "t").await.unwrap()
+            }));
+        }
+        for t in tasks {
+            t.await.unwrap();
+        }
+        assert_eq!(w.store.profile_count(), 1);
+        let p = &w.store.profiles()[0];
+        let g = open_profile(&w.keys.key_for(&p.id).await.unwrap(), p).unwrap();
+        assert_eq!(g.phones.len(), 10, "capped list keeps the 10 most recent; none lost to a race before the cap");
+        assert_eq!(w.store.timeline_count(&p.id), 13);
+    }
+
+    #[tokio::test]
+    async fn a_booking_links_each_passenger() {
+        let w = world();
+        let booking = serde_json::to_vec(&json!({
+            "specversion": "1.0", "id": "b1", "source": "/systems/pss", "type": "booking.recorded",
+            "time": "2026-11-20T10:00:00Z", "subject": "K7PX2Q",
+            "data": {
+                "record_locator": "K7PX2Q", "channel": "web", "status": "confirmed", "booked_at": "2026-11-20T09:59:00Z",
+                "passengers": [
+                    {"passenger_id": "P1", "type": "adult", "name": {"given": "Łukasz", "family": "Wiśniewski"}, "email": "lukasz@example.com"},
+                    {"passenger_id": "P2", "type": "adult", "name": {"given": "Ewa", "family": "Wiśniewska"}, "loyalty_number": "GA1234567"}
+                ],
+                "segments": [{"segment_id": "S1", "flight_number": "GA123", "operating_carrier": "GA", "departure_date": "2026-12-01",
+                    "origin": "WAW", "destination": "DUB", "scheduled_departure": "2026-12-01T07:00:00+01:00", "scheduled_arrival": "2026-12-01T09:00:00+00:00"}]
+            }
+        }))
+        .unwrap();
+        let out = w.merge.process_record(&booking, "t").await.unwrap();
+        assert_eq!(out, Outcome::Applied(Tally { created: 2, ..Default::default() }));
+        // the same booking re-recorded later (changed) updates the same two people
+        let changed = String::from_utf8(booking).unwrap().replace("\"id\":\"b1\"", "\"id\":\"b2\"");
+        let out = w.merge.process_record(changed.as_bytes(), "t").await.unwrap();
+        assert_eq!(out, Outcome::Applied(Tally { unchanged: 2, ..Default::default() }));
+        assert_eq!(w.store.profile_count(), 2);
+    }
+}

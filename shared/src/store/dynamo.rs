@@ -1,0 +1,522 @@
+//! DynamoDB adapter of [`ProfileStore`] and [`WrappedKeyStore`].
+//!
+//! Single-table layout of the profile table (`pk`, `sk`):
+//! | item | pk | sk |
+//! |---|---|---|
+//! | golden profile | `CUST#<id>` | `PROFILE` |
+//! | timeline entry | `CUST#<id>` | `TL#<occurred_at>#<marker>` |
+//! | identifier lookup (blind index) | `IDX#<kind>#<hmac>` | `IDX` |
+//! | processed-event marker | `EVT#<marker>` | `EVT` |
+//! | parked (dead-letter) event | `DLQ#<date>` | `<parked_at>#<reference>` |
+//!
+//! Items map to and from Rust structs with `serde_dynamo`; ciphertexts are binary attributes.
+use super::{Commit, ParkedEvent, Prefetch, ProfileRecord, ProfileStatus, ProfileStore, StoreError, TimelinePage, TimelineRecord};
+use crate::crypto::{KeyError, WrappedKeyStore};
+use crate::domain::event::{Channel, FieldError, TimelineKind};
+use crate::domain::profile::Lineage;
+use crate::domain::CustomerId;
+use crate::error::CmpError;
+use async_trait::async_trait;
+use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, KeysAndAttributes, Put, TransactWriteItem};
+use aws_sdk_dynamodb::Client;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_bytes::ByteBuf;
+use sha2::{Digest, Sha256};
+use std::collections::{BTreeMap, HashMap};
+use std::time::Duration;
+
+pub const PROFILE_SK: &str = "PROFILE";
+
+pub fn customer_pk(id: &CustomerId) -> String {
+    format!("CUST#{id}")
+}
+pub fn marker_pk(marker: &str) -> String {
+    format!("EVT#{marker}")
+}
+
+#[derive(Clone, Debug)]
+pub struct DynamoStore {
+    client: Client,
+    profiles_table: String,
+    keys_table: String,
+}
+
+#[derive(Serialize, Deserialize)]
+struct ProfileItem {
+    pk: String,
+    sk: String,
+    entity: String,
+    customer_id: String,
+    version: u64,
+    status: ProfileStatus,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    merged_into: Option<String>,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    tier: Option<String>,
+    sealed: BTreeMap<String, ByteBuf>,
+    lineage: BTreeMap<String, Lineage>,
+    sources: BTreeMap<String, DateTime<Utc>>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct TimelineItem {
+    pk: String,
+    sk: String,
+    entity: String,
+    customer_id: String,
+    kind: TimelineKind,
+    occurred_at: DateTime<Utc>,
+    source: String,
+    channel: Channel,
+    event_id: String,
+    payload: ByteBuf,
+}
+
+#[derive(Serialize, Deserialize)]
+struct LookupItem {
+    pk: String,
+    sk: String,
+    entity: String,
+    customer_id: String,
+    kind: String,
+    created_at: DateTime<Utc>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct MarkerItem {
+    pk: String,
+    sk: String,
+    entity: String,
+    customer_id: String,
+    processed_at: DateTime<Utc>,
+    expires_at: i64,
+}
+
+#[derive(Serialize, Deserialize)]
+struct ParkedItem {
+    pk: String,
+    sk: String,
+    entity: String,
+    reason_code: String,
+    reasons: Vec<FieldError>,
+    origin: String,
+    payload: ByteBuf,
+    wrapped_key: ByteBuf,
+    parked_at: DateTime<Utc>,
+    expires_at: i64,
+}
+
+#[derive(Serialize, Deserialize)]
+struct KeyItem {
+    pk: String,
+    wrapped_key: ByteBuf,
+    purpose: String,
+    created_at: DateTime<Utc>,
+}
+
+type Item = HashMap<String, AttributeValue>;
+
+fn to_item<T: Serialize>(v: &T) -> Result<Item, CmpError> {
+    serde_dynamo::to_item(v).map_err(|e| StoreError::Corrupt(e.to_string()).into())
+}
+fn from_item<T: for<'de> Deserialize<'de>>(item: Item) -> Result<T, CmpError> {
+    serde_dynamo::from_item(item).map_err(|e| StoreError::Corrupt(e.to_string()).into())
+}
+
+fn unavailable<E: ProvideErrorMetadata + std::error::Error + 'static, R: std::fmt::Debug>(e: SdkError<E, R>) -> CmpError {
+    StoreError::Unavailable(format!("{}", DisplayErrorContext(&e))).into()
+}
+
+fn key(pk: String, sk: &str) -> Item {
+    HashMap::from([("pk".to_owned(), AttributeValue::S(pk)), ("sk".to_owned(), AttributeValue::S(sk.to_owned()))])
+}
+
+fn s(v: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(v.into())
+}
+
+impl DynamoStore {
+    pub fn new(client: Client, profiles_table: impl Into<String>, keys_table: impl Into<String>) -> Self {
+        DynamoStore { client, profiles_table: profiles_table.into(), keys_table: keys_table.into() }
+    }
+
+    fn profile_item(p: &ProfileRecord) -> ProfileItem {
+        ProfileItem {
+            pk: customer_pk(&p.id),
+            sk: PROFILE_SK.into(),
+            entity: "profile".into(),
+            customer_id: p.id.to_string(),
+            version: p.version,
+            status: p.status,
+            merged_into: p.merged_into.as_ref().map(|m| m.to_string()),
+            created_at: p.created_at,
+            updated_at: p.updated_at,
+            tier: p.tier.clone(),
+            sealed: p.sealed.iter().map(|(k, v)| (k.clone(), ByteBuf::from(v.clone()))).collect(),
+            lineage: p.lineage.clone(),
+            sources: p.sources.clone(),
+        }
+    }
+
+    fn put(&self, table: &str, item: Item, condition: Option<&str>) -> Result<TransactWriteItem, CmpError> {
+        let mut put = Put::builder().table_name(table).set_item(Some(item));
+        if let Some(c) = condition {
+            put = put.condition_expression(c);
+        }
+        let put = put.build().map_err(|e| CmpError::Integrity(e.to_string()))?;
+        Ok(TransactWriteItem::builder().put(put).build())
+    }
+
+    fn commit_items(&self, c: &Commit) -> Result<Vec<TransactWriteItem>, CmpError> {
+        let mut items = Vec::new();
+        let now = c.profile.updated_at;
+        items.push(self.put(
+            &self.profiles_table,
+            to_item(&MarkerItem {
+                pk: marker_pk(&c.marker),
+                sk: "EVT".into(),
+                entity: "marker".into(),
+                customer_id: c.profile.id.to_string(),
+                processed_at: now,
+                expires_at: c.marker_expires_at,
+            })?,
+            Some("attribute_not_exists(pk)"),
+        )?);
+        match c.expected_version {
+            None => items.push(self.put(
+                &self.profiles_table,
+                to_item(&Self::profile_item(&c.profile))?,
+                Some("attribute_not_exists(pk)"),
+            )?),
+            Some(v) if c.profile_changed => {
+                let put = Put::builder()
+                    .table_name(&self.profiles_table)
+                    .set_item(Some(to_item(&Self::profile_item(&c.profile))?))
+                    .condition_expression("#v = :v")
+                    .expression_attribute_names("#v", "version")
+                    .expression_attribute_values(":v", AttributeValue::N(v.to_string()));
+                items.push(
+                    TransactWriteItem::builder()
+                        .put(put.build().map_err(|e| CmpError::Integrity(e.to_string()))?)
+                        .build(),
+                );
+            }
+            Some(v) => {
+                let check = ConditionCheck::builder()
+                    .table_name(&self.profiles_table)
+                    .set_key(Some(key(customer_pk(&c.profile.id), PROFILE_SK)))
+                    .condition_expression("#v = :v")
+                    .expression_attribute_names("#v", "version")
+                    .expression_attribute_values(":v", AttributeValue::N(v.to_string()))
+                    .build()
+                    .map_err(|e| CmpError::Integrity(e.to_string()))?;
+                items.push(TransactWriteItem::builder().condition_check(check).build());
+            }
+        }
+        if let Some(w) = &c.new_wrapped_key {
+            items.push(self.put(
+                &self.keys_table,
+                to_item(&KeyItem {
+                    pk: c.profile.id.to_string(),
+                    wrapped_key: ByteBuf::from(w.clone()),
+                    purpose: "customer".into(),
+                    created_at: now,
+                })?,
+                Some("attribute_not_exists(pk)"),
+            )?);
+        }
+        for l in &c.claim_lookups {
+            let kind = l.split('#').nth(1).unwrap_or_default().to_owned();
+            items.push(self.put(
+                &self.profiles_table,
+                to_item(&LookupItem {
+                    pk: l.clone(),
+                    sk: "IDX".into(),
+                    entity: "lookup".into(),
+                    customer_id: c.profile.id.to_string(),
+                    kind,
+                    created_at: now,
+                })?,
+                Some("attribute_not_exists(pk)"),
+            )?);
+        }
+        if let Some(t) = &c.timeline {
+            items.push(self.put(
+                &self.profiles_table,
+                to_item(&TimelineItem {
+                    pk: customer_pk(&c.profile.id),
+                    sk: t.sk.clone(),
+                    entity: "timeline".into(),
+                    customer_id: c.profile.id.to_string(),
+                    kind: t.kind,
+                    occurred_at: t.occurred_at,
+                    source: t.source.clone(),
+                    channel: t.channel,
+                    event_id: t.event_id.clone(),
+                    payload: ByteBuf::from(t.payload.clone()),
+                })?,
+                None,
+            )?);
+        }
+        Ok(items)
+    }
+}
+
+fn profile_from(item: ProfileItem) -> Result<ProfileRecord, CmpError> {
+    let id: CustomerId =
+        item.customer_id.parse().map_err(|_| StoreError::Corrupt("profile with an invalid customer id".into()))?;
+    Ok(ProfileRecord {
+        id,
+        version: item.version,
+        status: item.status,
+        merged_into: item.merged_into.and_then(|m| m.parse().ok()),
+        created_at: item.created_at,
+        updated_at: item.updated_at,
+        tier: item.tier,
+        sealed: item.sealed.into_iter().map(|(k, v)| (k, v.into_vec())).collect(),
+        lineage: item.lineage,
+        sources: item.sources,
+    })
+}
+
+fn timeline_from(item: TimelineItem) -> TimelineRecord {
+    TimelineRecord {
+        sk: item.sk,
+        kind: item.kind,
+        occurred_at: item.occurred_at,
+        source: item.source,
+        channel: item.channel,
+        event_id: item.event_id,
+        payload: item.payload.into_vec(),
+    }
+}
+
+#[async_trait]
+impl ProfileStore for DynamoStore {
+    async fn prefetch(&self, markers: &[String], lookups: &[String]) -> Result<Prefetch, CmpError> {
+        let mut keys: Vec<Item> = markers.iter().map(|m| key(marker_pk(m), "EVT")).collect();
+        keys.extend(lookups.iter().map(|l| key(l.clone(), "IDX")));
+        let mut out = Prefetch::default();
+        for chunk in keys.chunks(100) {
+            let mut pending = Some(
+                KeysAndAttributes::builder()
+                    .set_keys(Some(chunk.to_vec()))
+                    .consistent_read(true)
+                    .projection_expression("pk, customer_id")
+                    .build()
+                    .map_err(|e| CmpError::Integrity(e.to_string()))?,
+            );
+            let mut attempt = 0u32;
+            while let Some(req) = pending.take() {
+                let resp = self
+                    .client
+                    .batch_get_item()
+                    .request_items(&self.profiles_table, req)
+                    .send()
+                    .await
+                    .map_err(unavailable)?;
+                for item in resp.responses.and_then(|mut r| r.remove(&self.profiles_table)).unwrap_or_default() {
+                    let pk = item.get("pk").and_then(|v| v.as_s().ok()).cloned().unwrap_or_default();
+                    if let Some(m) = pk.strip_prefix("EVT#") {
+                        out.processed_markers.insert(m.to_owned());
+                    } else if let Some(c) = item.get("customer_id").and_then(|v| v.as_s().ok()) {
+                        let id = c.parse().map_err(|_| StoreError::Corrupt("lookup with invalid customer id".into()))?;
+                        out.owners.insert(pk, id);
+                    }
+                }
+                pending = resp.unprocessed_keys.and_then(|mut u| u.remove(&self.profiles_table));
+                if pending.is_some() {
+                    attempt += 1;
+                    if attempt > 8 {
+                        return Err(StoreError::Unavailable("unprocessed keys after retries".into()).into());
+                    }
+                    tokio::time::sleep(Duration::from_millis(20 << attempt.min(6))).await;
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    async fn get_profile(&self, id: &CustomerId) -> Result<Option<ProfileRecord>, CmpError> {
+        let resp = self
+            .client
+            .get_item()
+            .table_name(&self.profiles_table)
+            .set_key(Some(key(customer_pk(id), PROFILE_SK)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(unavailable)?;
+        match resp.item {
+            None => Ok(None),
+            Some(item) => Ok(Some(profile_from(from_item(item)?)?)),
+        }
+    }
+
+    async fn commit(&self, c: &Commit) -> Result<(), CmpError> {
+        let items = self.commit_items(c)?;
+        let token = {
+            let mut h = Sha256::new();
+            h.update(c.marker.as_bytes());
+            h.update(c.expected_version.unwrap_or(0).to_be_bytes());
+            crate::domain::ids::hex(&h.finalize()[..18])
+        };
+        match self
+            .client
+            .transact_write_items()
+            .set_transact_items(Some(items))
+            .client_request_token(token)
+            .send()
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(SdkError::ServiceError(e))
+                if matches!(
+                    e.err().code(),
+                    Some("TransactionCanceledException")
+                        | Some("TransactionConflictException")
+                        | Some("ConditionalCheckFailedException")
+                        | Some("IdempotentParameterMismatchException")
+                ) =>
+            {
+                Err(StoreError::Conflict.into())
+            }
+            Err(e) => Err(unavailable(e)),
+        }
+    }
+
+    async fn owner_of(&self, lookup: &str) -> Result<Option<CustomerId>, CmpError> {
+        let resp = self
+            .client
+            .get_item()
+            .table_name(&self.profiles_table)
+            .set_key(Some(key(lookup.to_owned(), "IDX")))
+            .projection_expression("customer_id")
+            .send()
+            .await
+            .map_err(unavailable)?;
+        Ok(resp
+            .item
+            .and_then(|i| i.get("customer_id").and_then(|v| v.as_s().ok()).and_then(|c| c.parse().ok())))
+    }
+
+    async fn timeline(
+        &self,
+        id: &CustomerId,
+        kind: Option<TimelineKind>,
+        limit: usize,
+        after: Option<&str>,
+    ) -> Result<TimelinePage, CmpError> {
+        let mut items = Vec::new();
+        let mut start: Option<Item> = after.map(|a| key(customer_pk(id), a));
+        loop {
+            let mut q = self
+                .client
+                .query()
+                .table_name(&self.profiles_table)
+                .key_condition_expression("pk = :pk AND begins_with(sk, :tl)")
+                .expression_attribute_values(":pk", s(customer_pk(id)))
+                .expression_attribute_values(":tl", s("TL#"))
+                .scan_index_forward(false)
+                .limit(((limit - items.len()) as i32).max(1) + if kind.is_some() { 25 } else { 0 })
+                .set_exclusive_start_key(start.take());
+            if let Some(k) = kind {
+                q = q
+                    .filter_expression("#kind = :kind")
+                    .expression_attribute_names("#kind", "kind")
+                    .expression_attribute_values(":kind", s(k.as_str()));
+            }
+            let resp = q.send().await.map_err(unavailable)?;
+            for item in resp.items.unwrap_or_default() {
+                if items.len() < limit {
+                    items.push(timeline_from(from_item(item)?));
+                } else {
+                    // more items exist beyond this page
+                    let next = items.last().map(|t: &TimelineRecord| t.sk.clone());
+                    return Ok(TimelinePage { items, next });
+                }
+            }
+            match resp.last_evaluated_key {
+                Some(k) if items.len() < limit => start = Some(k),
+                Some(_) => {
+                    let next = items.last().map(|t| t.sk.clone());
+                    return Ok(TimelinePage { items, next });
+                }
+                None => return Ok(TimelinePage { items, next: None }),
+            }
+        }
+    }
+
+    async fn park(&self, p: &ParkedEvent) -> Result<(), CmpError> {
+        let item = to_item(&ParkedItem {
+            pk: format!("DLQ#{}", p.parked_at.format("%Y-%m-%d")),
+            sk: format!("{}#{}", p.parked_at.format("%Y-%m-%dT%H:%M:%S%.6fZ"), p.reference),
+            entity: "dead_letter".into(),
+            reason_code: p.reason_code.clone(),
+            reasons: p.reasons.clone(),
+            origin: p.origin.clone(),
+            payload: ByteBuf::from(p.payload.clone()),
+            wrapped_key: ByteBuf::from(p.wrapped_key.clone()),
+            parked_at: p.parked_at,
+            expires_at: p.expires_at,
+        })?;
+        self.client
+            .put_item()
+            .table_name(&self.profiles_table)
+            .set_item(Some(item))
+            .send()
+            .await
+            .map_err(unavailable)?;
+        Ok(())
+    }
+}
+
+fn key_error<E: ProvideErrorMetadata + std::error::Error + 'static, R: std::fmt::Debug>(e: SdkError<E, R>) -> KeyError {
+    KeyError::Unavailable(format!("keys table: {}", DisplayErrorContext(&e)))
+}
+
+#[async_trait]
+impl WrappedKeyStore for DynamoStore {
+    async fn get_wrapped(&self, key_id: &str) -> Result<Option<Vec<u8>>, KeyError> {
+        let resp = self
+            .client
+            .get_item()
+            .table_name(&self.keys_table)
+            .key("pk", s(key_id))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(key_error)?;
+        Ok(resp.item.and_then(|mut i| match i.remove("wrapped_key") {
+            Some(AttributeValue::B(b)) => Some(b.into_inner()),
+            _ => None,
+        }))
+    }
+
+    async fn put_wrapped_if_absent(&self, key_id: &str, wrapped: &[u8], purpose: &str) -> Result<bool, KeyError> {
+        let item = serde_dynamo::to_item(&KeyItem {
+            pk: key_id.to_owned(),
+            wrapped_key: ByteBuf::from(wrapped.to_vec()),
+            purpose: purpose.to_owned(),
+            created_at: Utc::now(),
+        })
+        .map_err(|e| KeyError::Refused(e.to_string()))?;
+        match self
+            .client
+            .put_item()
+            .table_name(&self.keys_table)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(pk)")
+            .send()
+            .await
+        {
+            Ok(_) => Ok(true),
+            Err(SdkError::ServiceError(e)) if e.err().is_conditional_check_failed_exception() => Ok(false),
+            Err(e) => Err(key_error(e)),
+        }
+    }
+}

@@ -1,0 +1,149 @@
+//! The profile store port: what the use cases need from persistence, in domain terms. The DynamoDB
+//! adapter implements it with a single table (see `docs/data-model.md`); the in-memory fake
+//! implements the same semantics (conditional writes, all-or-nothing commits) for unit tests.
+pub mod dynamo;
+pub mod memory;
+
+use crate::domain::event::{Channel, TimelineKind};
+use crate::domain::profile::Lineage;
+use crate::domain::CustomerId;
+use crate::error::CmpError;
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("store unavailable: {0}")]
+    Unavailable(String),
+    /// A condition failed: someone else changed the profile or claimed an identifier first.
+    #[error("concurrent change; re-read and retry")]
+    Conflict,
+    #[error("stored item is malformed: {0}")]
+    Corrupt(String),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ProfileStatus {
+    Active,
+    Merged,
+}
+
+/// A profile as persisted: personal fields only as ciphertext, everything else free of personal data.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProfileRecord {
+    pub id: CustomerId,
+    pub version: u64,
+    pub status: ProfileStatus,
+    pub merged_into: Option<CustomerId>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    /// Loyalty tier, kept in clear for segmentation and routing.
+    pub tier: Option<String>,
+    /// Field name → AES-GCM ciphertext.
+    pub sealed: BTreeMap<String, Vec<u8>>,
+    pub lineage: BTreeMap<String, Lineage>,
+    /// Source → first time it told us about this customer.
+    pub sources: BTreeMap<String, DateTime<Utc>>,
+}
+
+/// A timeline entry as persisted.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TimelineRecord {
+    /// Sort key: `TL#<occurred_at>#<event marker>`; orders entries chronologically.
+    pub sk: String,
+    pub kind: TimelineKind,
+    pub occurred_at: DateTime<Utc>,
+    pub source: String,
+    pub channel: Channel,
+    pub event_id: String,
+    /// Sealed detail.
+    pub payload: Vec<u8>,
+}
+
+impl TimelineRecord {
+    pub fn sort_key(occurred_at: DateTime<Utc>, marker: &str) -> String {
+        format!("TL#{}#{}", occurred_at.format("%Y-%m-%dT%H:%M:%S%.6fZ"), marker)
+    }
+    /// Whether `sk` has the shape of a timeline sort key (used to vet pagination cursors).
+    pub fn is_sort_key(sk: &str) -> bool {
+        let Some(rest) = sk.strip_prefix("TL#") else { return false };
+        let Some((time, marker)) = rest.split_once('#') else { return false };
+        DateTime::parse_from_rfc3339(time).is_ok()
+            && !marker.is_empty()
+            && marker.len() <= 80
+            && marker.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'#' || b == b'-' || b == b'_')
+    }
+}
+
+/// Everything one unit of an event changes, written all-or-nothing.
+#[derive(Debug, Clone)]
+pub struct Commit {
+    /// Idempotency marker of the unit; the commit fails if it exists.
+    pub marker: String,
+    pub marker_expires_at: i64,
+    /// The profile after the change.
+    pub profile: ProfileRecord,
+    /// `None`: the profile is new (must not exist). `Some(v)`: it must still be at version `v`.
+    pub expected_version: Option<u64>,
+    /// Whether the profile item itself changed (otherwise it is only checked, not rewritten).
+    pub profile_changed: bool,
+    /// For a new customer: the KMS-wrapped data key, stored in the keys table in the same commit.
+    pub new_wrapped_key: Option<Vec<u8>>,
+    /// Lookup keys to claim for this customer; each must be unclaimed.
+    pub claim_lookups: Vec<String>,
+    pub timeline: Option<TimelineRecord>,
+}
+
+/// What a batch read tells before a unit is processed.
+#[derive(Debug, Clone, Default)]
+pub struct Prefetch {
+    pub processed_markers: HashSet<String>,
+    /// Lookup key → owning customer.
+    pub owners: HashMap<String, CustomerId>,
+}
+
+/// An event that cannot be processed, parked with its reason (and its payload sealed).
+#[derive(Debug, Clone)]
+pub struct ParkedEvent {
+    pub parked_at: DateTime<Utc>,
+    pub reference: String,
+    pub reason_code: String,
+    /// Reasons without personal data (codes, JSON paths, messages that never quote values).
+    pub reasons: Vec<crate::domain::event::FieldError>,
+    pub origin: String,
+    pub payload: Vec<u8>,
+    pub wrapped_key: Vec<u8>,
+    pub expires_at: i64,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct TimelinePage {
+    pub items: Vec<TimelineRecord>,
+    /// Sort key of the last item returned, when more may follow.
+    pub next: Option<String>,
+}
+
+#[async_trait]
+pub trait ProfileStore: Send + Sync {
+    /// One batched read: which markers exist and who owns each lookup key.
+    async fn prefetch(&self, markers: &[String], lookups: &[String]) -> Result<Prefetch, CmpError>;
+    /// Strongly consistent read of a profile.
+    async fn get_profile(&self, id: &CustomerId) -> Result<Option<ProfileRecord>, CmpError>;
+    /// Applies a commit atomically; `StoreError::Conflict` when any condition fails.
+    async fn commit(&self, commit: &Commit) -> Result<(), CmpError>;
+    /// Owner of one lookup key.
+    async fn owner_of(&self, lookup: &str) -> Result<Option<CustomerId>, CmpError>;
+    /// Timeline entries newest first, starting after `after` (a sort key), optionally of one kind.
+    async fn timeline(
+        &self,
+        id: &CustomerId,
+        kind: Option<TimelineKind>,
+        limit: usize,
+        after: Option<&str>,
+    ) -> Result<TimelinePage, CmpError>;
+    /// Parks an unprocessable event.
+    async fn park(&self, parked: &ParkedEvent) -> Result<(), CmpError>;
+}
