@@ -1,1 +1,103 @@
-fn main() {}
+//! `cmpctl`: run the CMP locally on the AWS emulator, load demo data, benchmark.
+use clap::{Parser, Subcommand};
+use cmpctl::client::ApiClient;
+use cmpctl::stack::{LocalStack, StackOptions};
+use cmpctl::BoxError;
+use std::time::Duration;
+
+#[derive(Parser)]
+#[command(name = "cmpctl", about = "Operations and developer tool of the Gamma Airways CMP")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Start the emulator, create the template's resources, run the functions wired as in AWS
+    /// (HTTP API on --listen), load demo data, and wait for Ctrl-C.
+    Dev {
+        #[arg(long, default_value = "127.0.0.1:3000")]
+        listen: std::net::SocketAddr,
+        /// Emulator port (0: any free port).
+        #[arg(long, default_value_t = 0)]
+        emulator_port: u16,
+        /// Demo customers to load (0: none).
+        #[arg(long, default_value_t = 2000)]
+        customers: usize,
+    },
+    /// Post the demo data set to a running stack.
+    Demo {
+        #[arg(long, default_value = "http://127.0.0.1:3000")]
+        url: String,
+        #[arg(long, default_value_t = 2000)]
+        customers: usize,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
+    /// Benchmarks (they start their own local stack).
+    Bench {
+        #[command(subcommand)]
+        which: Bench,
+    },
+}
+
+#[derive(Subcommand)]
+enum Bench {
+    /// Events through ingest → stream → merge: events/s, POST-to-readable latency, calls per event.
+    Ingest {
+        /// Customers to generate (about 4.5 events each).
+        #[arg(long, default_value_t = 2000)]
+        customers: usize,
+        /// Interval between latency probes, in milliseconds.
+        #[arg(long, default_value_t = 250)]
+        probe_interval_ms: u64,
+    },
+}
+
+#[tokio::main]
+async fn main() -> Result<(), BoxError> {
+    tracing_subscriber_init();
+    match Cli::parse().command {
+        Command::Dev { listen, emulator_port, customers } => {
+            eprintln!("starting the emulator and creating the resources of infra/template.yaml ...");
+            let stack = LocalStack::start(StackOptions { http_addr: listen, emulator_port, ..Default::default() }).await?;
+            eprintln!("emulator:  {}", stack.emulator.endpoint);
+            eprintln!("HTTP API:  {}", stack.base_url);
+            if customers > 0 {
+                let client = ApiClient::new(stack.base_url.clone());
+                let (n, samples) = cmpctl::bench::load_demo(&client, customers, 1).await?;
+                eprintln!("loaded {n} demo events for {customers} customers; merging in the background");
+                eprintln!("try (demo data is fictional):");
+                for s in samples {
+                    if let Some(e) = s["email"].as_str() {
+                        eprintln!("  curl -s '{}/v1/profiles?email={}'", stack.base_url, cmpctl::client::encode(e));
+                    }
+                }
+                eprintln!("  curl -s '{}/v1/profiles/<id>/timeline?limit=10'", stack.base_url);
+            }
+            eprintln!("post events:  curl -s -XPOST -H 'content-type: application/json' --data @events/batch.json {}/v1/events", stack.base_url);
+            eprintln!("Ctrl-C stops everything.");
+            let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+            tokio::select! {
+                r = tokio::signal::ctrl_c() => r?,
+                _ = term.recv() => {}
+            }
+            eprintln!("stopping ...");
+            stack.stop().await;
+        }
+        Command::Demo { url, customers, seed } => {
+            let (n, samples) = cmpctl::bench::load_demo(&ApiClient::new(url), customers, seed).await?;
+            println!("posted {n} events; sample identifiers: {}", serde_json::Value::Array(samples));
+        }
+        Command::Bench { which: Bench::Ingest { customers, probe_interval_ms } } => {
+            let report = cmpctl::bench::ingest(customers, Duration::from_millis(probe_interval_ms)).await?;
+            println!("{}", report.render());
+        }
+    }
+    Ok(())
+}
+
+fn tracing_subscriber_init() {
+    cmp_shared::telemetry::init();
+}

@@ -1,0 +1,176 @@
+//! The local stack: emulator + resources from the template + the functions wired as in AWS.
+use crate::emulator::{self, Emulator};
+use crate::gateway::{self, HttpFunction, Route};
+use crate::metrics::CallCounter;
+use crate::stream::{Mapping, MappingConfig, MappingStats};
+use crate::wiring::{EventSource, StackWiring};
+use crate::BoxError;
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_sdk_dynamodb::config::Credentials;
+use cmp_shared::aws::Clients;
+use cmp_shared::config::Config;
+use cmp_shared::handlers::{api::ApiHandler, ingest::IngestHandler, merge::MergeHandler, Wiring};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::watch;
+
+pub const REGION: &str = "eu-west-1";
+
+#[derive(Debug, Clone)]
+pub struct StackOptions {
+    /// Where the HTTP API listens (port 0: any free port).
+    pub http_addr: SocketAddr,
+    /// Emulator port (0: any free port).
+    pub emulator_port: u16,
+    pub stack_name: String,
+    /// Counts every AWS call the functions make (benchmarks).
+    pub counter: Option<CallCounter>,
+}
+
+impl Default for StackOptions {
+    fn default() -> Self {
+        StackOptions {
+            http_addr: "127.0.0.1:0".parse().expect("addr"),
+            emulator_port: 0,
+            stack_name: "cmp-local".into(),
+            counter: None,
+        }
+    }
+}
+
+/// SDK configuration for the emulator: its endpoint, a region, test credentials.
+pub async fn emulator_sdk(endpoint: &str) -> SdkConfig {
+    aws_config::defaults(BehaviorVersion::latest())
+        .endpoint_url(endpoint)
+        .region(Region::new(REGION))
+        .credentials_provider(Credentials::new("testing", "testing", None, None, "cmp-local"))
+        .load()
+        .await
+}
+
+/// The functions' clients, optionally with a call-counting interceptor.
+pub fn clients(sdk: &SdkConfig, counter: Option<&CallCounter>) -> Clients {
+    match counter {
+        None => Clients::new(sdk),
+        Some(c) => Clients {
+            dynamodb: aws_sdk_dynamodb::Client::from_conf(
+                aws_sdk_dynamodb::config::Builder::from(sdk).interceptor(c.clone()).build(),
+            ),
+            kinesis: aws_sdk_kinesis::Client::from_conf(
+                aws_sdk_kinesis::config::Builder::from(sdk).interceptor(c.clone()).build(),
+            ),
+            kms: aws_sdk_kms::Client::from_conf(aws_sdk_kms::config::Builder::from(sdk).interceptor(c.clone()).build()),
+        },
+    }
+}
+
+pub struct LocalStack {
+    pub emulator: Emulator,
+    pub wiring: StackWiring,
+    pub sdk: SdkConfig,
+    pub base_url: String,
+    pub mapping_stats: Vec<Arc<MappingStats>>,
+    shutdown: watch::Sender<bool>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl LocalStack {
+    pub async fn start(opts: StackOptions) -> Result<Self, BoxError> {
+        let emulator = Emulator::start(opts.emulator_port).await?;
+        let wiring = emulator::deploy(&emulator.endpoint, REGION, &opts.stack_name).await?;
+        let sdk = emulator_sdk(&emulator.endpoint).await;
+        let plain_clients = clients(&sdk, None);
+        let counted_clients = clients(&sdk, opts.counter.as_ref());
+        let (shutdown, rx) = watch::channel(false);
+        let mut routes = Vec::new();
+        let mut mappings = Vec::new();
+        for f in &wiring.functions {
+            let env = f.environment.clone();
+            let config = Config::from_lookup(|k| env.get(k).cloned())?;
+            // the write path (ingest, merge) is what benchmarks count; reads are counted apart
+            let fn_clients = if f.binary == "api" { plain_clients.clone() } else { counted_clients.clone() };
+            let w = Wiring::new(config, fn_clients).await?;
+            let http: Option<HttpFunction> = match f.binary.as_str() {
+                "ingest" => Some(HttpFunction::Ingest(Arc::new(IngestHandler::new(&w)?))),
+                "api" => Some(HttpFunction::Api(Arc::new(ApiHandler::new(&w)))),
+                _ => None,
+            };
+            let merge = (f.binary == "merge").then(|| Arc::new(MergeHandler::new(&w)));
+            for ev in &f.events {
+                match ev {
+                    EventSource::HttpApi { method, path } => {
+                        let function = http.clone().ok_or_else(|| format!("{} has no HTTP handler", f.logical_id))?;
+                        routes.push(Route { method: method.clone(), path: path.clone(), function });
+                    }
+                    EventSource::Kinesis {
+                        stream_name,
+                        stream_arn,
+                        batch_size,
+                        maximum_batching_window_seconds,
+                        maximum_retry_attempts,
+                        maximum_record_age_seconds,
+                        report_batch_item_failures,
+                        on_failure_queue_url,
+                        ..
+                    } => {
+                        let handler = merge.clone().ok_or_else(|| format!("{} has no stream handler", f.logical_id))?;
+                        mappings.push(Arc::new(Mapping {
+                            config: MappingConfig {
+                                stream_name: stream_name.clone(),
+                                stream_arn: stream_arn.clone(),
+                                region: REGION.into(),
+                                batch_size: *batch_size,
+                                batching_window: Duration::from_secs(*maximum_batching_window_seconds),
+                                max_retries: *maximum_retry_attempts,
+                                max_record_age: (*maximum_record_age_seconds >= 0)
+                                    .then(|| Duration::from_secs(*maximum_record_age_seconds as u64)),
+                                report_batch_item_failures: *report_batch_item_failures,
+                                on_failure_queue_url: on_failure_queue_url.clone(),
+                                function_arn: format!("arn:aws:lambda:{REGION}:123456789012:function:{}", f.logical_id),
+                            },
+                            kinesis: aws_sdk_kinesis::Client::new(&sdk),
+                            sqs: aws_sdk_sqs::Client::new(&sdk),
+                            handler,
+                            stats: Arc::new(MappingStats::default()),
+                        }));
+                    }
+                    EventSource::Other => {}
+                }
+            }
+        }
+        let (addr, http_task) = gateway::serve(opts.http_addr, routes, "$default".into(), rx.clone()).await?;
+        let mut tasks = vec![http_task];
+        let mut mapping_stats = Vec::new();
+        for m in mappings {
+            mapping_stats.push(m.stats.clone());
+            tasks.extend(m.run(rx.clone()).await?);
+        }
+        Ok(LocalStack {
+            emulator,
+            wiring,
+            sdk,
+            base_url: format!("http://{addr}"),
+            mapping_stats,
+            shutdown,
+            tasks,
+        })
+    }
+
+    /// Records the stream mappings have finished with (processed, parked or sent to the on-failure queue).
+    pub fn records_done(&self) -> u64 {
+        self.mapping_stats.iter().map(|s| s.records_done.load(std::sync::atomic::Ordering::Relaxed)).sum()
+    }
+
+    pub fn profiles_table(&self) -> Option<&str> {
+        self.wiring.output("ProfilesTableName")
+    }
+
+    pub async fn stop(self) {
+        let _ = self.shutdown.send(true);
+        for t in self.tasks {
+            let _ = tokio::time::timeout(Duration::from_secs(5), t).await;
+        }
+        self.emulator.stop().await;
+    }
+}

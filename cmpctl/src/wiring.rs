@@ -1,0 +1,79 @@
+//! The description of the deployed local stack that `scripts/localstack.py deploy` prints: physical
+//! resource names, and every function with its environment and event sources as the template
+//! declares them.
+use serde::Deserialize;
+use std::collections::HashMap;
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct StackWiring {
+    pub region: String,
+    pub endpoint: String,
+    pub stack_name: String,
+    #[serde(default)]
+    pub outputs: HashMap<String, String>,
+    #[serde(default)]
+    pub resources: HashMap<String, String>,
+    pub functions: Vec<FunctionWiring>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct FunctionWiring {
+    pub logical_id: String,
+    pub binary: String,
+    #[serde(default)]
+    pub environment: HashMap<String, String>,
+    #[serde(default)]
+    pub events: Vec<EventSource>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(tag = "type")]
+pub enum EventSource {
+    HttpApi {
+        method: String,
+        path: String,
+    },
+    Kinesis {
+        stream_name: String,
+        stream_arn: String,
+        batch_size: usize,
+        #[serde(default)]
+        maximum_batching_window_seconds: u64,
+        #[serde(default = "trim_horizon")]
+        starting_position: String,
+        #[serde(default)]
+        bisect_batch_on_function_error: bool,
+        #[serde(default = "default_retries")]
+        maximum_retry_attempts: i64,
+        #[serde(default = "default_age")]
+        maximum_record_age_seconds: i64,
+        #[serde(default)]
+        report_batch_item_failures: bool,
+        #[serde(default)]
+        on_failure_queue_url: Option<String>,
+        #[serde(default)]
+        on_failure_queue_arn: Option<String>,
+    },
+    #[serde(other)]
+    Other,
+}
+
+fn trim_horizon() -> String {
+    "TRIM_HORIZON".into()
+}
+fn default_retries() -> i64 {
+    -1
+}
+fn default_age() -> i64 {
+    -1
+}
+
+impl StackWiring {
+    pub fn function_by_binary(&self, binary: &str) -> Option<&FunctionWiring> {
+        self.functions.iter().find(|f| f.binary == binary)
+    }
+
+    pub fn output(&self, name: &str) -> Option<&str> {
+        self.outputs.get(name).map(String::as_str)
+    }
+}
