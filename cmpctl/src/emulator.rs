@@ -25,14 +25,16 @@ impl Emulator {
     /// Starts `moto_server` on `port` (0: any free port) and waits until it answers.
     pub async fn start(port: u16) -> Result<Self, BoxError> {
         let port = if port == 0 { free_port() } else { port };
-        let bin = venv_bin("moto_server");
-        if !bin.exists() {
-            return Err(format!("{} is missing: run `make setup` first", bin.display()).into());
+        let bin = venv_bin("python");
+        if !venv_bin("moto_server").exists() {
+            return Err(format!("{} is missing: run `make setup` first", venv_bin("moto_server").display()).into());
         }
         let logs = crate::repo_root().join(".local");
         std::fs::create_dir_all(&logs)?;
         let log = std::fs::File::create(logs.join(format!("moto-{port}.log")))?;
+        // moto's server, with the transaction fixes of scripts/moto_server.py
         let child = Command::new(bin)
+            .arg(crate::repo_root().join("scripts").join("moto_server.py"))
             .args(["-H", "127.0.0.1", "-p", &port.to_string()])
             .stdout(Stdio::from(log.try_clone()?))
             .stderr(Stdio::from(log))

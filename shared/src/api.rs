@@ -168,7 +168,7 @@ impl ReadApi {
                 None => Value::Null,
             };
             items.push(json!({
-                "id": encode_cursor(&t.sk),
+                "id": t.sk.splitn(3, '#').nth(2).unwrap_or_default().replace('#', "-"),
                 "kind": t.kind,
                 "occurred_at": t.occurred_at,
                 "source": t.source,

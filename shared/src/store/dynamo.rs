@@ -411,7 +411,9 @@ impl ProfileStore for DynamoStore {
         limit: usize,
         after: Option<&str>,
     ) -> Result<TimelinePage, CmpError> {
-        let mut items = Vec::new();
+        // read one entry beyond the page to know whether another page exists
+        let want = limit + 1;
+        let mut items: Vec<TimelineRecord> = Vec::new();
         let mut start: Option<Item> = after.map(|a| key(customer_pk(id), a));
         loop {
             let mut q = self
@@ -422,7 +424,7 @@ impl ProfileStore for DynamoStore {
                 .expression_attribute_values(":pk", s(customer_pk(id)))
                 .expression_attribute_values(":tl", s("TL#"))
                 .scan_index_forward(false)
-                .limit(((limit - items.len()) as i32).max(1) + if kind.is_some() { 25 } else { 0 })
+                .limit((want - items.len()) as i32 + if kind.is_some() { 25 } else { 0 })
                 .set_exclusive_start_key(start.take());
             if let Some(k) = kind {
                 q = q
@@ -432,23 +434,22 @@ impl ProfileStore for DynamoStore {
             }
             let resp = q.send().await.map_err(unavailable)?;
             for item in resp.items.unwrap_or_default() {
-                if items.len() < limit {
+                if items.len() < want {
                     items.push(timeline_from(from_item(item)?));
-                } else {
-                    // more items exist beyond this page
-                    let next = items.last().map(|t: &TimelineRecord| t.sk.clone());
-                    return Ok(TimelinePage { items, next });
                 }
             }
             match resp.last_evaluated_key {
-                Some(k) if items.len() < limit => start = Some(k),
-                Some(_) => {
-                    let next = items.last().map(|t| t.sk.clone());
-                    return Ok(TimelinePage { items, next });
-                }
-                None => return Ok(TimelinePage { items, next: None }),
+                Some(k) if items.len() < want => start = Some(k),
+                _ => break,
             }
         }
+        let next = if items.len() > limit {
+            items.truncate(limit);
+            items.last().map(|t| t.sk.clone())
+        } else {
+            None
+        };
+        Ok(TimelinePage { items, next })
     }
 
     async fn park(&self, p: &ParkedEvent) -> Result<(), CmpError> {
