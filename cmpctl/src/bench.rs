@@ -31,8 +31,14 @@ impl IngestReport {
         let mut l = self.latency_ms.clone();
         l.sort_by(|a, b| a.partial_cmp(b).unwrap_or(std::cmp::Ordering::Equal));
         let mut s = String::new();
-        s.push_str(&format!("customers: {}\nevents: {}\nwall time: {:.1} s\n", self.customers, self.events, self.seconds));
-        s.push_str(&format!("throughput end to end: {:.1} events/s\n", self.events_per_second));
+        s.push_str(&format!(
+            "customers: {}\nevents: {}\nwall time: {:.1} s\n",
+            self.customers, self.events, self.seconds
+        ));
+        s.push_str(&format!(
+            "throughput end to end: {:.1} events/s\n",
+            self.events_per_second
+        ));
         s.push_str(&format!(
             "POST -> profile readable (n={}): p50 {:.0} ms, p90 {:.0} ms, p99 {:.0} ms, max {:.0} ms\n",
             l.len(),
@@ -48,7 +54,10 @@ impl IngestReport {
         ));
         s.push_str("calls by operation (ingest + merge):\n");
         for (op, n) in &self.by_operation {
-            s.push_str(&format!("  {op}: {n} ({:.2}/event)\n", *n as f64 / self.events as f64));
+            s.push_str(&format!(
+                "  {op}: {n} ({:.2}/event)\n",
+                *n as f64 / self.events as f64
+            ));
         }
         s
     }
@@ -57,7 +66,11 @@ impl IngestReport {
 /// Runs the ingest benchmark on a fresh local stack.
 pub async fn ingest(customers: usize, probes_every: Duration) -> Result<IngestReport, BoxError> {
     let counter = CallCounter::default();
-    let stack = LocalStack::start(StackOptions { counter: Some(counter.clone()), ..Default::default() }).await?;
+    let stack = LocalStack::start(StackOptions {
+        counter: Some(counter.clone()),
+        ..Default::default()
+    })
+    .await?;
     let client = ApiClient::new(stack.base_url.clone());
     let (_, events) = crate::demo::generate(customers, 4242);
     let total = events.len();
@@ -88,7 +101,10 @@ pub async fn ingest(customers: usize, probes_every: Duration) -> Result<IngestRe
             if let Ok((202, _)) = probe_client.post_json("/v1/events", &event).await {
                 posted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
                 loop {
-                    if let Ok((200, v)) = probe_client.get(&format!("/v1/profiles?email={}", encode(&email))).await {
+                    if let Ok((200, v)) = probe_client
+                        .get(&format!("/v1/profiles?email={}", encode(&email)))
+                        .await
+                    {
                         if v["items"].as_array().is_some_and(|a| !a.is_empty()) {
                             samples.push(t0.elapsed().as_secs_f64() * 1000.0);
                             break;
@@ -109,14 +125,18 @@ pub async fn ingest(customers: usize, probes_every: Duration) -> Result<IngestRe
     });
 
     for chunk in events.chunks(500) {
-        let (status, body) = client.post_json("/v1/events", &json!({ "events": chunk })).await?;
+        let (status, body) = client
+            .post_json("/v1/events", &json!({ "events": chunk }))
+            .await?;
         if status != 202 {
             return Err(format!("ingest answered {status}: {body}").into());
         }
     }
     // wait until the stream has delivered and the merge has finished every event (probes included)
     let deadline = Instant::now() + Duration::from_secs(3600);
-    while stack.records_done() - before < total as u64 + probes_posted.load(std::sync::atomic::Ordering::SeqCst) {
+    while stack.records_done() - before
+        < total as u64 + probes_posted.load(std::sync::atomic::Ordering::SeqCst)
+    {
         if Instant::now() > deadline {
             return Err("the stream did not drain within an hour".into());
         }
@@ -143,10 +163,16 @@ pub async fn ingest(customers: usize, probes_every: Duration) -> Result<IngestRe
 }
 
 /// Loads the demo data set into a running stack.
-pub async fn load_demo(client: &ApiClient, customers: usize, seed: u64) -> Result<(usize, Vec<Value>), BoxError> {
+pub async fn load_demo(
+    client: &ApiClient,
+    customers: usize,
+    seed: u64,
+) -> Result<(usize, Vec<Value>), BoxError> {
     let (people, events) = crate::demo::generate(customers, seed);
     for chunk in events.chunks(500) {
-        let (status, body) = client.post_json("/v1/events", &json!({ "events": chunk })).await?;
+        let (status, body) = client
+            .post_json("/v1/events", &json!({ "events": chunk }))
+            .await?;
         if status != 202 {
             return Err(format!("ingest answered {status}: {body}").into());
         }

@@ -15,23 +15,48 @@ pub struct ApiClient {
 
 impl ApiClient {
     pub fn new(base: impl Into<String>) -> Self {
-        ApiClient { base: base.into(), http: Client::builder(TokioExecutor::new()).build_http() }
+        ApiClient {
+            base: base.into(),
+            http: Client::builder(TokioExecutor::new()).build_http(),
+        }
     }
 
-    pub async fn request(&self, method: &str, path: &str, content_type: Option<&str>, body: Vec<u8>) -> Result<(u16, Value), BoxError> {
-        let mut req = hyper::Request::builder().method(method).uri(format!("{}{}", self.base, path));
+    pub async fn request(
+        &self,
+        method: &str,
+        path: &str,
+        content_type: Option<&str>,
+        body: Vec<u8>,
+    ) -> Result<(u16, Value), BoxError> {
+        let mut req = hyper::Request::builder()
+            .method(method)
+            .uri(format!("{}{}", self.base, path));
         if let Some(ct) = content_type {
             req = req.header("content-type", ct);
         }
-        let resp = self.http.request(req.body(Full::new(Bytes::from(body)))?).await?;
+        let resp = self
+            .http
+            .request(req.body(Full::new(Bytes::from(body)))?)
+            .await?;
         let status = resp.status().as_u16();
         let bytes = resp.into_body().collect().await?.to_bytes();
-        let value = if bytes.is_empty() { Value::Null } else { serde_json::from_slice(&bytes).unwrap_or(Value::String(String::from_utf8_lossy(&bytes).into_owned())) };
+        let value = if bytes.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&bytes)
+                .unwrap_or(Value::String(String::from_utf8_lossy(&bytes).into_owned()))
+        };
         Ok((status, value))
     }
 
     pub async fn post_json(&self, path: &str, body: &Value) -> Result<(u16, Value), BoxError> {
-        self.request("POST", path, Some("application/json"), serde_json::to_vec(body)?).await
+        self.request(
+            "POST",
+            path,
+            Some("application/json"),
+            serde_json::to_vec(body)?,
+        )
+        .await
     }
 
     pub async fn get(&self, path: &str) -> Result<(u16, Value), BoxError> {

@@ -72,7 +72,7 @@ fn percent_decode(s: &str) -> String {
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
     while i < bytes.len() {
-        if bytes[i] == b'%' && i + 2 < bytes.len() + 0 && i + 2 <= bytes.len() - 1 {
+        if bytes[i] == b'%' && i + 2 < bytes.len() {
             if let Ok(b) = u8::from_str_radix(&s[i + 1..i + 3], 16) {
                 out.push(b);
                 i += 3;
@@ -112,7 +112,12 @@ fn plain(status: u16, body: &str) -> Response<Full<Bytes>> {
         .expect("static response")
 }
 
-async fn serve_one(routes: Arc<Vec<Route>>, stage: String, req: Request<Incoming>, peer: SocketAddr) -> Response<Full<Bytes>> {
+async fn serve_one(
+    routes: Arc<Vec<Route>>,
+    stage: String,
+    req: Request<Incoming>,
+    peer: SocketAddr,
+) -> Response<Full<Bytes>> {
     let (parts, body) = req.into_parts();
     let body = match Limited::new(body, MAX_PAYLOAD).collect().await {
         Ok(b) => b.to_bytes(),
@@ -120,7 +125,10 @@ async fn serve_one(routes: Arc<Vec<Route>>, stage: String, req: Request<Incoming
     };
     let method = parts.method.as_str().to_owned();
     let path = parts.uri.path().to_owned();
-    let Some((route, params)) = routes.iter().find_map(|r| r.matches(&method, &path).map(|p| (r, p))) else {
+    let Some((route, params)) = routes
+        .iter()
+        .find_map(|r| r.matches(&method, &path).map(|p| (r, p)))
+    else {
         return plain(404, r#"{"message":"Not Found"}"#);
     };
     let route_key = format!("{} {}", route.method, route.path);
@@ -140,7 +148,10 @@ async fn serve_one(routes: Arc<Vec<Route>>, stage: String, req: Request<Incoming
     }
     let (body_value, b64) = match std::str::from_utf8(&body) {
         Ok(s) => (s.to_owned(), false),
-        Err(_) => (base64::engine::general_purpose::STANDARD.encode(&body), true),
+        Err(_) => (
+            base64::engine::general_purpose::STANDARD.encode(&body),
+            true,
+        ),
     };
     let now = chrono::Utc::now();
     let mut event = json!({
@@ -194,7 +205,8 @@ async fn serve_one(routes: Arc<Vec<Route>>, stage: String, req: Request<Incoming
     for (k, v) in &rparts.headers {
         out = out.header(k, v);
     }
-    out.body(Full::new(bytes)).unwrap_or_else(|_| plain(500, r#"{"message":"Internal Server Error"}"#))
+    out.body(Full::new(bytes))
+        .unwrap_or_else(|_| plain(500, r#"{"message":"Internal Server Error"}"#))
 }
 
 /// Serves the routes on `addr` until `shutdown` turns true. Returns the bound address.

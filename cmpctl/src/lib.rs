@@ -18,7 +18,10 @@ pub mod wiring;
 pub fn repo_root() -> std::path::PathBuf {
     match std::env::var_os("CMP_REPO_ROOT") {
         Some(p) => p.into(),
-        None => std::path::Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("workspace root").to_path_buf(),
+        None => std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .parent()
+            .expect("workspace root")
+            .to_path_buf(),
     }
 }
 

@@ -6,7 +6,10 @@ use cmpctl::BoxError;
 use std::time::Duration;
 
 #[derive(Parser)]
-#[command(name = "cmpctl", about = "Operations and developer tool of the Gamma Airways CMP")]
+#[command(
+    name = "cmpctl",
+    about = "Operations and developer tool of the Gamma Airways CMP"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -59,26 +62,47 @@ enum Bench {
 async fn main() -> Result<(), BoxError> {
     tracing_subscriber_init();
     match Cli::parse().command {
-        Command::Dev { listen, emulator_port, customers } => {
-            eprintln!("starting the emulator and creating the resources of infra/template.yaml ...");
-            let stack = LocalStack::start(StackOptions { http_addr: listen, emulator_port, ..Default::default() }).await?;
+        Command::Dev {
+            listen,
+            emulator_port,
+            customers,
+        } => {
+            eprintln!(
+                "starting the emulator and creating the resources of infra/template.yaml ..."
+            );
+            let stack = LocalStack::start(StackOptions {
+                http_addr: listen,
+                emulator_port,
+                ..Default::default()
+            })
+            .await?;
             eprintln!("emulator:  {}", stack.emulator.endpoint);
             eprintln!("HTTP API:  {}", stack.base_url);
             if customers > 0 {
                 let client = ApiClient::new(stack.base_url.clone());
                 let (n, samples) = cmpctl::bench::load_demo(&client, customers, 1).await?;
-                eprintln!("loaded {n} demo events for {customers} customers; merging in the background");
+                eprintln!(
+                    "loaded {n} demo events for {customers} customers; merging in the background"
+                );
                 eprintln!("try (demo data is fictional):");
                 for s in samples {
                     if let Some(e) = s["email"].as_str() {
-                        eprintln!("  curl -s '{}/v1/profiles?email={}'", stack.base_url, cmpctl::client::encode(e));
+                        eprintln!(
+                            "  curl -s '{}/v1/profiles?email={}'",
+                            stack.base_url,
+                            cmpctl::client::encode(e)
+                        );
                     }
                 }
-                eprintln!("  curl -s '{}/v1/profiles/<id>/timeline?limit=10'", stack.base_url);
+                eprintln!(
+                    "  curl -s '{}/v1/profiles/<id>/timeline?limit=10'",
+                    stack.base_url
+                );
             }
             eprintln!("post events:  curl -s -XPOST -H 'content-type: application/json' --data @events/batch.json {}/v1/events", stack.base_url);
             eprintln!("Ctrl-C stops everything.");
-            let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+            let mut term =
+                tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
             tokio::select! {
                 r = tokio::signal::ctrl_c() => r?,
                 _ = term.recv() => {}
@@ -86,12 +110,27 @@ async fn main() -> Result<(), BoxError> {
             eprintln!("stopping ...");
             stack.stop().await;
         }
-        Command::Demo { url, customers, seed } => {
-            let (n, samples) = cmpctl::bench::load_demo(&ApiClient::new(url), customers, seed).await?;
-            println!("posted {n} events; sample identifiers: {}", serde_json::Value::Array(samples));
+        Command::Demo {
+            url,
+            customers,
+            seed,
+        } => {
+            let (n, samples) =
+                cmpctl::bench::load_demo(&ApiClient::new(url), customers, seed).await?;
+            println!(
+                "posted {n} events; sample identifiers: {}",
+                serde_json::Value::Array(samples)
+            );
         }
-        Command::Bench { which: Bench::Ingest { customers, probe_interval_ms } } => {
-            let report = cmpctl::bench::ingest(customers, Duration::from_millis(probe_interval_ms)).await?;
+        Command::Bench {
+            which:
+                Bench::Ingest {
+                    customers,
+                    probe_interval_ms,
+                },
+        } => {
+            let report =
+                cmpctl::bench::ingest(customers, Duration::from_millis(probe_interval_ms)).await?;
             println!("{}", report.render());
         }
     }

@@ -18,7 +18,13 @@ impl CallCounter {
         self.counts.lock().unwrap().clone()
     }
     pub fn total(&self, service_prefix: &str) -> u64 {
-        self.counts.lock().unwrap().iter().filter(|(k, _)| k.starts_with(service_prefix)).map(|(_, v)| v).sum()
+        self.counts
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|(k, _)| k.starts_with(service_prefix))
+            .map(|(_, v)| v)
+            .sum()
     }
     pub fn reset(&self) {
         self.counts.lock().unwrap().clear();

@@ -44,7 +44,13 @@ pub async fn emulator_sdk(endpoint: &str) -> SdkConfig {
     aws_config::defaults(BehaviorVersion::latest())
         .endpoint_url(endpoint)
         .region(Region::new(REGION))
-        .credentials_provider(Credentials::new("testing", "testing", None, None, "cmp-local"))
+        .credentials_provider(Credentials::new(
+            "testing",
+            "testing",
+            None,
+            None,
+            "cmp-local",
+        ))
         .load()
         .await
 }
@@ -55,12 +61,20 @@ pub fn clients(sdk: &SdkConfig, counter: Option<&CallCounter>) -> Clients {
         None => Clients::new(sdk),
         Some(c) => Clients {
             dynamodb: aws_sdk_dynamodb::Client::from_conf(
-                aws_sdk_dynamodb::config::Builder::from(sdk).interceptor(c.clone()).build(),
+                aws_sdk_dynamodb::config::Builder::from(sdk)
+                    .interceptor(c.clone())
+                    .build(),
             ),
             kinesis: aws_sdk_kinesis::Client::from_conf(
-                aws_sdk_kinesis::config::Builder::from(sdk).interceptor(c.clone()).build(),
+                aws_sdk_kinesis::config::Builder::from(sdk)
+                    .interceptor(c.clone())
+                    .build(),
             ),
-            kms: aws_sdk_kms::Client::from_conf(aws_sdk_kms::config::Builder::from(sdk).interceptor(c.clone()).build()),
+            kms: aws_sdk_kms::Client::from_conf(
+                aws_sdk_kms::config::Builder::from(sdk)
+                    .interceptor(c.clone())
+                    .build(),
+            ),
         },
     }
 }
@@ -89,7 +103,11 @@ impl LocalStack {
             let env = f.environment.clone();
             let config = Config::from_lookup(|k| env.get(k).cloned())?;
             // the write path (ingest, merge) is what benchmarks count; reads are counted apart
-            let fn_clients = if f.binary == "api" { plain_clients.clone() } else { counted_clients.clone() };
+            let fn_clients = if f.binary == "api" {
+                plain_clients.clone()
+            } else {
+                counted_clients.clone()
+            };
             let w = Wiring::new(config, fn_clients).await?;
             let http: Option<HttpFunction> = match f.binary.as_str() {
                 "ingest" => Some(HttpFunction::Ingest(Arc::new(IngestHandler::new(&w)?))),
@@ -100,8 +118,14 @@ impl LocalStack {
             for ev in &f.events {
                 match ev {
                     EventSource::HttpApi { method, path } => {
-                        let function = http.clone().ok_or_else(|| format!("{} has no HTTP handler", f.logical_id))?;
-                        routes.push(Route { method: method.clone(), path: path.clone(), function });
+                        let function = http
+                            .clone()
+                            .ok_or_else(|| format!("{} has no HTTP handler", f.logical_id))?;
+                        routes.push(Route {
+                            method: method.clone(),
+                            path: path.clone(),
+                            function,
+                        });
                     }
                     EventSource::Kinesis {
                         stream_name,
@@ -114,20 +138,28 @@ impl LocalStack {
                         on_failure_queue_url,
                         ..
                     } => {
-                        let handler = merge.clone().ok_or_else(|| format!("{} has no stream handler", f.logical_id))?;
+                        let handler = merge
+                            .clone()
+                            .ok_or_else(|| format!("{} has no stream handler", f.logical_id))?;
                         mappings.push(Arc::new(Mapping {
                             config: MappingConfig {
                                 stream_name: stream_name.clone(),
                                 stream_arn: stream_arn.clone(),
                                 region: REGION.into(),
                                 batch_size: *batch_size,
-                                batching_window: Duration::from_secs(*maximum_batching_window_seconds),
+                                batching_window: Duration::from_secs(
+                                    *maximum_batching_window_seconds,
+                                ),
                                 max_retries: *maximum_retry_attempts,
-                                max_record_age: (*maximum_record_age_seconds >= 0)
-                                    .then(|| Duration::from_secs(*maximum_record_age_seconds as u64)),
+                                max_record_age: (*maximum_record_age_seconds >= 0).then(|| {
+                                    Duration::from_secs(*maximum_record_age_seconds as u64)
+                                }),
                                 report_batch_item_failures: *report_batch_item_failures,
                                 on_failure_queue_url: on_failure_queue_url.clone(),
-                                function_arn: format!("arn:aws:lambda:{REGION}:123456789012:function:{}", f.logical_id),
+                                function_arn: format!(
+                                    "arn:aws:lambda:{REGION}:123456789012:function:{}",
+                                    f.logical_id
+                                ),
                             },
                             kinesis: aws_sdk_kinesis::Client::new(&sdk),
                             sqs: aws_sdk_sqs::Client::new(&sdk),
@@ -139,7 +171,8 @@ impl LocalStack {
                 }
             }
         }
-        let (addr, http_task) = gateway::serve(opts.http_addr, routes, "$default".into(), rx.clone()).await?;
+        let (addr, http_task) =
+            gateway::serve(opts.http_addr, routes, "$default".into(), rx.clone()).await?;
         let mut tasks = vec![http_task];
         let mut mapping_stats = Vec::new();
         for m in mappings {
@@ -159,7 +192,10 @@ impl LocalStack {
 
     /// Records the stream mappings have finished with (processed, parked or sent to the on-failure queue).
     pub fn records_done(&self) -> u64 {
-        self.mapping_stats.iter().map(|s| s.records_done.load(std::sync::atomic::Ordering::Relaxed)).sum()
+        self.mapping_stats
+            .iter()
+            .map(|s| s.records_done.load(std::sync::atomic::Ordering::Relaxed))
+            .sum()
     }
 
     pub fn profiles_table(&self) -> Option<&str> {

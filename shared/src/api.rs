@@ -56,24 +56,43 @@ fn drop_nulls(v: &mut Value) {
 }
 
 impl ReadApi {
-    pub fn new(store: Arc<dyn ProfileStore>, keys: Arc<KeyRing>, indexer: Arc<BlindIndexer>) -> Self {
-        ReadApi { store, keys, indexer }
+    pub fn new(
+        store: Arc<dyn ProfileStore>,
+        keys: Arc<KeyRing>,
+        indexer: Arc<BlindIndexer>,
+    ) -> Self {
+        ReadApi {
+            store,
+            keys,
+            indexer,
+        }
     }
 
     /// The profile as the API shows it: personal fields decrypted, lineage and sources attached.
     pub async fn view(&self, record: &ProfileRecord) -> Result<Value, CmpError> {
         let key = self.keys.key_for(&record.id).await?;
         let g = open_profile(&key, record)?;
-        let contact = |value: String, e_verified: bool, kind: &Option<String>, source: &str, seen: &chrono::DateTime<chrono::Utc>| {
+        let contact = |value: String,
+                       e_verified: bool,
+                       kind: &Option<String>,
+                       source: &str,
+                       seen: &chrono::DateTime<chrono::Utc>| {
             let mut v = json!({"verified": e_verified, "kind": kind, "source": source, "observed_at": seen});
-            v.as_object_mut().map(|m| m.insert("value".into(), Value::String(value)));
+            v.as_object_mut()
+                .map(|m| m.insert("value".into(), Value::String(value)));
             v
         };
         let emails: Vec<Value> = g
             .emails
             .iter()
             .map(|e| {
-                let mut v = contact(e.value.as_str().into(), e.verified, &e.kind, &e.source, &e.last_seen);
+                let mut v = contact(
+                    e.value.as_str().into(),
+                    e.verified,
+                    &e.kind,
+                    &e.source,
+                    &e.last_seen,
+                );
                 let m = v.as_object_mut().expect("object");
                 let val = m.remove("value").unwrap_or_default();
                 m.insert("address".into(), val);
@@ -85,7 +104,13 @@ impl ReadApi {
             .phones
             .iter()
             .map(|p| {
-                let mut v = contact(p.value.as_str().into(), p.verified, &p.kind, &p.source, &p.last_seen);
+                let mut v = contact(
+                    p.value.as_str().into(),
+                    p.verified,
+                    &p.kind,
+                    &p.source,
+                    &p.last_seen,
+                );
                 let m = v.as_object_mut().expect("object");
                 let val = m.remove("value").unwrap_or_default();
                 m.insert("number".into(), val);
@@ -137,7 +162,9 @@ impl ReadApi {
                 Some(r) => return Ok(Some(self.view(&r).await?)),
             }
         }
-        Err(CmpError::Integrity("merge redirects form a chain longer than 5".into()))
+        Err(CmpError::Integrity(
+            "merge redirects form a chain longer than 5".into(),
+        ))
     }
 
     /// Finds a profile through the blind index of an identifier.
@@ -157,14 +184,26 @@ impl ReadApi {
         limit: usize,
         after: Option<&str>,
     ) -> Result<Option<Value>, CmpError> {
-        let Some(record) = self.store.get_profile(id).await? else { return Ok(None) };
+        let Some(record) = self.store.get_profile(id).await? else {
+            return Ok(None);
+        };
         let page = self.store.timeline(&record.id, kind, limit, after).await?;
-        let key = if page.items.is_empty() { None } else { Some(self.keys.key_for(&record.id).await?) };
+        let key = if page.items.is_empty() {
+            None
+        } else {
+            Some(self.keys.key_for(&record.id).await?)
+        };
         let mut items = Vec::with_capacity(page.items.len());
         for t in &page.items {
             let detail: Value = match &key {
-                Some(k) => serde_json::from_slice(&k.open(record.id.as_str(), &timeline_field(&t.sk), &t.payload)?)
-                    .map_err(|e| CmpError::Integrity(format!("timeline detail does not decode: {e}")))?,
+                Some(k) => serde_json::from_slice(&k.open(
+                    record.id.as_str(),
+                    &timeline_field(&t.sk),
+                    &t.payload,
+                )?)
+                .map_err(|e| {
+                    CmpError::Integrity(format!("timeline detail does not decode: {e}"))
+                })?,
                 None => Value::Null,
             };
             items.push(json!({
@@ -177,7 +216,9 @@ impl ReadApi {
                 "detail": detail,
             }));
         }
-        Ok(Some(json!({"items": items, "next_cursor": page.next.as_deref().map(encode_cursor)})))
+        Ok(Some(
+            json!({"items": items, "next_cursor": page.next.as_deref().map(encode_cursor)}),
+        ))
     }
 }
 
@@ -189,7 +230,13 @@ mod tests {
     fn cursors_round_trip_and_reject_forgeries() {
         let sk = "TL#2026-11-20T10:00:00.000000Z#0123456789abcdef0123456789abcdef#P1";
         assert_eq!(decode_cursor(&encode_cursor(sk)).as_deref(), Some(sk));
-        for bad in ["", "!!!", &encode_cursor("PROFILE"), &encode_cursor("TL#nope#x"), &encode_cursor("IDX#email#abc")] {
+        for bad in [
+            "",
+            "!!!",
+            &encode_cursor("PROFILE"),
+            &encode_cursor("TL#nope#x"),
+            &encode_cursor("IDX#email#abc"),
+        ] {
             assert_eq!(decode_cursor(bad), None, "{bad}");
         }
     }

@@ -35,11 +35,21 @@ impl Config {
     /// Reads the configuration through `get`, so that several functions with different
     /// environments can run in one process (the local stack).
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, CmpError> {
-        let req = |k: &str| get(k).filter(|v| !v.is_empty()).ok_or_else(|| CmpError::Config(format!("{k} is not set")));
-        fn num<T: std::str::FromStr>(get: &dyn Fn(&str) -> Option<String>, k: &str, d: T) -> Result<T, CmpError> {
+        let req = |k: &str| {
+            get(k)
+                .filter(|v| !v.is_empty())
+                .ok_or_else(|| CmpError::Config(format!("{k} is not set")))
+        };
+        fn num<T: std::str::FromStr>(
+            get: &dyn Fn(&str) -> Option<String>,
+            k: &str,
+            d: T,
+        ) -> Result<T, CmpError> {
             match get(k).filter(|v| !v.is_empty()) {
                 None => Ok(d),
-                Some(v) => v.parse().map_err(|_| CmpError::Config(format!("{k} must be a number"))),
+                Some(v) => v
+                    .parse()
+                    .map_err(|_| CmpError::Config(format!("{k} must be a number"))),
             }
         }
         let g: &dyn Fn(&str) -> Option<String> = &get;
@@ -62,7 +72,9 @@ impl Config {
     }
 
     pub fn require_inbound_stream(&self) -> Result<&str, CmpError> {
-        self.inbound_stream.as_deref().ok_or_else(|| CmpError::Config("INBOUND_STREAM is not set".into()))
+        self.inbound_stream
+            .as_deref()
+            .ok_or_else(|| CmpError::Config("INBOUND_STREAM is not set".into()))
     }
 }
 
@@ -73,9 +85,13 @@ mod tests {
 
     #[test]
     fn reads_required_and_defaults() {
-        let env: HashMap<&str, &str> =
-            [("PROFILES_TABLE", "p"), ("KEYS_TABLE", "k"), ("KMS_KEY_ID", "arn:kms"), ("MAX_BATCH_EVENTS", "50")]
-                .into();
+        let env: HashMap<&str, &str> = [
+            ("PROFILES_TABLE", "p"),
+            ("KEYS_TABLE", "k"),
+            ("KMS_KEY_ID", "arn:kms"),
+            ("MAX_BATCH_EVENTS", "50"),
+        ]
+        .into();
         let c = Config::from_lookup(|k| env.get(k).map(|v| v.to_string())).unwrap();
         assert_eq!(c.max_batch_events, 50);
         assert_eq!(c.max_event_bytes, 131_072);
@@ -83,8 +99,13 @@ mod tests {
         let bad: HashMap<&str, &str> = [("PROFILES_TABLE", "p")].into();
         let e = Config::from_lookup(|k| bad.get(k).map(|v| v.to_string())).unwrap_err();
         assert!(e.to_string().contains("KEYS_TABLE"));
-        let nan: HashMap<&str, &str> =
-            [("PROFILES_TABLE", "p"), ("KEYS_TABLE", "k"), ("KMS_KEY_ID", "x"), ("MAX_EVENT_BYTES", "lots")].into();
+        let nan: HashMap<&str, &str> = [
+            ("PROFILES_TABLE", "p"),
+            ("KEYS_TABLE", "k"),
+            ("KMS_KEY_ID", "x"),
+            ("MAX_EVENT_BYTES", "lots"),
+        ]
+        .into();
         assert!(Config::from_lookup(|k| nan.get(k).map(|v| v.to_string())).is_err());
     }
 }

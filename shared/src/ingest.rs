@@ -40,7 +40,10 @@ pub struct KinesisSink {
 
 impl KinesisSink {
     pub fn new(client: aws_sdk_kinesis::Client, stream: impl Into<String>) -> Self {
-        KinesisSink { client, stream: stream.into() }
+        KinesisSink {
+            client,
+            stream: stream.into(),
+        }
     }
 }
 
@@ -66,10 +69,17 @@ impl EventSink for KinesisSink {
             .set_records(Some(entries))
             .send()
             .await
-            .map_err(|e| CmpError::Stream(format!("{}", aws_sdk_kinesis::error::DisplayErrorContext(&e))))?;
+            .map_err(|e| {
+                CmpError::Stream(format!(
+                    "{}",
+                    aws_sdk_kinesis::error::DisplayErrorContext(&e)
+                ))
+            })?;
         let results = out.records();
         if results.len() != records.len() {
-            return Err(CmpError::Stream("PutRecords answered a different number of entries".into()));
+            return Err(CmpError::Stream(
+                "PutRecords answered a different number of entries".into(),
+            ));
         }
         Ok(results
             .iter()
@@ -94,7 +104,10 @@ pub struct RetryPolicy {
 
 impl Default for RetryPolicy {
     fn default() -> Self {
-        RetryPolicy { attempts: 6, base_delay: Duration::from_millis(50) }
+        RetryPolicy {
+            attempts: 6,
+            base_delay: Duration::from_millis(50),
+        }
     }
 }
 
@@ -131,7 +144,12 @@ pub struct Ingest {
 
 fn media_type_ok(content_type: Option<&str>) -> bool {
     let Some(ct) = content_type else { return false };
-    let mt = ct.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
+    let mt = ct
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase();
     matches!(
         mt.as_str(),
         "application/json" | "application/cloudevents+json" | "application/cloudevents-batch+json"
@@ -153,18 +171,35 @@ impl Ingest {
         limits: Limits,
         retry: RetryPolicy,
     ) -> Self {
-        Ingest { sink, indexer, validator, limits, retry }
+        Ingest {
+            sink,
+            indexer,
+            validator,
+            limits,
+            retry,
+        }
     }
 
     /// Validates one submitted event: size, schema, then the domain rules.
-    fn check(&self, index: usize, item: &Value, seen: &mut HashSet<(String, String)>) -> Result<Ready, Rejected> {
+    fn check(
+        &self,
+        index: usize,
+        item: &Value,
+        seen: &mut HashSet<(String, String)>,
+    ) -> Result<Ready, Rejected> {
         let id = item.get("id").and_then(Value::as_str).map(str::to_owned);
         let reject = |errors: Vec<FieldError>| Rejected {
             index,
             id: id.clone(),
             errors: errors
                 .into_iter()
-                .map(|e| ItemError { index, event_id: id.clone(), code: e.code, path: e.path, message: e.message })
+                .map(|e| ItemError {
+                    index,
+                    event_id: id.clone(),
+                    code: e.code,
+                    path: e.path,
+                    message: e.message,
+                })
                 .collect(),
         };
         let data = serde_json::to_vec(item).unwrap_or_default();
@@ -172,7 +207,10 @@ impl Ingest {
             return Err(reject(vec![FieldError::new(
                 "event_too_large",
                 "",
-                format!("an event may be at most {} bytes", self.limits.max_event_bytes),
+                format!(
+                    "an event may be at most {} bytes",
+                    self.limits.max_event_bytes
+                ),
             )]));
         }
         let errors = self.validator.validate(item);
@@ -192,12 +230,20 @@ impl Ingest {
         Ok(Ready {
             index,
             id: raw.id.clone(),
-            record: OutRecord { partition_key: self.indexer.partition_key(&raw.source, &raw.subject), data },
+            record: OutRecord {
+                partition_key: self.indexer.partition_key(&raw.source, &raw.subject),
+                data,
+            },
         })
     }
 
     /// Handles one `POST /v1/events` body.
-    pub async fn ingest(&self, content_type: Option<&str>, body: &[u8], partial: bool) -> Result<IngestResult, ApiError> {
+    pub async fn ingest(
+        &self,
+        content_type: Option<&str>,
+        body: &[u8],
+        partial: bool,
+    ) -> Result<IngestResult, ApiError> {
         if !media_type_ok(content_type) {
             return Err(ApiError::new(
                 415,
@@ -209,32 +255,57 @@ impl Ingest {
             return Err(ApiError::new(
                 413,
                 "payload_too_large",
-                format!("a request body may be at most {} bytes", self.limits.max_request_bytes),
+                format!(
+                    "a request body may be at most {} bytes",
+                    self.limits.max_request_bytes
+                ),
             ));
         }
-        let doc: Value = serde_json::from_slice(body)
-            .map_err(|e| ApiError::bad_request("invalid_json", format!("the body is not valid JSON: {e}")))?;
+        let doc: Value = serde_json::from_slice(body).map_err(|e| {
+            ApiError::bad_request("invalid_json", format!("the body is not valid JSON: {e}"))
+        })?;
         let items: Vec<Value> = match doc {
             Value::Array(items) => items,
-            Value::Object(mut map) if !map.contains_key("specversion") && map.contains_key("events") => {
+            Value::Object(mut map)
+                if !map.contains_key("specversion") && map.contains_key("events") =>
+            {
                 if map.len() != 1 {
-                    return Err(ApiError::bad_request("invalid_batch", "a batch object has only the member `events`"));
+                    return Err(ApiError::bad_request(
+                        "invalid_batch",
+                        "a batch object has only the member `events`",
+                    ));
                 }
                 match map.remove("events") {
                     Some(Value::Array(items)) => items,
-                    _ => return Err(ApiError::bad_request("invalid_batch", "`events` must be an array of events")),
+                    _ => {
+                        return Err(ApiError::bad_request(
+                            "invalid_batch",
+                            "`events` must be an array of events",
+                        ))
+                    }
                 }
             }
             v @ Value::Object(_) => vec![v],
-            _ => return Err(ApiError::bad_request("invalid_batch", "send one event object or a batch of events")),
+            _ => {
+                return Err(ApiError::bad_request(
+                    "invalid_batch",
+                    "send one event object or a batch of events",
+                ))
+            }
         };
         if items.is_empty() {
-            return Err(ApiError::bad_request("empty_batch", "the batch holds no events"));
+            return Err(ApiError::bad_request(
+                "empty_batch",
+                "the batch holds no events",
+            ));
         }
         if items.len() > self.limits.max_batch_events {
             return Err(ApiError::bad_request(
                 "batch_too_large",
-                format!("a batch may hold at most {} events", self.limits.max_batch_events),
+                format!(
+                    "a batch may hold at most {} events",
+                    self.limits.max_batch_events
+                ),
             ));
         }
         let mut seen = HashSet::new();
@@ -247,7 +318,10 @@ impl Ingest {
             }
         }
         if !rejected.is_empty() && !partial {
-            let details: Vec<ItemError> = rejected.iter().flat_map(|r| r.errors.iter().cloned()).collect();
+            let details: Vec<ItemError> = rejected
+                .iter()
+                .flat_map(|r| r.errors.iter().cloned())
+                .collect();
             return Err(ApiError::bad_request(
                 "validation_failed",
                 format!(
@@ -271,7 +345,13 @@ impl Ingest {
             return Err(err);
         }
         Ok(IngestResult {
-            accepted: ready.iter().map(|r| Accepted { index: r.index, id: r.id.clone() }).collect(),
+            accepted: ready
+                .iter()
+                .map(|r| Accepted {
+                    index: r.index,
+                    id: r.id.clone(),
+                })
+                .collect(),
             rejected,
         })
     }
@@ -284,11 +364,13 @@ impl Ingest {
         let mut queues: std::collections::HashMap<&str, VecDeque<usize>> = Default::default();
         for (pos, r) in ready.iter().enumerate() {
             let k = r.record.partition_key.as_str();
-            queues.entry(k).or_insert_with(|| {
-                order.push(k);
-                VecDeque::new()
-            });
-            queues.get_mut(k).map(|q| q.push_back(pos));
+            queues
+                .entry(k)
+                .or_insert_with(|| {
+                    order.push(k);
+                    VecDeque::new()
+                })
+                .push_back(pos);
         }
         let mut attempts: std::collections::HashMap<usize, u32> = Default::default();
         let mut written = Vec::new();
@@ -314,7 +396,11 @@ impl Ingest {
             let outcome = match self.sink.put_records(&records).await {
                 Ok(o) => o,
                 Err(e) => {
-                    tracing::warn!(error_code = e.code(), records = records.len(), "PutRecords call failed");
+                    tracing::warn!(
+                        error_code = e.code(),
+                        records = records.len(),
+                        "PutRecords call failed"
+                    );
                     vec![Some("CallFailed".to_owned()); records.len()]
                 }
             };
@@ -324,7 +410,9 @@ impl Ingest {
                 match result {
                     None => {
                         written.push(*pos);
-                        queues.get_mut(key).map(|q| q.pop_front());
+                        if let Some(q) = queues.get_mut(key) {
+                            q.pop_front();
+                        }
                     }
                     Some(code) => {
                         any_failed = true;
@@ -343,7 +431,10 @@ impl Ingest {
             if any_failed {
                 let max = attempts.values().copied().max().unwrap_or(1).min(8);
                 let jitter = rand::random::<u64>() % 20;
-                tokio::time::sleep(self.retry.base_delay * 2u32.pow(max - 1) + Duration::from_millis(jitter)).await;
+                tokio::time::sleep(
+                    self.retry.base_delay * 2u32.pow(max - 1) + Duration::from_millis(jitter),
+                )
+                .await;
             }
         }
         written.sort_unstable();
@@ -370,13 +461,18 @@ mod tests {
 
     #[async_trait]
     impl EventSink for FlakySink {
-        async fn put_records(&self, records: &[OutRecord]) -> Result<Vec<Option<String>>, CmpError> {
+        async fn put_records(
+            &self,
+            records: &[OutRecord],
+        ) -> Result<Vec<Option<String>>, CmpError> {
             let mut calls = self.calls.lock().unwrap();
             *calls += 1;
             let fail = self.fail.lock().unwrap().clone();
             let mut out = Vec::new();
             for (i, r) in records.iter().enumerate() {
-                if fail.contains(&(*calls, i)) || self.always_fail_key.as_deref() == Some(r.partition_key.as_str()) {
+                if fail.contains(&(*calls, i))
+                    || self.always_fail_key.as_deref() == Some(r.partition_key.as_str())
+                {
                     out.push(Some("ProvisionedThroughputExceededException".into()));
                 } else {
                     self.accepted.lock().unwrap().push(r.clone());
@@ -392,8 +488,15 @@ mod tests {
             sink,
             Arc::new(BlindIndexer::from_key(&[3u8; 32])),
             Arc::new(EventValidator::new().unwrap()),
-            Limits { max_batch_events: 500, max_event_bytes: 131_072, max_request_bytes: 6_000_000 },
-            RetryPolicy { attempts: 3, base_delay: Duration::from_millis(1) },
+            Limits {
+                max_batch_events: 500,
+                max_event_bytes: 131_072,
+                max_request_bytes: 6_000_000,
+            },
+            RetryPolicy {
+                attempts: 3,
+                base_delay: Duration::from_millis(1),
+            },
         )
     }
 
@@ -413,15 +516,39 @@ mod tests {
     async fn a_single_event_and_a_batch_are_accepted() {
         let sink = Arc::new(FlakySink::default());
         let ing = ingest_with(sink.clone());
-        let r = ing.ingest(Some("application/json"), &body(ev("a", "s1", "a@example.com")), false).await.unwrap();
-        assert_eq!(r.accepted, vec![Accepted { index: 0, id: "a".into() }]);
-        let batch = json!({"events": [ev("b", "s1", "b@example.com"), ev("c", "s2", "c@example.com")]});
-        let r = ing.ingest(Some("application/json; charset=utf-8"), &body(batch), false).await.unwrap();
+        let r = ing
+            .ingest(
+                Some("application/json"),
+                &body(ev("a", "s1", "a@example.com")),
+                false,
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            r.accepted,
+            vec![Accepted {
+                index: 0,
+                id: "a".into()
+            }]
+        );
+        let batch =
+            json!({"events": [ev("b", "s1", "b@example.com"), ev("c", "s2", "c@example.com")]});
+        let r = ing
+            .ingest(Some("application/json; charset=utf-8"), &body(batch), false)
+            .await
+            .unwrap();
         assert_eq!(r.accepted.len(), 2);
         assert_eq!(sink.accepted.lock().unwrap().len(), 3);
         // a bare array (CloudEvents batch format) works too
         let arr = json!([ev("d", "s3", "d@example.com")]);
-        let r = ing.ingest(Some("application/cloudevents-batch+json"), &body(arr), false).await.unwrap();
+        let r = ing
+            .ingest(
+                Some("application/cloudevents-batch+json"),
+                &body(arr),
+                false,
+            )
+            .await
+            .unwrap();
         assert_eq!(r.accepted.len(), 1);
     }
 
@@ -429,16 +556,29 @@ mod tests {
     async fn an_invalid_item_rejects_the_whole_batch_unless_partial() {
         let sink = Arc::new(FlakySink::default());
         let ing = ingest_with(sink.clone());
-        let batch = json!({"events": [ev("ok", "s1", "a@example.com"), ev("bad", "s2", "not-an-email")]});
-        let err = ing.ingest(Some("application/json"), &body(batch.clone()), false).await.unwrap_err();
+        let batch =
+            json!({"events": [ev("ok", "s1", "a@example.com"), ev("bad", "s2", "not-an-email")]});
+        let err = ing
+            .ingest(Some("application/json"), &body(batch.clone()), false)
+            .await
+            .unwrap_err();
         assert_eq!((err.status, err.code), (400, "validation_failed"));
         assert_eq!(err.details[0].index, 1);
         assert_eq!(err.details[0].event_id.as_deref(), Some("bad"));
         assert_eq!(err.details[0].path, "/data/emails/0/address");
         assert!(sink.accepted.lock().unwrap().is_empty(), "nothing written");
 
-        let r = ing.ingest(Some("application/json"), &body(batch), true).await.unwrap();
-        assert_eq!(r.accepted, vec![Accepted { index: 0, id: "ok".into() }]);
+        let r = ing
+            .ingest(Some("application/json"), &body(batch), true)
+            .await
+            .unwrap();
+        assert_eq!(
+            r.accepted,
+            vec![Accepted {
+                index: 0,
+                id: "ok".into()
+            }]
+        );
         assert_eq!(r.rejected.len(), 1);
         assert_eq!(sink.accepted.lock().unwrap().len(), 1);
     }
@@ -446,23 +586,50 @@ mod tests {
     #[tokio::test]
     async fn request_level_errors_have_stable_codes() {
         let ing = ingest_with(Arc::new(FlakySink::default()));
-        let e = ing.ingest(Some("text/plain"), b"{}", false).await.unwrap_err();
+        let e = ing
+            .ingest(Some("text/plain"), b"{}", false)
+            .await
+            .unwrap_err();
         assert_eq!((e.status, e.code), (415, "unsupported_media_type"));
         let e = ing.ingest(None, b"{}", false).await.unwrap_err();
         assert_eq!(e.status, 415);
-        let e = ing.ingest(Some("application/json"), b"{not json", false).await.unwrap_err();
+        let e = ing
+            .ingest(Some("application/json"), b"{not json", false)
+            .await
+            .unwrap_err();
         assert_eq!((e.status, e.code), (400, "invalid_json"));
-        let e = ing.ingest(Some("application/json"), b"{\"events\": []}", false).await.unwrap_err();
+        let e = ing
+            .ingest(Some("application/json"), b"{\"events\": []}", false)
+            .await
+            .unwrap_err();
         assert_eq!(e.code, "empty_batch");
-        let many: Vec<Value> = (0..501).map(|i| ev(&format!("e{i}"), "s", "a@example.com")).collect();
-        let e = ing.ingest(Some("application/json"), &body(json!({ "events": many })), false).await.unwrap_err();
+        let many: Vec<Value> = (0..501)
+            .map(|i| ev(&format!("e{i}"), "s", "a@example.com"))
+            .collect();
+        let e = ing
+            .ingest(
+                Some("application/json"),
+                &body(json!({ "events": many })),
+                false,
+            )
+            .await
+            .unwrap_err();
         assert_eq!(e.code, "batch_too_large");
-        let e = ing.ingest(Some("application/json"), &vec![b' '; 6_000_001], false).await.unwrap_err();
+        let e = ing
+            .ingest(Some("application/json"), &vec![b' '; 6_000_001], false)
+            .await
+            .unwrap_err();
         assert_eq!((e.status, e.code), (413, "payload_too_large"));
-        let e = ing.ingest(Some("application/json"), b"42", false).await.unwrap_err();
+        let e = ing
+            .ingest(Some("application/json"), b"42", false)
+            .await
+            .unwrap_err();
         assert_eq!(e.code, "invalid_batch");
         let dup = json!({"events": [ev("same", "s1", "a@example.com"), ev("same", "s2", "b@example.com")]});
-        let e = ing.ingest(Some("application/json"), &body(dup), false).await.unwrap_err();
+        let e = ing
+            .ingest(Some("application/json"), &body(dup), false)
+            .await
+            .unwrap_err();
         assert_eq!(e.details[0].code, "duplicate_event_id");
     }
 
@@ -476,14 +643,22 @@ mod tests {
             ev("s1-1", "s1", "a@example.com"), ev("s2-1", "s2", "b@example.com"),
             ev("s1-2", "s1", "a@example.com"), ev("s2-2", "s2", "b@example.com")
         ]});
-        let r = ing.ingest(Some("application/json"), &body(batch), false).await.unwrap();
+        let r = ing
+            .ingest(Some("application/json"), &body(batch), false)
+            .await
+            .unwrap();
         assert_eq!(r.accepted.len(), 4);
         let ids: Vec<String> = sink
             .accepted
             .lock()
             .unwrap()
             .iter()
-            .map(|r| serde_json::from_slice::<Value>(&r.data).unwrap()["id"].as_str().unwrap().to_owned())
+            .map(|r| {
+                serde_json::from_slice::<Value>(&r.data).unwrap()["id"]
+                    .as_str()
+                    .unwrap()
+                    .to_owned()
+            })
             .collect();
         assert_eq!(ids.len(), 4, "each event written exactly once: {ids:?}");
         let pos = |id: &str| ids.iter().position(|x| x == id).unwrap();
@@ -494,14 +669,23 @@ mod tests {
     #[tokio::test]
     async fn a_key_that_keeps_failing_is_reported_not_written() {
         let ing_key = BlindIndexer::from_key(&[3u8; 32]).partition_key("/channels/web", "bad");
-        let sink = Arc::new(FlakySink { always_fail_key: Some(ing_key), ..Default::default() });
+        let sink = Arc::new(FlakySink {
+            always_fail_key: Some(ing_key),
+            ..Default::default()
+        });
         let ing = ingest_with(sink.clone());
         let batch = json!({"events": [ev("x1", "bad", "a@example.com"), ev("y", "good", "b@example.com"), ev("x2", "bad", "a@example.com")]});
-        let e = ing.ingest(Some("application/json"), &body(batch), false).await.unwrap_err();
+        let e = ing
+            .ingest(Some("application/json"), &body(batch), false)
+            .await
+            .unwrap_err();
         assert_eq!((e.status, e.code), (503, "ingest_unavailable"));
         let extra = e.extra.unwrap();
         assert_eq!(extra["written"], json!([{"index": 1, "id": "y"}]));
-        assert_eq!(extra["not_written"], json!([{"index": 0, "id": "x1"}, {"index": 2, "id": "x2"}]));
+        assert_eq!(
+            extra["not_written"],
+            json!([{"index": 0, "id": "x1"}, {"index": 2, "id": "x2"}])
+        );
     }
 
     #[tokio::test]
@@ -509,7 +693,9 @@ mod tests {
         let sink = Arc::new(FlakySink::default());
         let ing = ingest_with(sink.clone());
         let batch = json!({"events": [ev("1", "anna@example.com", "anna@example.com"), ev("2", "anna@example.com", "anna@example.com"), ev("3", "other", "b@example.com")]});
-        ing.ingest(Some("application/json"), &body(batch), false).await.unwrap();
+        ing.ingest(Some("application/json"), &body(batch), false)
+            .await
+            .unwrap();
         let acc = sink.accepted.lock().unwrap();
         assert_eq!(acc[0].partition_key.len(), 32);
         assert!(!acc[0].partition_key.contains("anna"));

@@ -12,7 +12,9 @@ use crate::domain::profile::{Golden, Lineage, FIELDS};
 use crate::domain::{CustomerId, EventRef};
 use crate::error::CmpError;
 use crate::schema::EventValidator;
-use crate::store::{Commit, ParkedEvent, ProfileRecord, ProfileStatus, ProfileStore, StoreError, TimelineRecord};
+use crate::store::{
+    Commit, ParkedEvent, ProfileRecord, ProfileStatus, ProfileStore, StoreError, TimelineRecord,
+};
 use chrono::Utc;
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
@@ -57,7 +59,12 @@ enum UnitResult {
     Duplicate,
 }
 
-fn seal_all(key: &DataKey, id: &CustomerId, golden: &Golden, fields: &[&str]) -> BTreeMap<String, Vec<u8>> {
+fn seal_all(
+    key: &DataKey,
+    id: &CustomerId,
+    golden: &Golden,
+    fields: &[&str],
+) -> BTreeMap<String, Vec<u8>> {
     let mut out = BTreeMap::new();
     for f in fields {
         if let Some(json) = golden.field_json(f) {
@@ -93,7 +100,15 @@ impl Merge {
         validator: Arc<EventValidator>,
         dead_letter_ttl_days: i64,
     ) -> Self {
-        Merge { store, keys, kms, indexer, validator, dead_letter_ttl_days, dead_letter_key: OnceCell::new() }
+        Merge {
+            store,
+            keys,
+            kms,
+            indexer,
+            validator,
+            dead_letter_ttl_days,
+            dead_letter_key: OnceCell::new(),
+        }
     }
 
     /// Processes one stream record. `Err` means "retry later" (the record is reported as a batch item
@@ -103,7 +118,12 @@ impl Merge {
             Ok(v) => v,
             Err(_) => {
                 return self
-                    .park(data, origin, "invalid_json", vec![FieldError::new("invalid_json", "", "record is not JSON")])
+                    .park(
+                        data,
+                        origin,
+                        "invalid_json",
+                        vec![FieldError::new("invalid_json", "", "record is not JSON")],
+                    )
                     .await
             }
         };
@@ -115,7 +135,12 @@ impl Merge {
             Ok(r) => r,
             Err(e) => {
                 return self
-                    .park(data, origin, "schema_violation", vec![FieldError::new("schema_violation", "", e.to_string())])
+                    .park(
+                        data,
+                        origin,
+                        "schema_violation",
+                        vec![FieldError::new("schema_violation", "", e.to_string())],
+                    )
                     .await
             }
         };
@@ -135,7 +160,12 @@ impl Merge {
         Ok(Outcome::Applied(tally))
     }
 
-    async fn process_unit(&self, event: &Event, unit: &Unit, tally: &mut Tally) -> Result<UnitResult, CmpError> {
+    async fn process_unit(
+        &self,
+        event: &Event,
+        unit: &Unit,
+        tally: &mut Tally,
+    ) -> Result<UnitResult, CmpError> {
         let marker = EventRef::new(&event.source, &event.id).part(&unit.part);
         let mut ids = unit.identifiers();
         ids.sort_by_key(|i| i.priority());
@@ -154,16 +184,28 @@ impl Merge {
                 let jitter = rand::random::<u64>() % 25;
                 tokio::time::sleep(Duration::from_millis((10u64 << attempt.min(6)) + jitter)).await;
             }
-            let pre = self.store.prefetch(std::slice::from_ref(&marker), &lookups_unique).await?;
+            let pre = self
+                .store
+                .prefetch(std::slice::from_ref(&marker), &lookups_unique)
+                .await?;
             if pre.processed_markers.contains(&marker) {
                 return Ok(UnitResult::Duplicate);
             }
             // the owner of the strongest identifier decides
             let target = lookups.iter().find_map(|l| pre.owners.get(l)).cloned();
-            let conflicts =
-                lookups_unique.iter().filter(|l| pre.owners.get(*l).is_some_and(|o| Some(o) != target.as_ref())).count();
-            let claims: Vec<String> =
-                lookups_unique.iter().filter(|l| !pre.owners.contains_key(*l)).cloned().collect();
+            let conflicts = lookups_unique
+                .iter()
+                .filter(|l| {
+                    pre.owners
+                        .get(*l)
+                        .is_some_and(|o| Some(o) != target.as_ref())
+                })
+                .count();
+            let claims: Vec<String> = lookups_unique
+                .iter()
+                .filter(|l| !pre.owners.contains_key(*l))
+                .cloned()
+                .collect();
             let result = match target {
                 None => self.create(event, unit, &marker, &from, claims).await,
                 Some(id) => self.update(event, unit, &marker, &from, id, claims).await,
@@ -180,7 +222,14 @@ impl Merge {
         Err(StoreError::Conflict.into())
     }
 
-    fn timeline_record(&self, key: &DataKey, id: &CustomerId, event: &Event, unit: &Unit, marker: &str) -> TimelineRecord {
+    fn timeline_record(
+        &self,
+        key: &DataKey,
+        id: &CustomerId,
+        event: &Event,
+        unit: &Unit,
+        marker: &str,
+    ) -> TimelineRecord {
         let sk = TimelineRecord::sort_key(unit.timeline.occurred_at, marker);
         let detail = serde_json::to_vec(&unit.timeline.detail).unwrap_or_default();
         TimelineRecord {
@@ -245,10 +294,14 @@ impl Merge {
         claims: Vec<String>,
     ) -> Result<UnitResult, CmpError> {
         let Some(current) = self.store.get_profile(&id).await? else {
-            return Err(CmpError::Integrity("a lookup item points at a missing profile".into()));
+            return Err(CmpError::Integrity(
+                "a lookup item points at a missing profile".into(),
+            ));
         };
         if current.status != ProfileStatus::Active {
-            return Err(CmpError::Integrity("a lookup item points at a profile that is not active".into()));
+            return Err(CmpError::Integrity(
+                "a lookup item points at a profile that is not active".into(),
+            ));
         }
         let key = self.keys.key_for(&id).await?;
         let mut golden = open_profile(&key, &current)?;
@@ -259,7 +312,8 @@ impl Merge {
         if event.time < *first_seen {
             *first_seen = event.time;
         }
-        let profile_changed = !changed.is_empty() || lineage != current.lineage || sources != current.sources;
+        let profile_changed =
+            !changed.is_empty() || lineage != current.lineage || sources != current.sources;
         let mut profile = current.clone();
         if profile_changed {
             let mut sealed = current.sealed.clone();
@@ -284,16 +338,29 @@ impl Merge {
             claim_lookups: claims,
         };
         self.store.commit(&commit).await?;
-        Ok(if profile_changed { UnitResult::Updated } else { UnitResult::Unchanged })
+        Ok(if profile_changed {
+            UnitResult::Updated
+        } else {
+            UnitResult::Unchanged
+        })
     }
 
     /// Parks an unprocessable record: its payload sealed under a dead-letter data key (wrapped by KMS
     /// and stored with it), its reasons in clear (they carry no values).
-    async fn park(&self, data: &[u8], origin: &str, reason_code: &str, reasons: Vec<FieldError>) -> Result<Outcome, CmpError> {
+    async fn park(
+        &self,
+        data: &[u8],
+        origin: &str,
+        reason_code: &str,
+        reasons: Vec<FieldError>,
+    ) -> Result<Outcome, CmpError> {
         let (key, wrapped) = self
             .dead_letter_key
             .get_or_try_init(|| async {
-                let (plain, wrapped) = self.kms.generate_data_key(&purpose_context("dead-letter")).await?;
+                let (plain, wrapped) = self
+                    .kms
+                    .generate_data_key(&purpose_context("dead-letter"))
+                    .await?;
                 Ok::<_, CmpError>((DataKey::from_bytes(&plain), wrapped))
             })
             .await?;
@@ -311,7 +378,9 @@ impl Merge {
         };
         self.store.park(&parked).await?;
         tracing::warn!(reason_code, reference = %parked.reference, origin, "event parked");
-        Ok(Outcome::Parked { reason_code: reason_code.to_owned() })
+        Ok(Outcome::Parked {
+            reason_code: reason_code.to_owned(),
+        })
     }
 }
 
@@ -334,7 +403,11 @@ mod tests {
     fn world() -> World {
         let store = Arc::new(MemoryStore::default());
         let kms = Arc::new(FakeKms::new());
-        let keys = Arc::new(KeyRing::new(kms.clone(), store.clone(), CachePolicy::default()));
+        let keys = Arc::new(KeyRing::new(
+            kms.clone(),
+            store.clone(),
+            CachePolicy::default(),
+        ));
         let merge = Merge::new(
             store.clone(),
             keys.clone(),
@@ -343,7 +416,12 @@ mod tests {
             Arc::new(EventValidator::new().unwrap()),
             14,
         );
-        World { store, kms, merge, keys }
+        World {
+            store,
+            kms,
+            merge,
+            keys,
+        }
     }
 
     fn observed(id: &str, source: &str, subject: &str, data: serde_json::Value) -> Vec<u8> {
@@ -366,7 +444,10 @@ mod tests {
     #[tokio::test]
     async fn two_channels_sharing_an_email_make_one_profile() {
         let w = world();
-        w.merge.process_record(&web("e1", "ines@example.com"), "t").await.unwrap();
+        w.merge
+            .process_record(&web("e1", "ines@example.com"), "t")
+            .await
+            .unwrap();
         let call = observed(
             "c1",
             "/channels/call-centre",
@@ -374,7 +455,10 @@ mod tests {
             json!({"channel": "call_centre", "emails": [{"address": "INES@example.com"}], "phones": [{"number": "+33612345678"}]}),
         );
         let out = w.merge.process_record(&call, "t").await.unwrap();
-        assert!(matches!(out, Outcome::Applied(Tally { updated: 1, .. })), "{out:?}");
+        assert!(
+            matches!(out, Outcome::Applied(Tally { updated: 1, .. })),
+            "{out:?}"
+        );
         assert_eq!(w.store.profile_count(), 1);
         let p = &w.store.profiles()[0];
         assert_eq!(p.version, 2);
@@ -391,7 +475,13 @@ mod tests {
         w.merge.process_record(&e, "t").await.unwrap();
         let before = w.store.profiles();
         let out = w.merge.process_record(&e, "t").await.unwrap();
-        assert_eq!(out, Outcome::Applied(Tally { duplicates: 1, ..Default::default() }));
+        assert_eq!(
+            out,
+            Outcome::Applied(Tally {
+                duplicates: 1,
+                ..Default::default()
+            })
+        );
         assert_eq!(w.store.profiles(), before);
         assert_eq!(w.store.timeline_count(&before[0].id), 1);
     }
@@ -399,36 +489,85 @@ mod tests {
     #[tokio::test]
     async fn a_known_customer_costs_three_store_calls_and_no_kms_call() {
         let w = world();
-        w.merge.process_record(&web("e1", "ines@example.com"), "t").await.unwrap();
+        w.merge
+            .process_record(&web("e1", "ines@example.com"), "t")
+            .await
+            .unwrap();
         w.kms.reset_counts();
         w.store.calls.store(0, Ordering::Relaxed);
-        w.merge.process_record(&web("e2", "ines@example.com"), "t").await.unwrap();
-        assert_eq!(w.store.calls.load(Ordering::Relaxed), 3, "prefetch, get profile, commit");
+        w.merge
+            .process_record(&web("e2", "ines@example.com"), "t")
+            .await
+            .unwrap();
+        assert_eq!(
+            w.store.calls.load(Ordering::Relaxed),
+            3,
+            "prefetch, get profile, commit"
+        );
         assert_eq!(w.kms.decrypts() + w.kms.generates(), 0);
     }
 
     #[tokio::test]
     async fn personal_data_is_sealed_in_the_store() {
         let w = world();
-        w.merge.process_record(&web("e1", "ines@example.com"), "t").await.unwrap();
+        w.merge
+            .process_record(&web("e1", "ines@example.com"), "t")
+            .await
+            .unwrap();
         let p = &w.store.profiles()[0];
         let dump = format!("{p:?}");
-        assert!(!dump.contains("ines@example.com") && !dump.contains("Lefèvre") && !dump.contains("Inès"));
+        assert!(
+            !dump.contains("ines@example.com")
+                && !dump.contains("Lefèvre")
+                && !dump.contains("Inès")
+        );
         assert!(p.sealed.contains_key("name") && p.sealed.contains_key("emails"));
     }
 
     #[tokio::test]
     async fn invalid_records_are_parked_with_reasons_and_the_stream_goes_on() {
         let w = world();
-        let out = w.merge.process_record(b"{broken", "shard-0:1").await.unwrap();
-        assert_eq!(out, Outcome::Parked { reason_code: "invalid_json".into() });
-        let bad = observed("x", "/channels/web", "s", json!({"channel": "web", "emails": [{"address": "nope"}]}));
+        let out = w
+            .merge
+            .process_record(b"{broken", "shard-0:1")
+            .await
+            .unwrap();
+        assert_eq!(
+            out,
+            Outcome::Parked {
+                reason_code: "invalid_json".into()
+            }
+        );
+        let bad = observed(
+            "x",
+            "/channels/web",
+            "s",
+            json!({"channel": "web", "emails": [{"address": "nope"}]}),
+        );
         let out = w.merge.process_record(&bad, "shard-0:2").await.unwrap();
-        assert_eq!(out, Outcome::Parked { reason_code: "schema_violation".into() });
-        let bad_phone =
-            observed("y", "/channels/web", "s", json!({"channel": "web", "phones": [{"number": "+353 12"}]}));
-        let out = w.merge.process_record(&bad_phone, "shard-0:3").await.unwrap();
-        assert_eq!(out, Outcome::Parked { reason_code: "invalid_event".into() });
+        assert_eq!(
+            out,
+            Outcome::Parked {
+                reason_code: "schema_violation".into()
+            }
+        );
+        let bad_phone = observed(
+            "y",
+            "/channels/web",
+            "s",
+            json!({"channel": "web", "phones": [{"number": "+353 12"}]}),
+        );
+        let out = w
+            .merge
+            .process_record(&bad_phone, "shard-0:3")
+            .await
+            .unwrap();
+        assert_eq!(
+            out,
+            Outcome::Parked {
+                reason_code: "invalid_event".into()
+            }
+        );
         let parked = w.store.parked();
         assert_eq!(parked.len(), 3);
         assert_eq!(parked[2].reasons[0].path, "/data/phones/0/number");
@@ -441,18 +580,28 @@ mod tests {
     async fn store_outages_are_transient_errors_not_parking() {
         let w = world();
         w.store.fail_commits.store(1, Ordering::SeqCst);
-        let err = w.merge.process_record(&web("e1", "ines@example.com"), "t").await.unwrap_err();
+        let err = w
+            .merge
+            .process_record(&web("e1", "ines@example.com"), "t")
+            .await
+            .unwrap_err();
         assert!(err.is_transient());
         assert!(w.store.parked().is_empty());
         // the retry succeeds
-        w.merge.process_record(&web("e1", "ines@example.com"), "t").await.unwrap();
+        w.merge
+            .process_record(&web("e1", "ines@example.com"), "t")
+            .await
+            .unwrap();
         assert_eq!(w.store.profile_count(), 1);
     }
 
     #[tokio::test]
     async fn concurrent_writers_lose_nothing() {
         let w = Arc::new(world());
-        w.merge.process_record(&web("e0", "ines@example.com"), "t").await.unwrap();
+        w.merge
+            .process_record(&web("e0", "ines@example.com"), "t")
+            .await
+            .unwrap();
         let mut tasks = Vec::new();
         for i in 0..12 {
             let w = w.clone();
@@ -473,7 +622,11 @@ mod tests {
         assert_eq!(w.store.profile_count(), 1);
         let p = &w.store.profiles()[0];
         let g = open_profile(&w.keys.key_for(&p.id).await.unwrap(), p).unwrap();
-        assert_eq!(g.phones.len(), 10, "capped list keeps the 10 most recent; none lost to a race before the cap");
+        assert_eq!(
+            g.phones.len(),
+            10,
+            "capped list keeps the 10 most recent; none lost to a race before the cap"
+        );
         assert_eq!(w.store.timeline_count(&p.id), 13);
     }
 
@@ -495,11 +648,29 @@ mod tests {
         }))
         .unwrap();
         let out = w.merge.process_record(&booking, "t").await.unwrap();
-        assert_eq!(out, Outcome::Applied(Tally { created: 2, ..Default::default() }));
+        assert_eq!(
+            out,
+            Outcome::Applied(Tally {
+                created: 2,
+                ..Default::default()
+            })
+        );
         // the same booking re-recorded later (changed) updates the same two people
-        let changed = String::from_utf8(booking).unwrap().replace("\"id\":\"b1\"", "\"id\":\"b2\"");
-        let out = w.merge.process_record(changed.as_bytes(), "t").await.unwrap();
-        assert_eq!(out, Outcome::Applied(Tally { unchanged: 2, ..Default::default() }));
+        let changed = String::from_utf8(booking)
+            .unwrap()
+            .replace("\"id\":\"b1\"", "\"id\":\"b2\"");
+        let out = w
+            .merge
+            .process_record(changed.as_bytes(), "t")
+            .await
+            .unwrap();
+        assert_eq!(
+            out,
+            Outcome::Applied(Tally {
+                unchanged: 2,
+                ..Default::default()
+            })
+        );
         assert_eq!(w.store.profile_count(), 2);
     }
 }

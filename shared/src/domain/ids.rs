@@ -36,7 +36,11 @@ impl FromStr for CustomerId {
     type Err = InvalidCustomerId;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let hex = s.strip_prefix(Self::PREFIX).ok_or(InvalidCustomerId)?;
-        if hex.len() == 32 && hex.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
+        if hex.len() == 32
+            && hex
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+        {
             Ok(CustomerId(s.to_owned()))
         } else {
             Err(InvalidCustomerId)
@@ -134,7 +138,9 @@ mod tests {
         ] {
             assert!(bad.parse::<CustomerId>().is_err(), "{bad} accepted");
         }
-        assert!("cus_0192f1a3c4d57e8f9a0b1c2d3e4f5a6b".parse::<CustomerId>().is_ok());
+        assert!("cus_0192f1a3c4d57e8f9a0b1c2d3e4f5a6b"
+            .parse::<CustomerId>()
+            .is_ok());
     }
 
     #[test]

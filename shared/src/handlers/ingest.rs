@@ -12,7 +12,10 @@ pub struct IngestHandler {
 
 impl IngestHandler {
     pub fn new(w: &Wiring) -> Result<Self, CmpError> {
-        let sink = Arc::new(KinesisSink::new(w.clients.kinesis.clone(), w.config.require_inbound_stream()?));
+        let sink = Arc::new(KinesisSink::new(
+            w.clients.kinesis.clone(),
+            w.config.require_inbound_stream()?,
+        ));
         Ok(IngestHandler {
             ingest: Ingest::new(
                 sink,
@@ -41,7 +44,8 @@ impl IngestHandler {
                 }
                 let mut resp = error_response(&e, &rid);
                 if e.status == 503 {
-                    resp.headers_mut().insert("retry-after", http::HeaderValue::from_static("1"));
+                    resp.headers_mut()
+                        .insert("retry-after", http::HeaderValue::from_static("1"));
                 }
                 resp
             }
@@ -58,11 +62,22 @@ impl IngestHandler {
             match (k, v) {
                 ("partial", "true") => partial = true,
                 ("partial", "false") => partial = false,
-                _ => return Err(ApiError::bad_request("invalid_query", "the only query parameter is partial=true|false")),
+                _ => {
+                    return Err(ApiError::bad_request(
+                        "invalid_query",
+                        "the only query parameter is partial=true|false",
+                    ))
+                }
             }
         }
-        let content_type = req.headers().get("content-type").and_then(|v| v.to_str().ok());
-        let result = self.ingest.ingest(content_type, body_bytes(req), partial).await?;
+        let content_type = req
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok());
+        let result = self
+            .ingest
+            .ingest(content_type, body_bytes(req), partial)
+            .await?;
         tracing::info!(
             request_id = %request_id(req),
             accepted = result.accepted.len(),

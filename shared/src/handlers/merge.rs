@@ -14,6 +14,9 @@ use std::sync::Arc;
 /// How many partition keys of one batch are worked on at once.
 const CONCURRENCY: usize = 16;
 
+/// A record of a batch: position, sequence number, origin (for parking), data.
+type Pending = (usize, String, String, Arc<Vec<u8>>);
+
 pub struct MergeHandler {
     merge: Merge,
 }
@@ -36,7 +39,7 @@ impl MergeHandler {
 
     pub async fn handle(&self, event: KinesisEvent) -> KinesisEventResponse {
         // group by partition key, keeping stream order within each group
-        let mut groups: Vec<(String, Vec<(usize, String, String, Arc<Vec<u8>>)>)> = Vec::new();
+        let mut groups: Vec<(String, Vec<Pending>)> = Vec::new();
         for (pos, r) in event.records.iter().enumerate() {
             let k = &r.kinesis;
             let key = k.partition_key.clone();
@@ -64,7 +67,11 @@ impl MergeHandler {
                             tracing::warn!(%reason_code, origin, "record parked")
                         }
                         Err(e) => {
-                            tracing::warn!(error_code = e.code(), origin, "record failed; will be retried");
+                            tracing::warn!(
+                                error_code = e.code(),
+                                origin,
+                                "record failed; will be retried"
+                            );
                             return Some((pos, seq));
                         }
                     }

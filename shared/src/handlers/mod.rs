@@ -28,7 +28,10 @@ pub struct Wiring {
 impl Wiring {
     /// Builds the adapters and unwraps the blind-index key (one KMS call per cold start).
     pub async fn new(config: Config, clients: Clients) -> Result<Self, CmpError> {
-        let kms: Arc<dyn KeyService> = Arc::new(KmsKeyService::new(clients.kms.clone(), config.kms_key_id.clone()));
+        let kms: Arc<dyn KeyService> = Arc::new(KmsKeyService::new(
+            clients.kms.clone(),
+            config.kms_key_id.clone(),
+        ));
         let store = Arc::new(DynamoStore::new(
             clients.dynamodb.clone(),
             config.profiles_table.clone(),
@@ -37,6 +40,14 @@ impl Wiring {
         let keys = Arc::new(KeyRing::new(kms.clone(), store.clone(), config.key_cache));
         let indexer = Arc::new(BlindIndexer::load(kms.as_ref(), store.as_ref()).await?);
         let validator = Arc::new(EventValidator::new().map_err(CmpError::Config)?);
-        Ok(Wiring { config, clients, kms, store, keys, indexer, validator })
+        Ok(Wiring {
+            config,
+            clients,
+            kms,
+            store,
+            keys,
+            indexer,
+            validator,
+        })
     }
 }

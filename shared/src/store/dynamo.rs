@@ -10,7 +10,10 @@
 //! | parked (dead-letter) event | `DLQ#<date>` | `<parked_at>#<reference>` |
 //!
 //! Items map to and from Rust structs with `serde_dynamo`; ciphertexts are binary attributes.
-use super::{Commit, ParkedEvent, Prefetch, ProfileRecord, ProfileStatus, ProfileStore, StoreError, TimelinePage, TimelineRecord};
+use super::{
+    Commit, ParkedEvent, Prefetch, ProfileRecord, ProfileStatus, ProfileStore, StoreError,
+    TimelinePage, TimelineRecord,
+};
 use crate::crypto::{KeyError, WrappedKeyStore};
 use crate::domain::event::{Channel, FieldError, TimelineKind};
 use crate::domain::profile::Lineage;
@@ -18,7 +21,9 @@ use crate::domain::CustomerId;
 use crate::error::CmpError;
 use async_trait::async_trait;
 use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
-use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, KeysAndAttributes, Put, TransactWriteItem};
+use aws_sdk_dynamodb::types::{
+    AttributeValue, ConditionCheck, KeysAndAttributes, Put, TransactWriteItem,
+};
 use aws_sdk_dynamodb::Client;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -127,12 +132,17 @@ fn from_item<T: for<'de> Deserialize<'de>>(item: Item) -> Result<T, CmpError> {
     serde_dynamo::from_item(item).map_err(|e| StoreError::Corrupt(e.to_string()).into())
 }
 
-fn unavailable<E: ProvideErrorMetadata + std::error::Error + 'static, R: std::fmt::Debug>(e: SdkError<E, R>) -> CmpError {
+fn unavailable<E: ProvideErrorMetadata + std::error::Error + 'static, R: std::fmt::Debug>(
+    e: SdkError<E, R>,
+) -> CmpError {
     StoreError::Unavailable(format!("{}", DisplayErrorContext(&e))).into()
 }
 
 fn key(pk: String, sk: &str) -> Item {
-    HashMap::from([("pk".to_owned(), AttributeValue::S(pk)), ("sk".to_owned(), AttributeValue::S(sk.to_owned()))])
+    HashMap::from([
+        ("pk".to_owned(), AttributeValue::S(pk)),
+        ("sk".to_owned(), AttributeValue::S(sk.to_owned())),
+    ])
 }
 
 fn s(v: impl Into<String>) -> AttributeValue {
@@ -140,8 +150,16 @@ fn s(v: impl Into<String>) -> AttributeValue {
 }
 
 impl DynamoStore {
-    pub fn new(client: Client, profiles_table: impl Into<String>, keys_table: impl Into<String>) -> Self {
-        DynamoStore { client, profiles_table: profiles_table.into(), keys_table: keys_table.into() }
+    pub fn new(
+        client: Client,
+        profiles_table: impl Into<String>,
+        keys_table: impl Into<String>,
+    ) -> Self {
+        DynamoStore {
+            client,
+            profiles_table: profiles_table.into(),
+            keys_table: keys_table.into(),
+        }
     }
 
     fn profile_item(p: &ProfileRecord) -> ProfileItem {
@@ -156,18 +174,29 @@ impl DynamoStore {
             created_at: p.created_at,
             updated_at: p.updated_at,
             tier: p.tier.clone(),
-            sealed: p.sealed.iter().map(|(k, v)| (k.clone(), ByteBuf::from(v.clone()))).collect(),
+            sealed: p
+                .sealed
+                .iter()
+                .map(|(k, v)| (k.clone(), ByteBuf::from(v.clone())))
+                .collect(),
             lineage: p.lineage.clone(),
             sources: p.sources.clone(),
         }
     }
 
-    fn put(&self, table: &str, item: Item, condition: Option<&str>) -> Result<TransactWriteItem, CmpError> {
+    fn put(
+        &self,
+        table: &str,
+        item: Item,
+        condition: Option<&str>,
+    ) -> Result<TransactWriteItem, CmpError> {
         let mut put = Put::builder().table_name(table).set_item(Some(item));
         if let Some(c) = condition {
             put = put.condition_expression(c);
         }
-        let put = put.build().map_err(|e| CmpError::Integrity(e.to_string()))?;
+        let put = put
+            .build()
+            .map_err(|e| CmpError::Integrity(e.to_string()))?;
         Ok(TransactWriteItem::builder().put(put).build())
     }
 
@@ -201,7 +230,10 @@ impl DynamoStore {
                     .expression_attribute_values(":v", AttributeValue::N(v.to_string()));
                 items.push(
                     TransactWriteItem::builder()
-                        .put(put.build().map_err(|e| CmpError::Integrity(e.to_string()))?)
+                        .put(
+                            put.build()
+                                .map_err(|e| CmpError::Integrity(e.to_string()))?,
+                        )
                         .build(),
                 );
             }
@@ -267,8 +299,10 @@ impl DynamoStore {
 }
 
 fn profile_from(item: ProfileItem) -> Result<ProfileRecord, CmpError> {
-    let id: CustomerId =
-        item.customer_id.parse().map_err(|_| StoreError::Corrupt("profile with an invalid customer id".into()))?;
+    let id: CustomerId = item
+        .customer_id
+        .parse()
+        .map_err(|_| StoreError::Corrupt("profile with an invalid customer id".into()))?;
     Ok(ProfileRecord {
         id,
         version: item.version,
@@ -277,7 +311,11 @@ fn profile_from(item: ProfileItem) -> Result<ProfileRecord, CmpError> {
         created_at: item.created_at,
         updated_at: item.updated_at,
         tier: item.tier,
-        sealed: item.sealed.into_iter().map(|(k, v)| (k, v.into_vec())).collect(),
+        sealed: item
+            .sealed
+            .into_iter()
+            .map(|(k, v)| (k, v.into_vec()))
+            .collect(),
         lineage: item.lineage,
         sources: item.sources,
     })
@@ -319,20 +357,35 @@ impl ProfileStore for DynamoStore {
                     .send()
                     .await
                     .map_err(unavailable)?;
-                for item in resp.responses.and_then(|mut r| r.remove(&self.profiles_table)).unwrap_or_default() {
-                    let pk = item.get("pk").and_then(|v| v.as_s().ok()).cloned().unwrap_or_default();
+                for item in resp
+                    .responses
+                    .and_then(|mut r| r.remove(&self.profiles_table))
+                    .unwrap_or_default()
+                {
+                    let pk = item
+                        .get("pk")
+                        .and_then(|v| v.as_s().ok())
+                        .cloned()
+                        .unwrap_or_default();
                     if let Some(m) = pk.strip_prefix("EVT#") {
                         out.processed_markers.insert(m.to_owned());
                     } else if let Some(c) = item.get("customer_id").and_then(|v| v.as_s().ok()) {
-                        let id = c.parse().map_err(|_| StoreError::Corrupt("lookup with invalid customer id".into()))?;
+                        let id = c.parse().map_err(|_| {
+                            StoreError::Corrupt("lookup with invalid customer id".into())
+                        })?;
                         out.owners.insert(pk, id);
                     }
                 }
-                pending = resp.unprocessed_keys.and_then(|mut u| u.remove(&self.profiles_table));
+                pending = resp
+                    .unprocessed_keys
+                    .and_then(|mut u| u.remove(&self.profiles_table));
                 if pending.is_some() {
                     attempt += 1;
                     if attempt > 8 {
-                        return Err(StoreError::Unavailable("unprocessed keys after retries".into()).into());
+                        return Err(StoreError::Unavailable(
+                            "unprocessed keys after retries".into(),
+                        )
+                        .into());
                     }
                     tokio::time::sleep(Duration::from_millis(20 << attempt.min(6))).await;
                 }
@@ -399,9 +452,11 @@ impl ProfileStore for DynamoStore {
             .send()
             .await
             .map_err(unavailable)?;
-        Ok(resp
-            .item
-            .and_then(|i| i.get("customer_id").and_then(|v| v.as_s().ok()).and_then(|c| c.parse().ok())))
+        Ok(resp.item.and_then(|i| {
+            i.get("customer_id")
+                .and_then(|v| v.as_s().ok())
+                .and_then(|c| c.parse().ok())
+        }))
     }
 
     async fn timeline(
@@ -455,7 +510,11 @@ impl ProfileStore for DynamoStore {
     async fn park(&self, p: &ParkedEvent) -> Result<(), CmpError> {
         let item = to_item(&ParkedItem {
             pk: format!("DLQ#{}", p.parked_at.format("%Y-%m-%d")),
-            sk: format!("{}#{}", p.parked_at.format("%Y-%m-%dT%H:%M:%S%.6fZ"), p.reference),
+            sk: format!(
+                "{}#{}",
+                p.parked_at.format("%Y-%m-%dT%H:%M:%S%.6fZ"),
+                p.reference
+            ),
             entity: "dead_letter".into(),
             reason_code: p.reason_code.clone(),
             reasons: p.reasons.clone(),
@@ -476,7 +535,9 @@ impl ProfileStore for DynamoStore {
     }
 }
 
-fn key_error<E: ProvideErrorMetadata + std::error::Error + 'static, R: std::fmt::Debug>(e: SdkError<E, R>) -> KeyError {
+fn key_error<E: ProvideErrorMetadata + std::error::Error + 'static, R: std::fmt::Debug>(
+    e: SdkError<E, R>,
+) -> KeyError {
     KeyError::Unavailable(format!("keys table: {}", DisplayErrorContext(&e)))
 }
 
@@ -498,7 +559,12 @@ impl WrappedKeyStore for DynamoStore {
         }))
     }
 
-    async fn put_wrapped_if_absent(&self, key_id: &str, wrapped: &[u8], purpose: &str) -> Result<bool, KeyError> {
+    async fn put_wrapped_if_absent(
+        &self,
+        key_id: &str,
+        wrapped: &[u8],
+        purpose: &str,
+    ) -> Result<bool, KeyError> {
         let item = serde_dynamo::to_item(&KeyItem {
             pk: key_id.to_owned(),
             wrapped_key: ByteBuf::from(wrapped.to_vec()),
@@ -516,7 +582,9 @@ impl WrappedKeyStore for DynamoStore {
             .await
         {
             Ok(_) => Ok(true),
-            Err(SdkError::ServiceError(e)) if e.err().is_conditional_check_failed_exception() => Ok(false),
+            Err(SdkError::ServiceError(e)) if e.err().is_conditional_check_failed_exception() => {
+                Ok(false)
+            }
             Err(e) => Err(key_error(e)),
         }
     }

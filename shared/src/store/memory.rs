@@ -1,6 +1,9 @@
 //! In-memory fake of the profile store with the same semantics as the DynamoDB adapter: conditional,
 //! all-or-nothing commits. Optional fault injection lets tests exercise retries.
-use super::{Commit, ParkedEvent, Prefetch, ProfileRecord, ProfileStore, StoreError, TimelinePage, TimelineRecord};
+use super::{
+    Commit, ParkedEvent, Prefetch, ProfileRecord, ProfileStore, StoreError, TimelinePage,
+    TimelineRecord,
+};
 use crate::crypto::{KeyError, WrappedKeyStore};
 use crate::domain::event::TimelineKind;
 use crate::domain::CustomerId;
@@ -62,8 +65,15 @@ impl ProfileStore for MemoryStore {
         self.call();
         let st = self.st();
         Ok(Prefetch {
-            processed_markers: markers.iter().filter(|m| st.markers.contains(*m)).cloned().collect(),
-            owners: lookups.iter().filter_map(|l| st.lookups.get(l).map(|c| (l.clone(), c.clone()))).collect(),
+            processed_markers: markers
+                .iter()
+                .filter(|m| st.markers.contains(*m))
+                .cloned()
+                .collect(),
+            owners: lookups
+                .iter()
+                .filter_map(|l| st.lookups.get(l).map(|c| (l.clone(), c.clone())))
+                .collect(),
         })
     }
 
@@ -89,7 +99,9 @@ impl ProfileStore for MemoryStore {
                 None => current.is_none(),
                 Some(v) => current == Some(v),
             }
-            && c.new_wrapped_key.as_ref().is_none_or(|_| !st.keys.contains_key(c.profile.id.as_str()))
+            && c.new_wrapped_key
+                .as_ref()
+                .is_none_or(|_| !st.keys.contains_key(c.profile.id.as_str()))
             && c.claim_lookups.iter().all(|l| !st.lookups.contains_key(l));
         if !ok {
             return Err(StoreError::Conflict.into());
@@ -105,7 +117,10 @@ impl ProfileStore for MemoryStore {
             st.lookups.insert(l.clone(), c.profile.id.clone());
         }
         if let Some(t) = &c.timeline {
-            st.timelines.entry(c.profile.id.clone()).or_default().insert(t.sk.clone(), t.clone());
+            st.timelines
+                .entry(c.profile.id.clone())
+                .or_default()
+                .insert(t.sk.clone(), t.clone());
         }
         Ok(())
     }
@@ -124,7 +139,9 @@ impl ProfileStore for MemoryStore {
     ) -> Result<TimelinePage, CmpError> {
         self.call();
         let st = self.st();
-        let Some(t) = st.timelines.get(id) else { return Ok(TimelinePage::default()) };
+        let Some(t) = st.timelines.get(id) else {
+            return Ok(TimelinePage::default());
+        };
         let mut items: Vec<TimelineRecord> = t
             .values()
             .rev()
@@ -135,7 +152,11 @@ impl ProfileStore for MemoryStore {
             .collect();
         let more = items.len() > limit;
         items.truncate(limit);
-        let next = if more { items.last().map(|r| r.sk.clone()) } else { None };
+        let next = if more {
+            items.last().map(|r| r.sk.clone())
+        } else {
+            None
+        };
         Ok(TimelinePage { items, next })
     }
 
@@ -152,7 +173,12 @@ impl WrappedKeyStore for MemoryStore {
         self.call();
         Ok(self.st().keys.get(key_id).cloned())
     }
-    async fn put_wrapped_if_absent(&self, key_id: &str, wrapped: &[u8], _purpose: &str) -> Result<bool, KeyError> {
+    async fn put_wrapped_if_absent(
+        &self,
+        key_id: &str,
+        wrapped: &[u8],
+        _purpose: &str,
+    ) -> Result<bool, KeyError> {
         self.call();
         let mut st = self.st();
         if st.keys.contains_key(key_id) {

@@ -65,16 +65,26 @@ pub struct TimelineRecord {
 
 impl TimelineRecord {
     pub fn sort_key(occurred_at: DateTime<Utc>, marker: &str) -> String {
-        format!("TL#{}#{}", occurred_at.format("%Y-%m-%dT%H:%M:%S%.6fZ"), marker)
+        format!(
+            "TL#{}#{}",
+            occurred_at.format("%Y-%m-%dT%H:%M:%S%.6fZ"),
+            marker
+        )
     }
     /// Whether `sk` has the shape of a timeline sort key (used to vet pagination cursors).
     pub fn is_sort_key(sk: &str) -> bool {
-        let Some(rest) = sk.strip_prefix("TL#") else { return false };
-        let Some((time, marker)) = rest.split_once('#') else { return false };
+        let Some(rest) = sk.strip_prefix("TL#") else {
+            return false;
+        };
+        let Some((time, marker)) = rest.split_once('#') else {
+            return false;
+        };
         DateTime::parse_from_rfc3339(time).is_ok()
             && !marker.is_empty()
             && marker.len() <= 80
-            && marker.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'#' || b == b'-' || b == b'_')
+            && marker
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'#' || b == b'-' || b == b'_')
     }
 }
 

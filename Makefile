@@ -1,0 +1,53 @@
+# Gamma Airways CMP: developer entry points. See README.md.
+SHELL := /bin/bash
+export CARGO_TERM_COLOR ?= never
+export AWS_DEFAULT_REGION ?= eu-west-1
+VENV := .venv
+CUSTOMERS ?= 2000
+
+.PHONY: setup build dev test lint unit integration validate bench sam-build fmt clean
+
+## setup: install the local tools (moto, SAM CLI, cfn-lint, cargo-lambda) into .venv and fetch crates
+setup:
+	bash scripts/setup.sh
+	cargo fetch
+
+## build: compile the workspace (debug)
+build:
+	cargo build --workspace
+
+## dev: run the platform locally on the emulator with demo data (HTTP API on 127.0.0.1:3000)
+dev: setup
+	cargo run -q -p cmpctl -- dev --customers $(CUSTOMERS)
+
+## test: everything CI runs: format, lint, unit and integration tests, template validation
+test: setup lint validate unit integration
+
+lint:
+	cargo fmt --all -- --check
+	cargo clippy --workspace --all-targets -- -D warnings
+
+unit:
+	cargo test --workspace --exclude cmp-tests
+
+integration:
+	cargo test -p cmp-tests -- --nocapture
+
+validate:
+	$(VENV)/bin/sam validate --lint -t infra/template.yaml
+	$(VENV)/bin/python scripts/check_schemas.py
+
+## bench: the ingest benchmark (prints the figures recorded in docs/benchmarks.md)
+bench: setup
+	cargo run -q --release -p cmpctl -- bench ingest --customers $(CUSTOMERS)
+
+## sam-build: arm64 release build of every function, as `sam build` does for a deployment
+sam-build: setup
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/sam build --config-env dev
+
+fmt:
+	cargo fmt --all
+
+clean:
+	cargo clean
+	rm -rf .local .aws-sam
