@@ -39,7 +39,7 @@ validate:
 
 ## bench: the ingest benchmark (prints the figures recorded in docs/benchmarks.md)
 bench: setup
-	cargo run -q --release -p cmpctl -- bench ingest --customers $(CUSTOMERS)
+	cargo run -q -p cmpctl -- bench ingest --customers $(CUSTOMERS)
 
 ## sam-build: arm64 release build of every function, as `sam build` does for a deployment
 sam-build: setup
