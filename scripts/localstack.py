@@ -23,12 +23,23 @@ What `deploy` does:
 3. Closes the gaps of moto's CloudFormation (see EMULATOR GAPS below) through the service
    APIs, so the emulator holds what the template declares.
 4. Prints JSON (to --out, else stdout) with the wiring the local runner needs:
-   region, endpoint, stack_name, outputs (the stack's resolved Outputs), resources
-   (logical id -> physical id) and functions: for every AWS::Serverless::Function of the
-   original template, its binary (Metadata.BuildProperties.Binary), its environment
-   (Globals merged with the function's own variables, intrinsics resolved against the
-   created stack) and its events (HttpApi routes; Kinesis mappings with their settings,
-   Lambda's defaults filled in).
+   region, endpoint, stack_name, outputs (the template's Outputs resolved: the stack's,
+   plus those on resources created outside it), resources (logical id -> physical id) and
+   functions: for every AWS::Serverless::Function of the original template, its binary
+   (Metadata.BuildProperties.Binary), its environment (Globals merged with the function's
+   own variables, intrinsics resolved against the emulator) and its events:
+   - HttpApi routes, each with `auth`: null for a route without an authorizer
+     (`Auth: {Authorizer: NONE}`, or no DefaultAuthorizer on its API), else the JWT
+     authorizer SAM would attach (the route's Auth.Authorizer, else the API's
+     DefaultAuthorizer, Globals.HttpApi merged under the API's own properties):
+     {"type": "jwt", "issuer", "audience": [...], "identity_source", "jwks_uri"} with the
+     emulator's real user pool id and client id resolved in; jwks_uri is where the
+     emulator serves the pool's signing keys (in AWS: <issuer>/.well-known/jwks.json).
+     Route AuthorizationScopes, when set, add "authorization_scopes". Lambda and IAM
+     authorizers are refused (the local runner could not honour them).
+   - Kinesis and DynamoDB stream mappings with their settings, Lambda's defaults filled in;
+     a DynamoDB mapping carries the table name and the emulator's real stream ARN
+     (DescribeTable LatestStreamArn).
 
 EMULATOR GAPS (moto 5.2.5, as pinned in scripts/requirements-dev.txt)
 - AWS::KMS::Key: a KeyPolicy given as an object is stored unserialised, and every later
@@ -47,6 +58,37 @@ EMULATOR GAPS (moto 5.2.5, as pinned in scripts/requirements-dev.txt)
   leaving a blank entry in the stack's resources). Alarms are taken out of the emulator
   stack and created with PutMetricAlarm (named `<stack>-<LogicalId>` unless AlarmName is
   set); they appear in `resources` like the others.
+- AWS::Cognito::UserPool, AWS::Cognito::UserPoolClient, AWS::Cognito::UserPoolGroup: not
+  supported by moto's CloudFormation either (skipped). Taken out of the stack and created
+  with the cognito-idp API, in dependency order: CreateUserPool (the pool's properties, with
+  UserPoolName as PoolName, `<stack>-<LogicalId>` without one) then SetUserPoolMfaConfig
+  (MfaConfiguration and EnabledMfas are applied the way CloudFormation does), then
+  CreateUserPoolClient and CreateGroup. A reused pool/client is found by name and brought
+  to the template's settings with UpdateUserPool/UpdateUserPoolClient/UpdateGroup; a change
+  to a create-only pool setting (Schema, AliasAttributes, UsernameAttributes, ...) needs a
+  fresh emulator (moto's UpdateUserPool also forgets the create-only settings it is not
+  given). Outputs that refer to them (UserPoolId, JwtIssuer, ...) are resolved by this
+  script. moto's pool ids are longer than AWS's (`<region>_` + 32 hex digits); its tokens
+  are signed with one fixed key for every pool, served as JWKS at
+  <endpoint>/<pool id>/.well-known/jwks.json, and differ from Cognito's: no `amr` claim
+  (so never `mfa`), a 1-hour lifetime whatever the client's token validity, no USER_AUTH
+  flow, ExplicitAuthFlows and AllowAdminCreateUserOnly not enforced, and an immutable
+  custom attribute can still be changed with AdminUpdateUserAttributes.
+- AWS::S3::Bucket: moto's CloudFormation applies BucketEncryption (without
+  BucketKeyEnabled) and Tags only: ObjectLockEnabled/ObjectLockConfiguration,
+  VersioningConfiguration, PublicAccessBlockConfiguration, OwnershipControls,
+  LifecycleConfiguration and BucketKeyEnabled are dropped. Applied with PutBucketVersioning,
+  PutObjectLockConfiguration (moto, like S3 today, allows enabling Object Lock on an
+  existing versioned bucket; moto only while the bucket is empty), PutPublicAccessBlock,
+  PutBucketOwnershipControls, PutBucketEncryption and PutBucketLifecycleConfiguration.
+  Other bucket properties are reported as not applied.
+- AWS::S3::BucketPolicy: not supported by moto's CloudFormation; created with
+  PutBucketPolicy, without its statements that have a Condition. moto enforces bucket
+  policies on object requests but evaluates conditions wrongly: a statement whose
+  condition does not hold (or uses a key moto does not supply, like aws:SecureTransport)
+  counts as an explicit deny, whatever its Effect, so the template's "deny unless TLS"
+  statement would refuse every object request (and the emulator is plain HTTP anyway).
+  The statements left out are listed on every deploy; with none left, no policy is put.
 Every fix-up checks the current state first, so a reused stack is converged the same way.
 
 The script talks only to the given endpoint, with fixed dummy credentials; it refuses
@@ -86,7 +128,13 @@ PSEUDO_PARAMETERS = {
 }
 # Resource types moto's CloudFormation does not create: taken out of the emulator stack
 # and created through the service API after it (see EMULATOR GAPS).
-CREATED_OUTSIDE_STACK = {"AWS::CloudWatch::Alarm"}
+CREATED_OUTSIDE_STACK = {
+    "AWS::CloudWatch::Alarm",
+    "AWS::Cognito::UserPool",
+    "AWS::Cognito::UserPoolClient",
+    "AWS::Cognito::UserPoolGroup",
+    "AWS::S3::BucketPolicy",
+}
 COMPLETE = {"CREATE_COMPLETE", "UPDATE_COMPLETE"}
 DUMMY_CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
 
@@ -111,7 +159,33 @@ KINESIS_KNOWN_PROPERTIES = {
     "FunctionResponseTypes",
     "DestinationConfig",
 }
-HTTP_API_KNOWN_PROPERTIES = {"ApiId", "Method", "Path"}
+# Lambda's defaults for a DynamoDB event source mapping (the same as for Kinesis).
+DYNAMODB_DEFAULTS = dict(KINESIS_DEFAULTS)
+DYNAMODB_KNOWN_PROPERTIES = set(KINESIS_KNOWN_PROPERTIES)
+HTTP_API_KNOWN_PROPERTIES = {"ApiId", "Method", "Path", "Auth"}
+HTTP_API_ROUTE_AUTH_KNOWN_PROPERTIES = {"Authorizer", "AuthorizationScopes"}
+# AWS::S3::Bucket properties this script applies (moto's CloudFormation applies
+# BucketEncryption and Tags itself; BucketName is the physical id).
+S3_BUCKET_APPLIED_PROPERTIES = {
+    "BucketName",
+    "Tags",
+    "BucketEncryption",
+    "ObjectLockEnabled",
+    "ObjectLockConfiguration",
+    "VersioningConfiguration",
+    "PublicAccessBlockConfiguration",
+    "OwnershipControls",
+    "LifecycleConfiguration",
+}
+# "Not configured" answers of the S3 GetBucketXxx calls.
+S3_NOT_CONFIGURED = {
+    "ObjectLockConfigurationNotFoundError",
+    "NoSuchPublicAccessBlockConfiguration",
+    "OwnershipControlsNotFoundError",
+    "NoSuchLifecycleConfiguration",
+    "ServerSideEncryptionConfigurationNotFoundError",
+    "NoSuchBucketPolicy",
+}
 ALARM_API_PROPERTIES = [
     "AlarmName",
     "AlarmDescription",
@@ -536,11 +610,18 @@ class Resolver:
     def queue_url(self, queue_name: str) -> str:
         return self.emulator.client("sqs").get_queue_url(QueueName=queue_name)["QueueUrl"]
 
+    def register(self, name: str, rtype: str, physical: str, attributes: dict[str, Any] | None = None) -> None:
+        """Make a resource created outside the stack resolvable (Ref, GetAtt)."""
+        self.resources[name] = {"type": rtype, "physical": physical, **({"attributes": attributes} if attributes else {})}
+
     def get_att(self, name: str, attribute: str) -> Any:
         res = self.resource(name)
         rtype, physical = res["type"], res["physical"]
         c = self.emulator.client
-        if rtype == "AWS::DynamoDB::Table":
+        region, suffix = self.emulator.region, self.pseudo("AWS::URLSuffix")
+        if res.get("attributes"):
+            attrs = dict(res["attributes"])
+        elif rtype == "AWS::DynamoDB::Table":
             table = c("dynamodb").describe_table(TableName=physical)["Table"]
             attrs = {"Arn": table.get("TableArn"), "StreamArn": table.get("LatestStreamArn")}
         elif rtype == "AWS::Kinesis::Stream":
@@ -561,6 +642,17 @@ class Resolver:
         elif rtype == "AWS::IAM::Role":
             role = c("iam").get_role(RoleName=physical)["Role"]
             attrs = {"Arn": role["Arn"], "RoleId": role["RoleId"]}
+        elif rtype == "AWS::S3::Bucket":
+            attrs = {
+                "Arn": f"arn:{self.pseudo('AWS::Partition')}:s3:::{physical}",
+                "DomainName": f"{physical}.s3.{suffix}",
+                "RegionalDomainName": f"{physical}.s3.{region}.{suffix}",
+                "DualStackDomainName": f"{physical}.s3.dualstack.{region}.{suffix}",
+            }
+        elif rtype == "AWS::Cognito::UserPool":
+            pool = c("cognito-idp").describe_user_pool(UserPoolId=physical)["UserPool"]
+            provider = f"cognito-idp.{region}.{suffix}/{physical}"
+            attrs = {"Arn": pool["Arn"], "UserPoolId": physical, "ProviderName": provider, "ProviderURL": f"https://{provider}"}
         else:
             attrs = {}
         value = attrs.get(attribute)
@@ -688,6 +780,9 @@ def converge(resolver: Resolver, emulator_template: dict[str, Any], outside: dic
                     )
                     log(f"fix-up {lid}: point-in-time recovery {'enabled' if wanted else 'disabled'}")
 
+        elif rtype == "AWS::S3::Bucket":
+            converge_bucket(resolver, lid, res, physical)
+
         elif rtype == "AWS::Kinesis::Stream":
             encryption = resolver.resolve(props.get("StreamEncryption"))
             if encryption and encryption.get("EncryptionType", "NONE") != "NONE":
@@ -700,7 +795,8 @@ def converge(resolver: Resolver, emulator_template: dict[str, Any], outside: dic
                     )
                     log(f"fix-up {lid}: stream encryption {encryption['EncryptionType']} with {encryption['KeyId']}")
 
-    for lid, res in outside.items():
+    for lid in creation_order(outside):
+        res = outside[lid]
         rtype = res["Type"]
         if not resolver.is_created(res):
             continue
@@ -721,9 +817,372 @@ def converge(resolver: Resolver, emulator_template: dict[str, Any], outside: dic
             created[lid] = kwargs["AlarmName"]
             if not existed:
                 log(f"fix-up {lid}: alarm {kwargs['AlarmName']} created with PutMetricAlarm")
+        elif rtype == "AWS::Cognito::UserPool":
+            created[lid] = converge_user_pool(resolver, lid, res)
+        elif rtype == "AWS::Cognito::UserPoolClient":
+            created[lid] = converge_user_pool_client(resolver, lid, res)
+        elif rtype == "AWS::Cognito::UserPoolGroup":
+            created[lid] = converge_user_pool_group(resolver, lid, res)
+        elif rtype == "AWS::S3::BucketPolicy":
+            created[lid] = converge_bucket_policy(resolver, lid, res)
         else:  # pragma: no cover - CREATED_OUTSIDE_STACK lists only handled types
             raise DeployError(f"no way to create {lid} ({rtype}) in the emulator")
+        if lid not in resolver.resources:
+            resolver.register(lid, rtype, created[lid])
     return created
+
+
+def creation_order(outside: dict[str, dict[str, Any]]) -> list[str]:
+    """The resources created outside the stack, each after those it refers to."""
+    order: list[str] = []
+    done: set[str] = set()
+
+    def visit(lid: str, path: tuple[str, ...]) -> None:
+        if lid in done:
+            return
+        if lid in path:
+            raise DeployError(f"circular references between {' -> '.join(path + (lid,))}")
+        res = outside[lid]
+        refs, _ = references_of({k: v for k, v in res.items() if k != "DependsOn"})
+        depends_on = res.get("DependsOn") or []
+        refs |= {depends_on} if isinstance(depends_on, str) else set(depends_on)
+        for dep in sorted(refs & set(outside)):
+            visit(dep, path + (lid,))
+        done.add(lid)
+        order.append(lid)
+
+    for lid in outside:
+        visit(lid, ())
+    return order
+
+
+# -- API parameters from CloudFormation properties ------------------------------
+
+
+def coerce(shape: Any, value: Any) -> Any:
+    """Convert CloudFormation values (parameters are strings) to the types of an API shape.
+
+    Members the shape does not know are kept, so that botocore's validation reports them.
+    """
+    kind = shape.type_name
+    if kind == "structure" and isinstance(value, dict):
+        return {k: coerce(shape.members[k], v) if k in shape.members else v for k, v in value.items()}
+    if kind == "list" and isinstance(value, list):
+        return [coerce(shape.member, v) for v in value]
+    if kind == "map" and isinstance(value, dict):
+        return {k: coerce(shape.value, v) for k, v in value.items()}
+    if kind in ("integer", "long") and isinstance(value, str):
+        return int(value)
+    if kind in ("float", "double") and isinstance(value, (str, int)) and not isinstance(value, bool):
+        return float(value)
+    if kind == "boolean" and isinstance(value, str):
+        return value.lower() == "true"
+    if kind == "string" and isinstance(value, bool):
+        return "true" if value else "false"
+    if kind == "string" and isinstance(value, (int, float)):
+        return str(value)
+    return value
+
+
+def input_members(client: Any, operation: str) -> dict[str, Any]:
+    return dict(client.meta.service_model.operation_model(operation).input_shape.members)
+
+
+def api_params(
+    client: Any, operation: str, props: dict[str, Any], lid: str, handled: frozenset[str] = frozenset()
+) -> dict[str, Any]:
+    """The (resolved) properties that are parameters of `operation`, coerced to its types.
+
+    Properties that are neither parameters nor in `handled` are reported as not applied.
+    """
+    members = input_members(client, operation)
+    ignored = sorted(k for k in props if k not in members and k not in handled)
+    if ignored:
+        log(f"warning: {lid}: properties not applied in the emulator: {ignored}")
+    return {k: coerce(members[k], v) for k, v in props.items() if k in members}
+
+
+def differing(current: dict[str, Any], wanted: dict[str, Any]) -> list[str]:
+    return sorted(k for k, v in wanted.items() if current.get(k) != v)
+
+
+def paginate(client: Any, operation: str, result_key: str, **kwargs: Any) -> list[dict[str, Any]]:
+    items: list[dict[str, Any]] = []
+    for page in client.get_paginator(operation).paginate(**kwargs):
+        items.extend(page.get(result_key, []))
+    return items
+
+
+# -- Cognito --------------------------------------------------------------------
+
+USER_POOL_CFN_ONLY = frozenset({"UserPoolName", "MfaConfiguration", "EnabledMfas"})
+
+
+def converge_user_pool(resolver: Resolver, lid: str, res: dict[str, Any]) -> str:
+    idp = resolver.emulator.client("cognito-idp")
+    props = resolver.resolve(res.get("Properties", {}))
+    name = props.get("UserPoolName") or f"{resolver.stack_name}-{lid}"
+    params = api_params(idp, "CreateUserPool", {**props, "PoolName": name}, lid, USER_POOL_CFN_ONLY)
+    matches = [p for p in paginate(idp, "list_user_pools", "UserPools", MaxResults=60) if p["Name"] == name]
+    if len(matches) > 1:
+        raise DeployError(f"{lid}: {len(matches)} user pools named {name} in the emulator; restart it")
+    if matches:
+        pool_id = matches[0]["Id"]
+        current = idp.describe_user_pool(UserPoolId=pool_id)["UserPool"]
+        updatable = input_members(idp, "UpdateUserPool")
+        wanted = {k: v for k, v in params.items() if k in updatable}
+        # DescribeUserPool answers the name as `Name`.
+        changed = differing({**current, "PoolName": current.get("Name")}, wanted)
+        if changed:
+            # UpdateUserPool resets what it is not given: give it every updatable setting.
+            idp.update_user_pool(UserPoolId=pool_id, **wanted)
+            log(f"fix-up {lid}: user pool {pool_id} updated ({', '.join(changed)})")
+        fixed = differing(current, {k: v for k, v in params.items() if k not in updatable and k != "Schema"})
+        if fixed:
+            log(f"warning: {lid}: create-only settings differ from the template ({', '.join(fixed)}); restart the emulator")
+    else:
+        pool_id = idp.create_user_pool(**params)["UserPool"]["Id"]
+        log(f"fix-up {lid}: user pool {name} created ({pool_id})")
+
+    # CloudFormation applies MfaConfiguration/EnabledMfas with SetUserPoolMfaConfig.
+    mfa = props.get("MfaConfiguration", "OFF")
+    enabled = set(props.get("EnabledMfas") or [])
+    unsupported = enabled - {"SOFTWARE_TOKEN_MFA", "EMAIL_OTP"}
+    if unsupported:
+        log(f"warning: {lid}: EnabledMfas {sorted(unsupported)} not applied in the emulator")
+    wanted_mfa: dict[str, Any] = {"MfaConfiguration": mfa}
+    if mfa != "OFF":
+        wanted_mfa["SoftwareTokenMfaConfiguration"] = {"Enabled": "SOFTWARE_TOKEN_MFA" in enabled}
+        if "EMAIL_OTP" in enabled:
+            wanted_mfa["EmailMfaConfiguration"] = {}
+    current_mfa = idp.get_user_pool_mfa_config(UserPoolId=pool_id)
+    current_mfa.pop("ResponseMetadata", None)
+    if current_mfa.get("MfaConfiguration") != mfa or (
+        mfa != "OFF" and current_mfa.get("SoftwareTokenMfaConfiguration") != wanted_mfa["SoftwareTokenMfaConfiguration"]
+    ):
+        idp.set_user_pool_mfa_config(UserPoolId=pool_id, **wanted_mfa)
+        log(f"fix-up {lid}: MFA {mfa}, enabled {sorted(enabled) or 'none'}")
+    return pool_id
+
+
+def converge_user_pool_client(resolver: Resolver, lid: str, res: dict[str, Any]) -> str:
+    idp = resolver.emulator.client("cognito-idp")
+    props = resolver.resolve(res.get("Properties", {}))
+    pool_id = props["UserPoolId"]
+    name = props.get("ClientName") or f"{resolver.stack_name}-{lid}"
+    params = api_params(idp, "CreateUserPoolClient", {**props, "ClientName": name}, lid)
+    matches = [
+        cl
+        for cl in paginate(idp, "list_user_pool_clients", "UserPoolClients", UserPoolId=pool_id, MaxResults=60)
+        if cl["ClientName"] == name
+    ]
+    if len(matches) > 1:
+        raise DeployError(f"{lid}: {len(matches)} clients named {name} in user pool {pool_id}; restart the emulator")
+    if matches:
+        client_id = matches[0]["ClientId"]
+        current = idp.describe_user_pool_client(UserPoolId=pool_id, ClientId=client_id)["UserPoolClient"]
+        updatable = input_members(idp, "UpdateUserPoolClient")
+        wanted = {k: v for k, v in params.items() if k in updatable}
+        changed = differing(current, wanted)
+        if changed:
+            idp.update_user_pool_client(ClientId=client_id, **wanted)
+            log(f"fix-up {lid}: app client {client_id} updated ({', '.join(changed)})")
+        if "GenerateSecret" in params and bool(current.get("ClientSecret")) != params["GenerateSecret"]:
+            log(f"warning: {lid}: GenerateSecret differs from the template; restart the emulator")
+    else:
+        current = idp.create_user_pool_client(**params)["UserPoolClient"]
+        client_id = current["ClientId"]
+        log(f"fix-up {lid}: app client {name} created ({client_id})")
+    attributes = {"ClientId": client_id, "Name": name}
+    if current.get("ClientSecret"):
+        attributes["ClientSecret"] = current["ClientSecret"]
+    resolver.register(lid, res["Type"], client_id, attributes)
+    return client_id
+
+
+def converge_user_pool_group(resolver: Resolver, lid: str, res: dict[str, Any]) -> str:
+    idp = resolver.emulator.client("cognito-idp")
+    props = resolver.resolve(res.get("Properties", {}))
+    name = props.get("GroupName") or f"{resolver.stack_name}-{lid}"
+    params = api_params(idp, "CreateGroup", {**props, "GroupName": name}, lid)
+    try:
+        current = idp.get_group(UserPoolId=params["UserPoolId"], GroupName=name)["Group"]
+    except idp.exceptions.ResourceNotFoundException:
+        idp.create_group(**params)
+        log(f"fix-up {lid}: group {name} created")
+        return name
+    wanted = {k: v for k, v in params.items() if k in ("Description", "RoleArn", "Precedence")}
+    changed = differing(current, wanted)
+    if changed:
+        idp.update_group(UserPoolId=params["UserPoolId"], GroupName=name, **wanted)
+        log(f"fix-up {lid}: group {name} updated ({', '.join(changed)})")
+    return name
+
+
+# -- S3 -------------------------------------------------------------------------
+
+
+def s3_current(call: Any, bucket: str, key: str) -> Any:
+    """A bucket setting, or None when it is not configured."""
+    try:
+        return call(Bucket=bucket)[key]
+    except botocore.exceptions.ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") in S3_NOT_CONFIGURED:
+            return None
+        raise
+
+
+def lifecycle_rules(lid: str, rules: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """CloudFormation LifecycleConfiguration.Rules -> PutBucketLifecycleConfiguration rules."""
+    known = {
+        "Id",
+        "Status",
+        "Prefix",
+        "ExpirationInDays",
+        "ExpirationDate",
+        "ExpiredObjectDeleteMarker",
+        "NoncurrentVersionExpiration",
+        "NoncurrentVersionExpirationInDays",
+        "AbortIncompleteMultipartUpload",
+    }
+    result = []
+    for rule in rules:
+        ignored = sorted(set(rule) - known)
+        if ignored:
+            log(f"warning: {lid}: lifecycle rule {rule.get('Id')}: {ignored} not applied in the emulator")
+        api: dict[str, Any] = {"Status": rule["Status"], "Filter": {"Prefix": rule.get("Prefix", "")}}
+        if "Id" in rule:
+            api["ID"] = rule["Id"]
+        expiration: dict[str, Any] = {}
+        if "ExpirationInDays" in rule:
+            expiration["Days"] = int(rule["ExpirationInDays"])
+        if "ExpirationDate" in rule:
+            expiration["Date"] = rule["ExpirationDate"]
+        if "ExpiredObjectDeleteMarker" in rule:
+            expiration["ExpiredObjectDeleteMarker"] = as_bool(rule["ExpiredObjectDeleteMarker"])
+        if expiration:
+            api["Expiration"] = expiration
+        noncurrent = dict(rule.get("NoncurrentVersionExpiration") or {})
+        if "NoncurrentVersionExpirationInDays" in rule:
+            noncurrent.setdefault("NoncurrentDays", rule["NoncurrentVersionExpirationInDays"])
+        if noncurrent:
+            api["NoncurrentVersionExpiration"] = {k: int(v) for k, v in noncurrent.items()}
+        if "AbortIncompleteMultipartUpload" in rule:
+            api["AbortIncompleteMultipartUpload"] = {
+                "DaysAfterInitiation": int(rule["AbortIncompleteMultipartUpload"]["DaysAfterInitiation"])
+            }
+        result.append(api)
+    return result
+
+
+def lifecycle_key(rules: list[dict[str, Any]] | None) -> list[str]:
+    """Comparable form of lifecycle rules (the emulator may add empty members)."""
+
+    def prune(node: Any) -> Any:
+        if isinstance(node, dict):
+            pruned = {k: prune(v) for k, v in node.items()}
+            return {k: v for k, v in pruned.items() if v not in (None, {}, [])}
+        if isinstance(node, list):
+            return [prune(v) for v in node]
+        return node
+
+    return sorted(json.dumps(prune(r), sort_keys=True, default=str) for r in rules or [])
+
+
+def converge_bucket(resolver: Resolver, lid: str, res: dict[str, Any], bucket: str) -> None:
+    s3 = resolver.emulator.client("s3")
+    props = resolver.resolve(res.get("Properties", {}))
+    ignored = sorted(set(props) - S3_BUCKET_APPLIED_PROPERTIES)
+    if ignored:
+        log(f"warning: {lid}: bucket properties not applied in the emulator: {ignored}")
+
+    lock_config = props.get("ObjectLockConfiguration")
+    lock_enabled = as_bool(props.get("ObjectLockEnabled", False)) or bool(lock_config)
+    versioning = (props.get("VersioningConfiguration") or {}).get("Status")
+    if lock_enabled and versioning != "Enabled":
+        raise DeployError(f"{lid}: Object Lock needs VersioningConfiguration Status Enabled")
+    if versioning and s3.get_bucket_versioning(Bucket=bucket).get("Status") != versioning:
+        s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": versioning})
+        log(f"fix-up {lid}: versioning {versioning}")
+
+    if lock_enabled:
+        members = input_members(s3, "PutObjectLockConfiguration")
+        wanted = coerce(members["ObjectLockConfiguration"], {"ObjectLockEnabled": "Enabled", **(lock_config or {})})
+        current = s3_current(s3.get_object_lock_configuration, bucket, "ObjectLockConfiguration")
+        if object_lock_key(current) != object_lock_key(wanted):
+            try:
+                s3.put_object_lock_configuration(Bucket=bucket, ObjectLockConfiguration=wanted)
+            except botocore.exceptions.ClientError as exc:
+                raise DeployError(
+                    f"{lid}: cannot apply Object Lock to {bucket} ({exc}); moto allows it only on an empty "
+                    "versioned bucket: restart the emulator"
+                ) from exc
+            log(f"fix-up {lid}: Object Lock {json.dumps(wanted.get('Rule', {}))}")
+
+    block = props.get("PublicAccessBlockConfiguration")
+    if block is not None:
+        wanted = {k: as_bool(v) for k, v in block.items()}
+        if s3_current(s3.get_public_access_block, bucket, "PublicAccessBlockConfiguration") != wanted:
+            s3.put_public_access_block(Bucket=bucket, PublicAccessBlockConfiguration=wanted)
+            log(f"fix-up {lid}: public access block {wanted}")
+
+    ownership = props.get("OwnershipControls")
+    if ownership is not None:
+        if s3_current(s3.get_bucket_ownership_controls, bucket, "OwnershipControls") != ownership:
+            s3.put_bucket_ownership_controls(Bucket=bucket, OwnershipControls=ownership)
+            log(f"fix-up {lid}: ownership controls {ownership}")
+
+    encryption = props.get("BucketEncryption")
+    if encryption is not None:
+        wanted_rules = [
+            {
+                "ApplyServerSideEncryptionByDefault": rule["ServerSideEncryptionByDefault"],
+                "BucketKeyEnabled": as_bool(rule.get("BucketKeyEnabled", False)),
+            }
+            for rule in encryption.get("ServerSideEncryptionConfiguration", [])
+        ]
+        current = s3_current(s3.get_bucket_encryption, bucket, "ServerSideEncryptionConfiguration") or {}
+        current_rules = [{**r, "BucketKeyEnabled": bool(r.get("BucketKeyEnabled", False))} for r in current.get("Rules", [])]
+        if current_rules != wanted_rules:
+            s3.put_bucket_encryption(Bucket=bucket, ServerSideEncryptionConfiguration={"Rules": wanted_rules})
+            log(f"fix-up {lid}: default encryption {json.dumps(wanted_rules)}")
+
+    lifecycle = props.get("LifecycleConfiguration")
+    if lifecycle is not None:
+        wanted_rules = lifecycle_rules(lid, lifecycle.get("Rules", []))
+        current_rules = s3_current(s3.get_bucket_lifecycle_configuration, bucket, "Rules")
+        if lifecycle_key(current_rules) != lifecycle_key(wanted_rules):
+            s3.put_bucket_lifecycle_configuration(Bucket=bucket, LifecycleConfiguration={"Rules": wanted_rules})
+            log(f"fix-up {lid}: lifecycle rules {[r.get('ID') for r in wanted_rules]}")
+
+
+def object_lock_key(config: dict[str, Any] | None) -> Any:
+    """Comparable form of an Object Lock configuration (moto answers `Years: 0` next to Days)."""
+    if not config:
+        return None
+    retention = (config.get("Rule") or {}).get("DefaultRetention") or {}
+    return (config.get("ObjectLockEnabled"), tuple(sorted((k, v) for k, v in retention.items() if v not in (None, 0))))
+
+
+def converge_bucket_policy(resolver: Resolver, lid: str, res: dict[str, Any]) -> str:
+    s3 = resolver.emulator.client("s3")
+    props = resolver.resolve(res.get("Properties", {}))
+    bucket, document = props["Bucket"], dict(props["PolicyDocument"])
+    statements = document.get("Statement", [])
+    statements = [statements] if isinstance(statements, dict) else list(statements)
+    conditional = [s.get("Sid", f"#{i}") for i, s in enumerate(statements) if "Condition" in s]
+    if conditional:
+        log(f"note {lid}: statements {conditional} not applied in the emulator (moto denies on any unmet condition)")
+    document["Statement"] = [s for s in statements if "Condition" not in s]
+    current = s3_current(s3.get_bucket_policy, bucket, "Policy")
+    if not document["Statement"]:
+        if current is not None:
+            s3.delete_bucket_policy(Bucket=bucket)
+            log(f"fix-up {lid}: bucket policy on {bucket} removed")
+    elif current is None or json.loads(current) != document:
+        s3.put_bucket_policy(Bucket=bucket, Policy=json.dumps(document))
+        log(f"fix-up {lid}: bucket policy on {bucket} {'created' if current is None else 'updated'}")
+    return bucket
 
 
 # ---------------------------------------------------------------------------
@@ -806,44 +1265,147 @@ def event_wiring(resolver: Resolver, lid: str, event_name: str, event: dict[str,
             "type": "HttpApi",
             "method": str(resolver.resolve(props.get("Method", "ANY"))).upper(),
             "path": resolver.resolve(props.get("Path", "$default")),
+            "auth": http_api_route_auth(resolver, lid, event_name, props),
         }
-    if etype == "Kinesis":
-        ignored = set(props) - KINESIS_KNOWN_PROPERTIES
-        if ignored:
-            log(f"warning: {lid}.{event_name}: Kinesis properties not represented: {sorted(ignored)}")
-        settings = {**KINESIS_DEFAULTS, **{k: resolver.resolve(v) for k, v in props.items()}}
-        stream_arn = settings["Stream"]
-        on_failure = (settings.get("DestinationConfig") or {}).get("OnFailure") or {}
-        destination = on_failure.get("Destination")
-        queue_arn = queue_url = None
-        if destination:
-            if not str(destination).startswith("arn:aws") or ":sqs:" not in str(destination):
-                raise Unresolvable(f"on-failure destination {destination} is not an SQS queue")
-            queue_arn = destination
-            queue_url = resolver.queue_url(destination.rsplit(":", 1)[-1])
-        return {
-            "name": event_name,
-            "type": "Kinesis",
-            "stream_name": stream_arn.rsplit("/", 1)[-1],
-            "stream_arn": stream_arn,
-            "batch_size": int(settings["BatchSize"]),
-            "maximum_batching_window_seconds": int(settings["MaximumBatchingWindowInSeconds"]),
-            "starting_position": settings.get("StartingPosition"),
-            "bisect_batch_on_function_error": as_bool(settings["BisectBatchOnFunctionError"]),
-            "maximum_retry_attempts": int(settings["MaximumRetryAttempts"]),
-            "maximum_record_age_seconds": int(settings["MaximumRecordAgeInSeconds"]),
-            "parallelization_factor": int(settings["ParallelizationFactor"]),
-            "report_batch_item_failures": "ReportBatchItemFailures" in (settings.get("FunctionResponseTypes") or []),
-            "on_failure_queue_url": queue_url,
-            "on_failure_queue_arn": queue_arn,
-        }
+    if etype in ("Kinesis", "DynamoDB"):
+        return stream_event_wiring(resolver, lid, event_name, etype, props)
     log(f"warning: {lid}.{event_name}: event type {etype} passed through unresolved")
     return {"name": event_name, "type": etype, "properties": props}
+
+
+def merge_globals(global_value: Any, own: Any) -> Any:
+    """SAM's Globals merge: maps merge key by key (the resource wins), anything else is replaced."""
+    if isinstance(global_value, dict) and isinstance(own, dict):
+        merged = dict(global_value)
+        for key, value in own.items():
+            merged[key] = merge_globals(global_value[key], value) if key in global_value else value
+        return merged
+    return global_value if own is None else own
+
+
+def http_api_route_auth(resolver: Resolver, lid: str, event_name: str, props: dict[str, Any]) -> dict[str, Any] | None:
+    """The authorizer SAM attaches to an HttpApi route, resolved; None for an open route."""
+    where = f"{lid}.{event_name}"
+    template = resolver.template
+    api_ref = props.get("ApiId")
+    if api_ref is None:
+        api_props: dict[str, Any] = {}  # SAM's implicit ServerlessHttpApi: only Globals apply
+    elif isinstance(api_ref, dict) and isinstance(api_ref.get("Ref"), str):
+        api = template.get("Resources", {}).get(api_ref["Ref"])
+        if not api or api.get("Type") != "AWS::Serverless::HttpApi":
+            raise Unresolvable(f"ApiId {api_ref['Ref']} is not an AWS::Serverless::HttpApi of this template")
+        api_props = api.get("Properties", {})
+    else:
+        raise Unresolvable(f"ApiId {api_ref!r} is not a Ref to an AWS::Serverless::HttpApi of this template")
+    api_auth = merge_globals(template.get("Globals", {}).get("HttpApi", {}).get("Auth"), api_props.get("Auth")) or {}
+
+    route_auth = props.get("Auth") or {}
+    ignored = set(route_auth) - HTTP_API_ROUTE_AUTH_KNOWN_PROPERTIES
+    if ignored:
+        log(f"warning: {where}: route Auth properties not represented: {sorted(ignored)}")
+    name = route_auth.get("Authorizer", api_auth.get("DefaultAuthorizer"))
+    if name is None or name == "NONE":
+        return None
+    if name == "AWS_IAM":
+        raise Unresolvable("IAM authorization is not supported by the local runner")
+    authorizer = (api_auth.get("Authorizers") or {}).get(name)
+    if authorizer is None:
+        raise Unresolvable(f"authorizer {name} is not declared in the API's Auth.Authorizers")
+    if "JwtConfiguration" not in authorizer:
+        raise Unresolvable(f"authorizer {name} is not a JWT authorizer; only JWT authorizers are supported locally")
+    jwt_config = resolver.resolve(authorizer["JwtConfiguration"])
+    issuer = str(jwt_config.get("issuer") or "")
+    audience = jwt_config.get("audience") or []
+    if not issuer or not audience:
+        raise Unresolvable(f"authorizer {name} has no issuer or no audience")
+    wiring: dict[str, Any] = {
+        "type": "jwt",
+        "issuer": issuer,
+        "audience": [str(a) for a in (audience if isinstance(audience, list) else [audience])],
+        "identity_source": resolver.resolve(authorizer.get("IdentitySource", "$request.header.Authorization")),
+        "jwks_uri": jwks_uri(resolver, issuer),
+    }
+    scopes = route_auth.get("AuthorizationScopes")
+    if scopes:
+        wiring["authorization_scopes"] = [str(s) for s in resolver.resolve(scopes)]
+    return wiring
+
+
+def jwks_uri(resolver: Resolver, issuer: str) -> str:
+    """Where the signing keys of `issuer` are served: by the emulator for one of its pools."""
+    pools = {
+        res["physical"]
+        for res in resolver.resources.values()
+        if res.get("type") == "AWS::Cognito::UserPool" and res.get("physical")
+    }
+    pool_id = issuer.rstrip("/").rsplit("/", 1)[-1]
+    if issuer.startswith("https://cognito-idp.") and pool_id in pools:
+        return f"{resolver.emulator.endpoint.rstrip('/')}/{pool_id}/.well-known/jwks.json"
+    return issuer.rstrip("/") + "/.well-known/jwks.json"
+
+
+def stream_event_wiring(resolver: Resolver, lid: str, event_name: str, etype: str, props: dict[str, Any]) -> dict[str, Any]:
+    """A Kinesis or DynamoDB stream mapping, with Lambda's defaults where the template is silent."""
+    known, defaults = (
+        (KINESIS_KNOWN_PROPERTIES, KINESIS_DEFAULTS) if etype == "Kinesis" else (DYNAMODB_KNOWN_PROPERTIES, DYNAMODB_DEFAULTS)
+    )
+    ignored = set(props) - known
+    if ignored:
+        log(f"warning: {lid}.{event_name}: {etype} properties not represented: {sorted(ignored)}")
+    settings = {**defaults, **{k: resolver.resolve(v) for k, v in props.items()}}
+    stream_arn = settings["Stream"]
+    on_failure = (settings.get("DestinationConfig") or {}).get("OnFailure") or {}
+    destination = on_failure.get("Destination")
+    queue_arn = queue_url = None
+    if destination:
+        if not str(destination).startswith("arn:aws") or ":sqs:" not in str(destination):
+            raise Unresolvable(f"on-failure destination {destination} is not an SQS queue")
+        queue_arn = destination
+        queue_url = resolver.queue_url(destination.rsplit(":", 1)[-1])
+    common = {
+        "batch_size": int(settings["BatchSize"]),
+        "maximum_batching_window_seconds": int(settings["MaximumBatchingWindowInSeconds"]),
+        "starting_position": settings.get("StartingPosition"),
+        "bisect_batch_on_function_error": as_bool(settings["BisectBatchOnFunctionError"]),
+        "maximum_retry_attempts": int(settings["MaximumRetryAttempts"]),
+        "maximum_record_age_seconds": int(settings["MaximumRecordAgeInSeconds"]),
+        "parallelization_factor": int(settings["ParallelizationFactor"]),
+        "report_batch_item_failures": "ReportBatchItemFailures" in (settings.get("FunctionResponseTypes") or []),
+        "on_failure_queue_url": queue_url,
+        "on_failure_queue_arn": queue_arn,
+    }
+    if etype == "Kinesis":
+        return {"name": event_name, "type": "Kinesis", "stream_name": stream_arn.rsplit("/", 1)[-1], "stream_arn": stream_arn, **common}
+    # arn:aws:dynamodb:<region>:<account>:table/<name>/stream/<label>
+    match = re.match(r"arn:[^:]+:dynamodb:[^:]*:[^:]*:table/([^/]+)/stream/", str(stream_arn))
+    if not match:
+        raise Unresolvable(f"{stream_arn!r} is not a DynamoDB stream ARN")
+    table_name = match.group(1)
+    latest = resolver.emulator.client("dynamodb").describe_table(TableName=table_name)["Table"].get("LatestStreamArn")
+    if not latest:
+        raise Unresolvable(f"table {table_name} has no stream in the emulator")
+    if latest != stream_arn:
+        log(f"warning: {lid}.{event_name}: {stream_arn} is not the table's latest stream; wired to {latest}")
+    return {"name": event_name, "type": "DynamoDB", "table_name": table_name, "stream_arn": latest, **common}
 
 
 # ---------------------------------------------------------------------------
 # deploy
 # ---------------------------------------------------------------------------
+
+
+def resolved_outputs(resolver: Resolver, template: dict[str, Any], stack: dict[str, Any]) -> dict[str, str]:
+    """The stack's Outputs, plus those the emulator stack could not hold (they refer to
+    resources created outside it); Outputs on the local runner's resources are left out."""
+    outputs = {o["OutputKey"]: o.get("OutputValue") for o in stack.get("Outputs", [])}
+    for key, output in template.get("Outputs", {}).items():
+        if key in outputs or ("Condition" in output and not resolver.condition(output["Condition"])):
+            continue
+        try:
+            outputs[key] = as_env_string(resolver.resolve(output["Value"]))
+        except Unresolvable:
+            continue
+    return outputs
 
 
 def parse_parameters(items: list[str]) -> dict[str, str]:
@@ -888,8 +1450,8 @@ def deploy(args: argparse.Namespace) -> int:
         "region": args.region,
         "endpoint": args.endpoint,
         "stack_name": args.stack_name,
-        "outputs": {o["OutputKey"]: o.get("OutputValue") for o in stack.get("Outputs", [])},
-        "resources": {**{lid: r["physical"] for lid, r in resources.items()}, **created},
+        "outputs": resolved_outputs(resolver, template, stack),
+        "resources": {**{lid: r["physical"] for lid, r in resources.items() if lid not in created}, **created},
         "functions": function_wiring(resolver, template),
     }
     text = json.dumps(wiring, indent=2, sort_keys=False) + "\n"

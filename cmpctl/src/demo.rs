@@ -22,19 +22,8 @@ const COUNTRIES: &[Country] = &[
         dial: "+353",
         mobile: &["83", "85", "86", "87"],
         digits: 7,
-        given: &[
-            "Siobhán", "Aoife", "Ciarán", "Seán", "Niamh", "Pádraig", "Órla", "Eoin",
-        ],
-        family: &[
-            "Ó Briain",
-            "Murphy",
-            "Kelly",
-            "Ní Dhomhnaill",
-            "Walsh",
-            "O'Connor",
-            "Byrne",
-            "Mac Giolla",
-        ],
+        given: &["Siobhán", "Aoife", "Ciarán", "Seán", "Niamh", "Pádraig", "Órla", "Eoin"],
+        family: &["Ó Briain", "Murphy", "Kelly", "Ní Dhomhnaill", "Walsh", "O'Connor", "Byrne", "Mac Giolla"],
         cities: &["Dublin", "Cork", "Galway", "Limerick"],
         airport: "DUB",
     },
@@ -43,19 +32,8 @@ const COUNTRIES: &[Country] = &[
         dial: "+49",
         mobile: &["151", "160", "170", "176"],
         digits: 8,
-        given: &[
-            "Jürgen", "Zoë", "Lukas", "Mareike", "Björn", "Käthe", "Sören", "Anja",
-        ],
-        family: &[
-            "Müller",
-            "Schäfer",
-            "Weiß",
-            "Groß",
-            "Köhler",
-            "Schröder",
-            "Müller-Lüdenscheidt",
-            "Hoffmann",
-        ],
+        given: &["Jürgen", "Zoë", "Lukas", "Mareike", "Björn", "Käthe", "Sören", "Anja"],
+        family: &["Müller", "Schäfer", "Weiß", "Groß", "Köhler", "Schröder", "Müller-Lüdenscheidt", "Hoffmann"],
         cities: &["Berlin", "München", "Köln", "Düsseldorf"],
         airport: "FRA",
     },
@@ -64,26 +42,8 @@ const COUNTRIES: &[Country] = &[
         dial: "+33",
         mobile: &["6", "7"],
         digits: 8,
-        given: &[
-            "Inès",
-            "Loïc",
-            "Hélène",
-            "François",
-            "Chloé",
-            "Gaëlle",
-            "Jérôme",
-            "Anaïs",
-        ],
-        family: &[
-            "Lefèvre",
-            "Dubois",
-            "Moreau",
-            "Girard",
-            "Bénard",
-            "Rousseau",
-            "Lemaître",
-            "Faure",
-        ],
+        given: &["Inès", "Loïc", "Hélène", "François", "Chloé", "Gaëlle", "Jérôme", "Anaïs"],
+        family: &["Lefèvre", "Dubois", "Moreau", "Girard", "Bénard", "Rousseau", "Lemaître", "Faure"],
         cities: &["Paris", "Lyon", "Nantes", "Besançon"],
         airport: "CDG",
     },
@@ -92,26 +52,8 @@ const COUNTRIES: &[Country] = &[
         dial: "+48",
         mobile: &["50", "51", "60", "69"],
         digits: 7,
-        given: &[
-            "Łukasz",
-            "Małgorzata",
-            "Paweł",
-            "Zofia",
-            "Wojciech",
-            "Agnieszka",
-            "Jędrzej",
-            "Katarzyna",
-        ],
-        family: &[
-            "Wiśniewski",
-            "Kowalska",
-            "Wójcik",
-            "Zieliński",
-            "Szymańska",
-            "Dąbrowski",
-            "Łuczak",
-            "Nowak",
-        ],
+        given: &["Łukasz", "Małgorzata", "Paweł", "Zofia", "Wojciech", "Agnieszka", "Jędrzej", "Katarzyna"],
+        family: &["Wiśniewski", "Kowalska", "Wójcik", "Zieliński", "Szymańska", "Dąbrowski", "Łuczak", "Nowak"],
         cities: &["Warszawa", "Kraków", "Gdańsk", "Łódź"],
         airport: "WAW",
     },
@@ -120,19 +62,8 @@ const COUNTRIES: &[Country] = &[
         dial: "+47",
         mobile: &["4", "9"],
         digits: 7,
-        given: &[
-            "Ørjan", "Åse", "Bjørn", "Solveig", "Håkon", "Ingrid", "Øystein", "Sigrún",
-        ],
-        family: &[
-            "Håland",
-            "Sørensen",
-            "Løvås",
-            "Bråten",
-            "Ødegård",
-            "Hansen",
-            "Bjørnstad",
-            "Aas",
-        ],
+        given: &["Ørjan", "Åse", "Bjørn", "Solveig", "Håkon", "Ingrid", "Øystein", "Sigrún"],
+        family: &["Håland", "Sørensen", "Løvås", "Bråten", "Ødegård", "Hansen", "Bjørnstad", "Aas"],
         cities: &["Oslo", "Bergen", "Tromsø", "Stavanger"],
         airport: "OSL",
     },
@@ -141,19 +72,8 @@ const COUNTRIES: &[Country] = &[
         dial: "+34",
         mobile: &["6"],
         digits: 8,
-        given: &[
-            "José", "María", "Álvaro", "Núria", "Íñigo", "Begoña", "Andrés", "Lucía",
-        ],
-        family: &[
-            "García",
-            "Fernández",
-            "Núñez",
-            "Peña",
-            "Martínez",
-            "Ibáñez",
-            "Muñoz",
-            "Sáez",
-        ],
+        given: &["José", "María", "Álvaro", "Núria", "Íñigo", "Begoña", "Andrés", "Lucía"],
+        family: &["García", "Fernández", "Núñez", "Peña", "Martínez", "Ibáñez", "Muñoz", "Sáez"],
         cities: &["Madrid", "Barcelona", "Bilbao", "Sevilla"],
         airport: "MAD",
     },
@@ -162,26 +82,8 @@ const COUNTRIES: &[Country] = &[
         dial: "+351",
         mobile: &["91", "92", "93", "96"],
         digits: 7,
-        given: &[
-            "João",
-            "Conceição",
-            "Gonçalo",
-            "Inês",
-            "Sebastião",
-            "Leonor",
-            "Tomás",
-            "Margarida",
-        ],
-        family: &[
-            "Gonçalves",
-            "Conceição",
-            "Simões",
-            "Araújo",
-            "Magalhães",
-            "Brandão",
-            "Estêvão",
-            "Leitão",
-        ],
+        given: &["João", "Conceição", "Gonçalo", "Inês", "Sebastião", "Leonor", "Tomás", "Margarida"],
+        family: &["Gonçalves", "Conceição", "Simões", "Araújo", "Magalhães", "Brandão", "Estêvão", "Leitão"],
         cities: &["Lisboa", "Porto", "Coimbra", "Faro"],
         airport: "LIS",
     },
@@ -190,16 +92,7 @@ const COUNTRIES: &[Country] = &[
         dial: "+30",
         mobile: &["69"],
         digits: 8,
-        given: &[
-            "Eleni",
-            "Giorgos",
-            "Dimitra",
-            "Konstantinos",
-            "Sofia",
-            "Nikolaos",
-            "Athina",
-            "Vasilis",
-        ],
+        given: &["Eleni", "Giorgos", "Dimitra", "Konstantinos", "Sofia", "Nikolaos", "Athina", "Vasilis"],
         family: &[
             "Papadopoulos",
             "Georgiou",
@@ -218,19 +111,8 @@ const COUNTRIES: &[Country] = &[
         dial: "+46",
         mobile: &["70", "72", "73", "76"],
         digits: 7,
-        given: &[
-            "Åsa", "Linnéa", "Göran", "Märta", "Björn", "Sofie", "Östen", "Elin",
-        ],
-        family: &[
-            "Andersson",
-            "Nyström",
-            "Sjögren",
-            "Öberg",
-            "Åström",
-            "Lindqvist",
-            "Söderberg",
-            "Ekström",
-        ],
+        given: &["Åsa", "Linnéa", "Göran", "Märta", "Björn", "Sofie", "Östen", "Elin"],
+        family: &["Andersson", "Nyström", "Sjögren", "Öberg", "Åström", "Lindqvist", "Söderberg", "Ekström"],
         cities: &["Stockholm", "Göteborg", "Malmö", "Umeå"],
         airport: "ARN",
     },
@@ -239,26 +121,8 @@ const COUNTRIES: &[Country] = &[
         dial: "+420",
         mobile: &["60", "72", "73", "77"],
         digits: 7,
-        given: &[
-            "Jiří",
-            "Kateřina",
-            "Tomáš",
-            "Zuzana",
-            "Přemysl",
-            "Lenka",
-            "Ondřej",
-            "Věra",
-        ],
-        family: &[
-            "Dvořák",
-            "Nováková",
-            "Černý",
-            "Procházková",
-            "Kučera",
-            "Veselá",
-            "Růžička",
-            "Horák",
-        ],
+        given: &["Jiří", "Kateřina", "Tomáš", "Zuzana", "Přemysl", "Lenka", "Ondřej", "Věra"],
+        family: &["Dvořák", "Nováková", "Černý", "Procházková", "Kučera", "Veselá", "Růžička", "Horák"],
         cities: &["Praha", "Brno", "Ostrava", "Plzeň"],
         airport: "PRG",
     },
@@ -303,9 +167,7 @@ pub fn generate(customers: usize, seed: u64) -> (Vec<Person>, Vec<Value>) {
     let mut rng = StdRng::seed_from_u64(seed);
     let mut people = Vec::new();
     let mut events = Vec::new();
-    let base = chrono::DateTime::parse_from_rfc3339("2026-09-01T08:00:00Z")
-        .expect("date")
-        .to_utc();
+    let base = chrono::DateTime::parse_from_rfc3339("2026-09-01T08:00:00Z").expect("date").to_utc();
     let mut n = 0u64;
     let mut next_id = |prefix: &str| {
         n += 1;
@@ -325,26 +187,18 @@ pub fn generate(customers: usize, seed: u64) -> (Vec<Person>, Vec<Value>) {
         // numbers valid in their country's numbering plan (checked with the same parser ingest uses)
         let phone = loop {
             let mobile = pick(&mut rng, c.mobile);
-            let rest: String = (0..c.digits)
-                .map(|_| char::from(b'0' + rng.random_range(0..10u8)))
-                .collect();
+            let rest: String = (0..c.digits).map(|_| char::from(b'0' + rng.random_range(0..10u8))).collect();
             let candidate = format!("{}{}{}", c.dial, mobile, rest);
             if let Ok(p) = cmp_shared::domain::pii::PhoneE164::parse(&candidate, None) {
                 break p.as_str().to_owned();
             }
         };
         let loyalty = (rng.random_range(0..100) < 60).then(|| format!("GA{:08}", 10_000_000 + i));
-        let dob = format!(
-            "{}-{:02}-{:02}",
-            rng.random_range(1940..2006),
-            rng.random_range(1..13),
-            rng.random_range(1..29)
-        );
+        let dob =
+            format!("{}-{:02}-{:02}", rng.random_range(1940..2006), rng.random_range(1..13), rng.random_range(1..29));
         let city = pick(&mut rng, c.cities).to_string();
         let t0 = base + chrono::Duration::minutes(rng.random_range(0..60 * 24 * 60));
-        let ts = |d: i64| {
-            (t0 + chrono::Duration::hours(d)).to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
-        };
+        let ts = |d: i64| (t0 + chrono::Duration::hours(d)).to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
         // web sign-up
         events.push(json!({
             "specversion": "1.0", "id": next_id("web"), "source": "/channels/web", "type": "customer.profile_observed",
@@ -372,10 +226,10 @@ pub fn generate(customers: usize, seed: u64) -> (Vec<Person>, Vec<Value>) {
         let dest = pick(&mut rng, COUNTRIES).airport;
         let dest = if dest == c.airport { "LHR" } else { dest };
         let day = (t0 + chrono::Duration::days(rng.random_range(7..60))).date_naive();
-        let locator: String = (0..6)
-            .map(|_| char::from(*pick(&mut rng, b"ABCDEFGHJKLMNPQRSTUVWXYZ23456789")))
-            .collect();
-        let mut pax = json!({"passenger_id": "P1", "type": "adult", "name": {"given": given, "family": family}, "email": email});
+        let locator: String =
+            (0..6).map(|_| char::from(*pick(&mut rng, b"ABCDEFGHJKLMNPQRSTUVWXYZ23456789"))).collect();
+        let mut pax =
+            json!({"passenger_id": "P1", "type": "adult", "name": {"given": given, "family": family}, "email": email});
         if let Some(l) = &loyalty {
             pax["loyalty_number"] = json!(l);
         }
@@ -415,13 +269,7 @@ pub fn generate(customers: usize, seed: u64) -> (Vec<Person>, Vec<Value>) {
                 "data": {"channel": "check_in", "name": {"given": given, "family": family}, "loyalty": {"number": l}}
             }));
         }
-        people.push(Person {
-            given,
-            family,
-            email,
-            phone,
-            loyalty,
-        });
+        people.push(Person { given, family, email, phone, loyalty });
     }
     (people, events)
 }
@@ -439,8 +287,7 @@ mod tests {
         let v = cmp_shared::schema::EventValidator::new().unwrap();
         for e in &events {
             assert_eq!(v.validate(e), vec![], "{e}");
-            let raw: cmp_shared::domain::event::RawEnvelope =
-                serde_json::from_value(e.clone()).unwrap();
+            let raw: cmp_shared::domain::event::RawEnvelope = serde_json::from_value(e.clone()).unwrap();
             cmp_shared::domain::event::parse_event(&raw).unwrap();
         }
     }

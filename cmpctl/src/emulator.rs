@@ -14,10 +14,7 @@ pub struct Emulator {
 
 /// A free TCP port on loopback.
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .unwrap_or(4566)
+    TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).unwrap_or(4566)
 }
 
 pub fn venv_bin(name: &str) -> PathBuf {
@@ -30,11 +27,7 @@ impl Emulator {
         let port = if port == 0 { free_port() } else { port };
         let bin = venv_bin("python");
         if !venv_bin("moto_server").exists() {
-            return Err(format!(
-                "{} is missing: run `make setup` first",
-                venv_bin("moto_server").display()
-            )
-            .into());
+            return Err(format!("{} is missing: run `make setup` first", venv_bin("moto_server").display()).into());
         }
         let logs = crate::repo_root().join(".local");
         std::fs::create_dir_all(&logs)?;
@@ -50,10 +43,7 @@ impl Emulator {
         let endpoint = format!("http://127.0.0.1:{port}");
         let started = Instant::now();
         loop {
-            if tokio::net::TcpStream::connect(("127.0.0.1", port))
-                .await
-                .is_ok()
-            {
+            if tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
                 break;
             }
             if started.elapsed() > Duration::from_secs(60) {
@@ -61,11 +51,7 @@ impl Emulator {
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
-        Ok(Emulator {
-            endpoint,
-            port,
-            child,
-        })
+        Ok(Emulator { endpoint, port, child })
     }
 
     pub async fn stop(mut self) {
@@ -75,28 +61,13 @@ impl Emulator {
 
 /// Creates the stateful resources of `infra/template.yaml` in the emulator through its
 /// CloudFormation API (`scripts/localstack.py deploy`) and returns the wiring it prints.
-pub async fn deploy(
-    endpoint: &str,
-    region: &str,
-    stack_name: &str,
-) -> Result<crate::wiring::StackWiring, BoxError> {
+pub async fn deploy(endpoint: &str, region: &str, stack_name: &str) -> Result<crate::wiring::StackWiring, BoxError> {
     let root = crate::repo_root();
-    let out = root.join(".local").join(format!(
-        "stack-{}.json",
-        endpoint.rsplit(':').next().unwrap_or("x")
-    ));
+    let out = root.join(".local").join(format!("stack-{}.json", endpoint.rsplit(':').next().unwrap_or("x")));
     std::fs::create_dir_all(root.join(".local"))?;
     let status = Command::new(venv_bin("python"))
         .arg(root.join("scripts").join("localstack.py"))
-        .args([
-            "deploy",
-            "--endpoint",
-            endpoint,
-            "--region",
-            region,
-            "--stack-name",
-            stack_name,
-        ])
+        .args(["deploy", "--endpoint", endpoint, "--region", region, "--stack-name", stack_name])
         .arg("--template")
         .arg(root.join("infra").join("template.yaml"))
         .arg("--out")
@@ -109,5 +80,8 @@ pub async fn deploy(
     if !status.success() {
         return Err(format!("deploying the template to the emulator failed ({status})").into());
     }
-    Ok(serde_json::from_slice(&std::fs::read(&out)?)?)
+    let raw: serde_json::Value = serde_json::from_slice(&std::fs::read(&out)?)?;
+    let mut wiring: crate::wiring::StackWiring = serde_json::from_value(raw.clone())?;
+    wiring.raw = raw;
+    Ok(wiring)
 }

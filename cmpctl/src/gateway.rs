@@ -1,6 +1,7 @@
 //! A local stand-in for API Gateway's HTTP API: matches routes as declared in the template, turns
 //! each request into the payload-2.0 event API Gateway would send, and invokes the function's
 //! handler with it (through `lambda_http`'s own deserialisation, as in Lambda).
+use crate::jwt::LocalIssuer;
 use crate::BoxError;
 use base64::Engine;
 use cmp_shared::handlers::{api::ApiHandler, ingest::IngestHandler};
@@ -39,6 +40,8 @@ pub struct Route {
     pub method: String,
     pub path: String,
     pub function: HttpFunction,
+    /// The JWT authorizer of the route (issuer, audiences), if any.
+    pub auth: Option<crate::wiring::RouteAuth>,
 }
 
 impl Route {
@@ -114,6 +117,7 @@ fn plain(status: u16, body: &str) -> Response<Full<Bytes>> {
 
 async fn serve_one(
     routes: Arc<Vec<Route>>,
+    issuer: Arc<LocalIssuer>,
     stage: String,
     req: Request<Incoming>,
     peer: SocketAddr,
@@ -125,11 +129,24 @@ async fn serve_one(
     };
     let method = parts.method.as_str().to_owned();
     let path = parts.uri.path().to_owned();
-    let Some((route, params)) = routes
-        .iter()
-        .find_map(|r| r.matches(&method, &path).map(|p| (r, p)))
-    else {
+    let Some((route, params)) = routes.iter().find_map(|r| r.matches(&method, &path).map(|p| (r, p))) else {
         return plain(404, r#"{"message":"Not Found"}"#);
+    };
+    // the JWT authorizer: signature, expiry, issuer, audience; claims go to the request context
+    let claims = match &route.auth {
+        None => None,
+        Some(auth) => {
+            let token = parts
+                .headers
+                .get("authorization")
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+                .map(str::trim);
+            match token.and_then(|t| issuer.verify(t, &auth.issuer, &auth.audience)) {
+                Some(c) => Some(c),
+                None => return plain(401, r#"{"message":"Unauthorized"}"#),
+            }
+        }
     };
     let route_key = format!("{} {}", route.method, route.path);
     let raw_query = parts.uri.query().unwrap_or("").to_owned();
@@ -148,10 +165,7 @@ async fn serve_one(
     }
     let (body_value, b64) = match std::str::from_utf8(&body) {
         Ok(s) => (s.to_owned(), false),
-        Err(_) => (
-            base64::engine::general_purpose::STANDARD.encode(&body),
-            true,
-        ),
+        Err(_) => (base64::engine::general_purpose::STANDARD.encode(&body), true),
     };
     let now = chrono::Utc::now();
     let mut event = json!({
@@ -180,6 +194,10 @@ async fn serve_one(
         },
         "isBase64Encoded": b64
     });
+    if let Some(c) = &claims {
+        event["requestContext"]["authorizer"] =
+            json!({"jwt": {"claims": Value::Object(crate::jwt::claims_for_context(c)), "scopes": null}});
+    }
     if !raw_query.is_empty() {
         event["queryStringParameters"] = Value::Object(query_params(&raw_query));
     }
@@ -205,14 +223,14 @@ async fn serve_one(
     for (k, v) in &rparts.headers {
         out = out.header(k, v);
     }
-    out.body(Full::new(bytes))
-        .unwrap_or_else(|_| plain(500, r#"{"message":"Internal Server Error"}"#))
+    out.body(Full::new(bytes)).unwrap_or_else(|_| plain(500, r#"{"message":"Internal Server Error"}"#))
 }
 
 /// Serves the routes on `addr` until `shutdown` turns true. Returns the bound address.
 pub async fn serve(
     addr: SocketAddr,
     routes: Vec<Route>,
+    issuer: Arc<LocalIssuer>,
     stage: String,
     mut shutdown: watch::Receiver<bool>,
 ) -> Result<(SocketAddr, tokio::task::JoinHandle<()>), BoxError> {
@@ -227,11 +245,13 @@ pub async fn serve(
                     let Ok((stream, peer)) = accepted else { continue };
                     let routes = routes.clone();
                     let stage = stage.clone();
+                    let issuer = issuer.clone();
                     tokio::spawn(async move {
                         let svc = service_fn(move |req| {
                             let routes = routes.clone();
                             let stage = stage.clone();
-                            async move { Ok::<_, std::convert::Infallible>(serve_one(routes, stage, req, peer).await) }
+                            let issuer = issuer.clone();
+                            async move { Ok::<_, std::convert::Infallible>(serve_one(routes, issuer, stage, req, peer).await) }
                         });
                         let _ = http1::Builder::new().serve_connection(TokioIo::new(stream), svc).await;
                     });

@@ -6,9 +6,11 @@
 //! mapping with its batch size, partial batch failures, retries and on-failure destination).
 pub mod bench;
 pub mod client;
+pub mod ddbstream;
 pub mod demo;
 pub mod emulator;
 pub mod gateway;
+pub mod jwt;
 pub mod metrics;
 pub mod stack;
 pub mod stream;
@@ -18,10 +20,7 @@ pub mod wiring;
 pub fn repo_root() -> std::path::PathBuf {
     match std::env::var_os("CMP_REPO_ROOT") {
         Some(p) => p.into(),
-        None => std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .parent()
-            .expect("workspace root")
-            .to_path_buf(),
+        None => std::path::Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("workspace root").to_path_buf(),
     }
 }
 

@@ -6,10 +6,7 @@ use cmpctl::BoxError;
 use std::time::Duration;
 
 #[derive(Parser)]
-#[command(
-    name = "cmpctl",
-    about = "Operations and developer tool of the Gamma Airways CMP"
-)]
+#[command(name = "cmpctl", about = "Operations and developer tool of the Gamma Airways CMP")]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -38,6 +35,26 @@ enum Command {
         #[arg(long, default_value_t = 1)]
         seed: u64,
     },
+    /// Mint a bearer token the local HTTP API accepts (as Cognito would issue it): an ID token
+    /// with the role as `cognito:groups`, `amr` with `mfa` when --mfa, signed by the local issuer.
+    Token {
+        #[arg(long)]
+        role: String,
+        #[arg(long)]
+        mfa: bool,
+        /// The `sub` claim (default: a random id).
+        #[arg(long)]
+        sub: Option<String>,
+        /// For --role customer: the customer id the login is linked to.
+        #[arg(long)]
+        customer: Option<String>,
+        /// Lifetime in seconds.
+        #[arg(long, default_value_t = 900)]
+        ttl: i64,
+        /// The running stack's wiring (written by `cmpctl dev`).
+        #[arg(long, default_value = ".local/stack.json")]
+        stack: std::path::PathBuf,
+    },
     /// Benchmarks (they start their own local stack).
     Bench {
         #[command(subcommand)]
@@ -52,9 +69,12 @@ enum Bench {
         /// Customers to generate (about 4.5 events each).
         #[arg(long, default_value_t = 2000)]
         customers: usize,
-        /// Interval between latency probes, in milliseconds.
-        #[arg(long, default_value_t = 250)]
-        probe_interval_ms: u64,
+        /// Latency probes after the load (one event at a time).
+        #[arg(long, default_value_t = 50)]
+        probes: usize,
+        /// Poll interval while waiting for a probe to become readable, in milliseconds.
+        #[arg(long, default_value_t = 20)]
+        poll_ms: u64,
     },
 }
 
@@ -62,47 +82,34 @@ enum Bench {
 async fn main() -> Result<(), BoxError> {
     tracing_subscriber_init();
     match Cli::parse().command {
-        Command::Dev {
-            listen,
-            emulator_port,
-            customers,
-        } => {
-            eprintln!(
-                "starting the emulator and creating the resources of infra/template.yaml ..."
-            );
-            let stack = LocalStack::start(StackOptions {
-                http_addr: listen,
-                emulator_port,
-                ..Default::default()
-            })
-            .await?;
+        Command::Dev { listen, emulator_port, customers } => {
+            eprintln!("starting the emulator and creating the resources of infra/template.yaml ...");
+            let stack =
+                LocalStack::start(StackOptions { http_addr: listen, emulator_port, ..Default::default() }).await?;
             eprintln!("emulator:  {}", stack.emulator.endpoint);
+            let current = cmpctl::repo_root().join(".local").join("stack.json");
+            std::fs::write(&current, serde_json::to_vec_pretty(&stack.wiring_json())?)?;
             eprintln!("HTTP API:  {}", stack.base_url);
             if customers > 0 {
-                let client = ApiClient::new(stack.base_url.clone());
+                let client = ApiClient::new(stack.base_url.clone()).with_token(stack.token("channel", false, None)?);
                 let (n, samples) = cmpctl::bench::load_demo(&client, customers, 1).await?;
-                eprintln!(
-                    "loaded {n} demo events for {customers} customers; merging in the background"
-                );
-                eprintln!("try (demo data is fictional):");
+                eprintln!("loaded {n} demo events for {customers} customers; merging in the background");
+                eprintln!("try (demo data is fictional; tokens from `cargo run -q -p cmpctl -- token --role <role> [--mfa]`):");
+                eprintln!("  TOKEN=$(cargo run -q -p cmpctl -- token --role call_centre_agent)");
                 for s in samples {
                     if let Some(e) = s["email"].as_str() {
                         eprintln!(
-                            "  curl -s '{}/v1/profiles?email={}'",
+                            "  curl -s -H \"authorization: Bearer $TOKEN\" '{}/v1/profiles?email={}'",
                             stack.base_url,
                             cmpctl::client::encode(e)
                         );
                     }
                 }
-                eprintln!(
-                    "  curl -s '{}/v1/profiles/<id>/timeline?limit=10'",
-                    stack.base_url
-                );
+                eprintln!("  curl -s '{}/v1/profiles/<id>/timeline?limit=10'", stack.base_url);
             }
             eprintln!("post events:  curl -s -XPOST -H 'content-type: application/json' --data @events/batch.json {}/v1/events", stack.base_url);
             eprintln!("Ctrl-C stops everything.");
-            let mut term =
-                tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+            let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
             tokio::select! {
                 r = tokio::signal::ctrl_c() => r?,
                 _ = term.recv() => {}
@@ -110,27 +117,29 @@ async fn main() -> Result<(), BoxError> {
             eprintln!("stopping ...");
             stack.stop().await;
         }
-        Command::Demo {
-            url,
-            customers,
-            seed,
-        } => {
-            let (n, samples) =
-                cmpctl::bench::load_demo(&ApiClient::new(url), customers, seed).await?;
-            println!(
-                "posted {n} events; sample identifiers: {}",
-                serde_json::Value::Array(samples)
-            );
+        Command::Token { role, mfa, sub, customer, ttl, stack } => {
+            let wiring: cmpctl::wiring::StackWiring = serde_json::from_slice(&std::fs::read(&stack).map_err(|e| {
+                format!("{}: {e} (start the local stack with `make dev` first, or pass --stack)", stack.display())
+            })?)?;
+            let (issuer, audience) = wiring.authorizer().ok_or("the stack has no JWT authorizer")?;
+            let req = cmpctl::jwt::TokenRequest {
+                role,
+                mfa,
+                subject: sub,
+                customer_id: customer,
+                issuer,
+                audience,
+                ttl_seconds: ttl,
+            };
+            let issuer = cmpctl::jwt::LocalIssuer::load_or_create(&cmpctl::jwt::key_dir())?;
+            println!("{}", issuer.sign(&cmpctl::jwt::claims(&req))?);
         }
-        Command::Bench {
-            which:
-                Bench::Ingest {
-                    customers,
-                    probe_interval_ms,
-                },
-        } => {
-            let report =
-                cmpctl::bench::ingest(customers, Duration::from_millis(probe_interval_ms)).await?;
+        Command::Demo { url, customers, seed } => {
+            let (n, samples) = cmpctl::bench::load_demo(&ApiClient::new(url), customers, seed).await?;
+            println!("posted {n} events; sample identifiers: {}", serde_json::Value::Array(samples));
+        }
+        Command::Bench { which: Bench::Ingest { customers, probes, poll_ms } } => {
+            let report = cmpctl::bench::ingest(customers, probes, Duration::from_millis(poll_ms)).await?;
             println!("{}", report.render());
         }
     }

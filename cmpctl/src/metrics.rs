@@ -18,13 +18,7 @@ impl CallCounter {
         self.counts.lock().unwrap().clone()
     }
     pub fn total(&self, service_prefix: &str) -> u64 {
-        self.counts
-            .lock()
-            .unwrap()
-            .iter()
-            .filter(|(k, _)| k.starts_with(service_prefix))
-            .map(|(_, v)| v)
-            .sum()
+        self.counts.lock().unwrap().iter().filter(|(k, _)| k.starts_with(service_prefix)).map(|(_, v)| v).sum()
     }
     pub fn reset(&self) {
         self.counts.lock().unwrap().clear();
@@ -36,15 +30,14 @@ impl Intercept for CallCounter {
         "CallCounter"
     }
 
-    fn read_before_execution(
+    fn read_before_serialization(
         &self,
         _context: &BeforeSerializationInterceptorContextRef<'_>,
+        _runtime_components: &RuntimeComponents,
         cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
-        let name = cfg
-            .load::<Metadata>()
-            .map(|m| format!("{}.{}", m.service(), m.name()))
-            .unwrap_or_else(|| "unknown".into());
+        let name =
+            cfg.load::<Metadata>().map(|m| format!("{}.{}", m.service(), m.name())).unwrap_or_else(|| "unknown".into());
         *self.counts.lock().unwrap().entry(name).or_insert(0) += 1;
         Ok(())
     }

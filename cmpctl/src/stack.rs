@@ -1,4 +1,5 @@
 //! The local stack: emulator + resources from the template + the functions wired as in AWS.
+use crate::ddbstream::{DdbMapping, DdbMappingConfig, DdbMappingStats};
 use crate::emulator::{self, Emulator};
 use crate::gateway::{self, HttpFunction, Route};
 use crate::metrics::CallCounter;
@@ -9,7 +10,9 @@ use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_dynamodb::config::Credentials;
 use cmp_shared::aws::Clients;
 use cmp_shared::config::Config;
-use cmp_shared::handlers::{api::ApiHandler, ingest::IngestHandler, merge::MergeHandler, Wiring};
+use cmp_shared::handlers::{
+    api::ApiHandler, audit_export::AuditExportHandler, ingest::IngestHandler, merge::MergeHandler, Wiring,
+};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -44,37 +47,30 @@ pub async fn emulator_sdk(endpoint: &str) -> SdkConfig {
     aws_config::defaults(BehaviorVersion::latest())
         .endpoint_url(endpoint)
         .region(Region::new(REGION))
-        .credentials_provider(Credentials::new(
-            "testing",
-            "testing",
-            None,
-            None,
-            "cmp-local",
-        ))
+        .credentials_provider(Credentials::new("testing", "testing", None, None, "cmp-local"))
         .load()
         .await
+}
+
+/// S3 against the emulator: path-style addressing (a client setting, so the functions' code is the
+/// same as in AWS).
+pub fn emulator_s3(sdk: &SdkConfig) -> aws_sdk_s3::Client {
+    aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(sdk).force_path_style(true).build())
 }
 
 /// The functions' clients, optionally with a call-counting interceptor.
 pub fn clients(sdk: &SdkConfig, counter: Option<&CallCounter>) -> Clients {
     match counter {
-        None => Clients::new(sdk),
+        None => Clients { s3: emulator_s3(sdk), ..Clients::new(sdk) },
         Some(c) => Clients {
             dynamodb: aws_sdk_dynamodb::Client::from_conf(
-                aws_sdk_dynamodb::config::Builder::from(sdk)
-                    .interceptor(c.clone())
-                    .build(),
+                aws_sdk_dynamodb::config::Builder::from(sdk).interceptor(c.clone()).build(),
             ),
             kinesis: aws_sdk_kinesis::Client::from_conf(
-                aws_sdk_kinesis::config::Builder::from(sdk)
-                    .interceptor(c.clone())
-                    .build(),
+                aws_sdk_kinesis::config::Builder::from(sdk).interceptor(c.clone()).build(),
             ),
-            kms: aws_sdk_kms::Client::from_conf(
-                aws_sdk_kms::config::Builder::from(sdk)
-                    .interceptor(c.clone())
-                    .build(),
-            ),
+            kms: aws_sdk_kms::Client::from_conf(aws_sdk_kms::config::Builder::from(sdk).interceptor(c.clone()).build()),
+            s3: emulator_s3(sdk),
         },
     }
 }
@@ -85,6 +81,7 @@ pub struct LocalStack {
     pub sdk: SdkConfig,
     pub base_url: String,
     pub mapping_stats: Vec<Arc<MappingStats>>,
+    pub table_stream_stats: Vec<Arc<DdbMappingStats>>,
     shutdown: watch::Sender<bool>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
 }
@@ -99,15 +96,12 @@ impl LocalStack {
         let (shutdown, rx) = watch::channel(false);
         let mut routes = Vec::new();
         let mut mappings = Vec::new();
+        let mut ddb_mappings: Vec<Arc<DdbMapping>> = Vec::new();
         for f in &wiring.functions {
             let env = f.environment.clone();
             let config = Config::from_lookup(|k| env.get(k).cloned())?;
             // the write path (ingest, merge) is what benchmarks count; reads are counted apart
-            let fn_clients = if f.binary == "api" {
-                plain_clients.clone()
-            } else {
-                counted_clients.clone()
-            };
+            let fn_clients = if f.binary == "api" { plain_clients.clone() } else { counted_clients.clone() };
             let w = Wiring::new(config, fn_clients).await?;
             let http: Option<HttpFunction> = match f.binary.as_str() {
                 "ingest" => Some(HttpFunction::Ingest(Arc::new(IngestHandler::new(&w)?))),
@@ -115,17 +109,15 @@ impl LocalStack {
                 _ => None,
             };
             let merge = (f.binary == "merge").then(|| Arc::new(MergeHandler::new(&w)));
+            let audit_export = match f.binary.as_str() {
+                "audit_export" => Some(Arc::new(AuditExportHandler::new(&w)?)),
+                _ => None,
+            };
             for ev in &f.events {
                 match ev {
-                    EventSource::HttpApi { method, path } => {
-                        let function = http
-                            .clone()
-                            .ok_or_else(|| format!("{} has no HTTP handler", f.logical_id))?;
-                        routes.push(Route {
-                            method: method.clone(),
-                            path: path.clone(),
-                            function,
-                        });
+                    EventSource::HttpApi { method, path, auth } => {
+                        let function = http.clone().ok_or_else(|| format!("{} has no HTTP handler", f.logical_id))?;
+                        routes.push(Route { method: method.clone(), path: path.clone(), function, auth: auth.clone() });
                     }
                     EventSource::Kinesis {
                         stream_name,
@@ -138,28 +130,20 @@ impl LocalStack {
                         on_failure_queue_url,
                         ..
                     } => {
-                        let handler = merge
-                            .clone()
-                            .ok_or_else(|| format!("{} has no stream handler", f.logical_id))?;
+                        let handler = merge.clone().ok_or_else(|| format!("{} has no stream handler", f.logical_id))?;
                         mappings.push(Arc::new(Mapping {
                             config: MappingConfig {
                                 stream_name: stream_name.clone(),
                                 stream_arn: stream_arn.clone(),
                                 region: REGION.into(),
                                 batch_size: *batch_size,
-                                batching_window: Duration::from_secs(
-                                    *maximum_batching_window_seconds,
-                                ),
+                                batching_window: Duration::from_secs(*maximum_batching_window_seconds),
                                 max_retries: *maximum_retry_attempts,
-                                max_record_age: (*maximum_record_age_seconds >= 0).then(|| {
-                                    Duration::from_secs(*maximum_record_age_seconds as u64)
-                                }),
+                                max_record_age: (*maximum_record_age_seconds >= 0)
+                                    .then(|| Duration::from_secs(*maximum_record_age_seconds as u64)),
                                 report_batch_item_failures: *report_batch_item_failures,
                                 on_failure_queue_url: on_failure_queue_url.clone(),
-                                function_arn: format!(
-                                    "arn:aws:lambda:{REGION}:123456789012:function:{}",
-                                    f.logical_id
-                                ),
+                                function_arn: format!("arn:aws:lambda:{REGION}:123456789012:function:{}", f.logical_id),
                             },
                             kinesis: aws_sdk_kinesis::Client::new(&sdk),
                             sqs: aws_sdk_sqs::Client::new(&sdk),
@@ -167,16 +151,46 @@ impl LocalStack {
                             stats: Arc::new(MappingStats::default()),
                         }));
                     }
+                    EventSource::DynamoDB {
+                        stream_arn,
+                        batch_size,
+                        maximum_batching_window_seconds,
+                        maximum_retry_attempts,
+                        on_failure_queue_url,
+                    } => {
+                        let handler = audit_export
+                            .clone()
+                            .ok_or_else(|| format!("{} has no table-stream handler", f.logical_id))?;
+                        ddb_mappings.push(Arc::new(DdbMapping {
+                            config: DdbMappingConfig {
+                                stream_arn: stream_arn.clone(),
+                                region: REGION.into(),
+                                batch_size: *batch_size,
+                                batching_window: Duration::from_secs(*maximum_batching_window_seconds),
+                                max_retries: *maximum_retry_attempts,
+                                on_failure_queue_url: on_failure_queue_url.clone(),
+                            },
+                            streams: aws_sdk_dynamodbstreams::Client::new(&sdk),
+                            sqs: aws_sdk_sqs::Client::new(&sdk),
+                            handler,
+                            stats: Arc::new(DdbMappingStats::default()),
+                        }));
+                    }
                     EventSource::Other => {}
                 }
             }
         }
-        let (addr, http_task) =
-            gateway::serve(opts.http_addr, routes, "$default".into(), rx.clone()).await?;
+        let issuer = Arc::new(crate::jwt::LocalIssuer::load_or_create(&crate::jwt::key_dir())?);
+        let (addr, http_task) = gateway::serve(opts.http_addr, routes, issuer, "$default".into(), rx.clone()).await?;
         let mut tasks = vec![http_task];
         let mut mapping_stats = Vec::new();
         for m in mappings {
             mapping_stats.push(m.stats.clone());
+            tasks.extend(m.run(rx.clone()).await?);
+        }
+        let mut table_stream_stats = Vec::new();
+        for m in ddb_mappings {
+            table_stream_stats.push(m.stats.clone());
             tasks.extend(m.run(rx.clone()).await?);
         }
         Ok(LocalStack {
@@ -185,17 +199,40 @@ impl LocalStack {
             sdk,
             base_url: format!("http://{addr}"),
             mapping_stats,
+            table_stream_stats,
             shutdown,
             tasks,
         })
     }
 
+    /// The issuer and audience of the HTTP API's JWT authorizer.
+    pub fn authorizer(&self) -> Option<(String, String)> {
+        self.wiring.authorizer()
+    }
+
+    /// The wiring as the deploy script printed it.
+    pub fn wiring_json(&self) -> serde_json::Value {
+        self.wiring.raw.clone()
+    }
+
+    /// A token the local API accepts, as `cmpctl token` mints it.
+    pub fn token(&self, role: &str, mfa: bool, customer_id: Option<&str>) -> Result<String, BoxError> {
+        let (issuer, audience) = self.authorizer().ok_or("the template declares no JWT authorizer")?;
+        let req = crate::jwt::TokenRequest {
+            role: role.into(),
+            mfa,
+            subject: None,
+            customer_id: customer_id.map(str::to_owned),
+            issuer,
+            audience,
+            ttl_seconds: 3600,
+        };
+        crate::jwt::LocalIssuer::load_or_create(&crate::jwt::key_dir())?.sign(&crate::jwt::claims(&req))
+    }
+
     /// Records the stream mappings have finished with (processed, parked or sent to the on-failure queue).
     pub fn records_done(&self) -> u64 {
-        self.mapping_stats
-            .iter()
-            .map(|s| s.records_done.load(std::sync::atomic::Ordering::Relaxed))
-            .sum()
+        self.mapping_stats.iter().map(|s| s.records_done.load(std::sync::atomic::Ordering::Relaxed)).sum()
     }
 
     pub fn profiles_table(&self) -> Option<&str> {

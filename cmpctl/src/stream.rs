@@ -50,10 +50,7 @@ pub struct Mapping {
 }
 
 fn record_json(r: &Record, shard: &str, cfg: &MappingConfig) -> serde_json::Value {
-    let arrival = r
-        .approximate_arrival_timestamp()
-        .map(|t| t.as_secs_f64())
-        .unwrap_or(0.0);
+    let arrival = r.approximate_arrival_timestamp().map(|t| t.as_secs_f64()).unwrap_or(0.0);
     json!({
         "kinesis": {
             "kinesisSchemaVersion": "1.0",
@@ -78,12 +75,7 @@ impl Mapping {
         self: Arc<Self>,
         shutdown: watch::Receiver<bool>,
     ) -> Result<Vec<tokio::task::JoinHandle<()>>, BoxError> {
-        let shards = self
-            .kinesis
-            .list_shards()
-            .stream_name(&self.config.stream_name)
-            .send()
-            .await?;
+        let shards = self.kinesis.list_shards().stream_name(&self.config.stream_name).send().await?;
         let mut tasks = Vec::new();
         for shard in shards.shards() {
             let me = self.clone();
@@ -137,24 +129,14 @@ impl Mapping {
                     if !buffer.is_empty() && window_started.elapsed() >= cfg.batching_window {
                         break;
                     }
-                    tokio::time::sleep(Duration::from_millis(if buffer.is_empty() {
-                        200
-                    } else {
-                        50
-                    }))
-                    .await;
+                    tokio::time::sleep(Duration::from_millis(if buffer.is_empty() { 200 } else { 50 })).await;
                 }
             }
             let batch: Vec<Record> = buffer.iter().take(cfg.batch_size).cloned().collect();
-            let records: Vec<serde_json::Value> = batch
-                .iter()
-                .map(|r| record_json(r, shard_id, cfg))
-                .collect();
+            let records: Vec<serde_json::Value> = batch.iter().map(|r| record_json(r, shard_id, cfg)).collect();
             let event: KinesisEvent = serde_json::from_value(json!({ "Records": records }))?;
             self.stats.invocations.fetch_add(1, Ordering::Relaxed);
-            self.stats
-                .records_delivered
-                .fetch_add(batch.len() as u64, Ordering::Relaxed);
+            self.stats.records_delivered.fetch_add(batch.len() as u64, Ordering::Relaxed);
             let response = self.handler.handle(event).await;
             let failed_seq = if cfg.report_batch_item_failures {
                 response
@@ -167,18 +149,14 @@ impl Mapping {
             };
             match failed_seq.and_then(|seq| batch.iter().position(|r| r.sequence_number() == seq)) {
                 None => {
-                    self.stats
-                        .records_done
-                        .fetch_add(batch.len() as u64, Ordering::Relaxed);
+                    self.stats.records_done.fetch_add(batch.len() as u64, Ordering::Relaxed);
                     buffer.drain(..batch.len());
                     attempts_on_head = 0;
                 }
                 Some(pos) => {
                     // checkpoint before the failed record; retry from it
                     buffer.drain(..pos);
-                    self.stats
-                        .records_done
-                        .fetch_add(pos as u64, Ordering::Relaxed);
+                    self.stats.records_done.fetch_add(pos as u64, Ordering::Relaxed);
                     if pos > 0 {
                         attempts_on_head = 0;
                     }
@@ -194,8 +172,7 @@ impl Mapping {
                             .unwrap_or(false)
                     });
                     if (cfg.max_retries >= 0 && attempts_on_head > cfg.max_retries) || too_old {
-                        self.send_to_on_failure(shard_id, head, attempts_on_head, too_old)
-                            .await;
+                        self.send_to_on_failure(shard_id, head, attempts_on_head, too_old).await;
                         self.stats.records_done.fetch_add(1, Ordering::Relaxed);
                         buffer.pop_front();
                         attempts_on_head = 0;
@@ -208,17 +185,9 @@ impl Mapping {
         }
     }
 
-    async fn send_to_on_failure(
-        &self,
-        shard_id: &str,
-        record: &Record,
-        attempts: i64,
-        too_old: bool,
-    ) {
+    async fn send_to_on_failure(&self, shard_id: &str, record: &Record, attempts: i64, too_old: bool) {
         let cfg = &self.config;
-        self.stats
-            .sent_to_on_failure
-            .fetch_add(1, Ordering::Relaxed);
+        self.stats.sent_to_on_failure.fetch_add(1, Ordering::Relaxed);
         let Some(url) = &cfg.on_failure_queue_url else {
             tracing::error!(
                 shard = shard_id,
@@ -252,14 +221,7 @@ impl Mapping {
                 "streamArn": cfg.stream_arn
             }
         });
-        if let Err(e) = self
-            .sqs
-            .send_message()
-            .queue_url(url)
-            .message_body(body.to_string())
-            .send()
-            .await
-        {
+        if let Err(e) = self.sqs.send_message().queue_url(url).message_body(body.to_string()).send().await {
             tracing::error!(error = %aws_sdk_sqs::error::DisplayErrorContext(&e), "on-failure destination unreachable");
         }
     }

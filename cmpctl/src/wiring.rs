@@ -6,6 +6,9 @@ use std::collections::HashMap;
 
 #[derive(Debug, Clone, Deserialize)]
 pub struct StackWiring {
+    /// The document as read, kept to write it back out (`.local/stack.json`).
+    #[serde(skip)]
+    pub raw: serde_json::Value,
     pub region: String,
     pub endpoint: String,
     pub stack_name: String,
@@ -32,6 +35,9 @@ pub enum EventSource {
     HttpApi {
         method: String,
         path: String,
+        /// The route's authorizer; `None` for public routes.
+        #[serde(default)]
+        auth: Option<RouteAuth>,
     },
     Kinesis {
         stream_name: String,
@@ -54,8 +60,27 @@ pub enum EventSource {
         #[serde(default)]
         on_failure_queue_arn: Option<String>,
     },
+    DynamoDB {
+        stream_arn: String,
+        batch_size: usize,
+        #[serde(default)]
+        maximum_batching_window_seconds: u64,
+        #[serde(default = "default_retries")]
+        maximum_retry_attempts: i64,
+        #[serde(default)]
+        on_failure_queue_url: Option<String>,
+    },
     #[serde(other)]
     Other,
+}
+
+/// A JWT authorizer as the template declares it.
+#[derive(Debug, Clone, Deserialize)]
+pub struct RouteAuth {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub issuer: String,
+    pub audience: Vec<String>,
 }
 
 fn trim_horizon() -> String {
@@ -71,6 +96,14 @@ fn default_age() -> i64 {
 impl StackWiring {
     pub fn function_by_binary(&self, binary: &str) -> Option<&FunctionWiring> {
         self.functions.iter().find(|f| f.binary == binary)
+    }
+
+    /// The issuer and audience of the HTTP API's JWT authorizer.
+    pub fn authorizer(&self) -> Option<(String, String)> {
+        self.functions.iter().flat_map(|f| f.events.iter()).find_map(|e| match e {
+            EventSource::HttpApi { auth: Some(a), .. } => Some((a.issuer.clone(), a.audience.first()?.clone())),
+            _ => None,
+        })
     }
 
     pub fn output(&self, name: &str) -> Option<&str> {

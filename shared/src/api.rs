@@ -1,4 +1,5 @@
 //! The read API: golden profiles, timelines and lookups by identifier, decrypted for the caller.
+use crate::authz::{profile_view, Field, Role};
 use crate::crypto::{BlindIndexer, KeyRing};
 use crate::domain::event::{Identifier, TimelineKind};
 use crate::domain::pii::{Email, LoyaltyNumber, PhoneE164};
@@ -56,16 +57,8 @@ fn drop_nulls(v: &mut Value) {
 }
 
 impl ReadApi {
-    pub fn new(
-        store: Arc<dyn ProfileStore>,
-        keys: Arc<KeyRing>,
-        indexer: Arc<BlindIndexer>,
-    ) -> Self {
-        ReadApi {
-            store,
-            keys,
-            indexer,
-        }
+    pub fn new(store: Arc<dyn ProfileStore>, keys: Arc<KeyRing>, indexer: Arc<BlindIndexer>) -> Self {
+        ReadApi { store, keys, indexer }
     }
 
     /// The profile as the API shows it: personal fields decrypted, lineage and sources attached.
@@ -78,21 +71,14 @@ impl ReadApi {
                        source: &str,
                        seen: &chrono::DateTime<chrono::Utc>| {
             let mut v = json!({"verified": e_verified, "kind": kind, "source": source, "observed_at": seen});
-            v.as_object_mut()
-                .map(|m| m.insert("value".into(), Value::String(value)));
+            v.as_object_mut().map(|m| m.insert("value".into(), Value::String(value)));
             v
         };
         let emails: Vec<Value> = g
             .emails
             .iter()
             .map(|e| {
-                let mut v = contact(
-                    e.value.as_str().into(),
-                    e.verified,
-                    &e.kind,
-                    &e.source,
-                    &e.last_seen,
-                );
+                let mut v = contact(e.value.as_str().into(), e.verified, &e.kind, &e.source, &e.last_seen);
                 let m = v.as_object_mut().expect("object");
                 let val = m.remove("value").unwrap_or_default();
                 m.insert("address".into(), val);
@@ -104,13 +90,7 @@ impl ReadApi {
             .phones
             .iter()
             .map(|p| {
-                let mut v = contact(
-                    p.value.as_str().into(),
-                    p.verified,
-                    &p.kind,
-                    &p.source,
-                    &p.last_seen,
-                );
+                let mut v = contact(p.value.as_str().into(), p.verified, &p.kind, &p.source, &p.last_seen);
                 let m = v.as_object_mut().expect("object");
                 let val = m.remove("value").unwrap_or_default();
                 m.insert("number".into(), val);
@@ -142,6 +122,7 @@ impl ReadApi {
             "documents": g.documents.iter().map(|d| d.document.clone()).collect::<Vec<_>>(),
             "preferences": g.preferences,
             "special_assistance": g.special_assistance,
+            "tier": record.tier,
             "lineage": lineage,
             "sources": record.sources.iter().map(|(s, t)| json!({"source": s, "first_seen": t})).collect::<Vec<_>>(),
         });
@@ -149,8 +130,8 @@ impl ReadApi {
         Ok(out)
     }
 
-    /// Reads a profile; a merged profile answers with its survivor.
-    pub async fn profile(&self, id: &CustomerId) -> Result<Option<Value>, CmpError> {
+    /// The stored profile; a merged profile answers with its survivor.
+    pub async fn record(&self, id: &CustomerId) -> Result<Option<ProfileRecord>, CmpError> {
         let mut id = id.clone();
         for _ in 0..5 {
             match self.store.get_profile(&id).await? {
@@ -159,21 +140,73 @@ impl ReadApi {
                     Some(next) => id = next,
                     None => return Ok(None),
                 },
-                Some(r) => return Ok(Some(self.view(&r).await?)),
+                Some(r) => return Ok(Some(r)),
             }
         }
-        Err(CmpError::Integrity(
-            "merge redirects form a chain longer than 5".into(),
-        ))
+        Err(CmpError::Integrity("merge redirects form a chain longer than 5".into()))
     }
 
-    /// Finds a profile through the blind index of an identifier.
-    pub async fn find(&self, lookup: &Lookup) -> Result<Option<Value>, CmpError> {
-        let key = self.indexer.lookup_key(&lookup.identifier());
-        match self.store.owner_of(&key).await? {
+    /// Reads a profile as `role` may see it. Returns the view and the personal fields it holds.
+    pub async fn profile_as(
+        &self,
+        id: &CustomerId,
+        role: Role,
+    ) -> Result<Option<(Value, Vec<&'static str>)>, CmpError> {
+        match self.record(id).await? {
             None => Ok(None),
-            Some(id) => self.profile(&id).await,
+            Some(r) => Ok(Some(self.restricted_view(&r, role).await?)),
         }
+    }
+
+    /// The full view cut down to the fields of the role's view (the rules live in [`profile_view`]).
+    pub async fn restricted_view(
+        &self,
+        record: &ProfileRecord,
+        role: Role,
+    ) -> Result<(Value, Vec<&'static str>), CmpError> {
+        let fields = profile_view(role);
+        let mut full = self.view(record).await?;
+        if fields.contains(&Field::RecentComplaints) {
+            full["recent_complaints"] = self.recent_complaints(record).await?;
+        }
+        let Value::Object(map) = full else { return Err(CmpError::Integrity("profile view is not an object".into())) };
+        let always = ["id", "version", "status", "merged_into", "created_at", "updated_at"];
+        let mut out = Map::new();
+        let mut shown = Vec::new();
+        for (k, v) in map {
+            if always.contains(&k.as_str()) {
+                out.insert(k, v);
+            } else if let Some(f) = fields.iter().find(|f| f.as_str() == k) {
+                shown.push(f.as_str());
+                out.insert(k, v);
+            }
+        }
+        Ok((Value::Object(out), shown))
+    }
+
+    /// The three most recent complaints (when and the summary), for the cabin crew's view.
+    async fn recent_complaints(&self, record: &ProfileRecord) -> Result<Value, CmpError> {
+        let page = self.store.timeline(&record.id, Some(TimelineKind::Complaint), 3, None).await?;
+        if page.items.is_empty() {
+            return Ok(Value::Array(vec![]));
+        }
+        let key = self.keys.key_for(&record.id).await?;
+        let mut out = Vec::new();
+        for t in &page.items {
+            let detail: Value =
+                serde_json::from_slice(&key.open(record.id.as_str(), &timeline_field(&t.sk), &t.payload)?)
+                    .map_err(|e| CmpError::Integrity(format!("timeline detail does not decode: {e}")))?;
+            out.push(
+                json!({"occurred_at": t.occurred_at, "summary": detail.get("summary").cloned().unwrap_or(Value::Null)}),
+            );
+        }
+        Ok(Value::Array(out))
+    }
+
+    /// Finds the owner of an identifier through its blind index.
+    pub async fn find_id(&self, lookup: &Lookup) -> Result<Option<CustomerId>, CmpError> {
+        let key = self.indexer.lookup_key(&lookup.identifier());
+        self.store.owner_of(&key).await
     }
 
     /// A page of the timeline, newest first; `None` when the profile does not exist.
@@ -188,22 +221,12 @@ impl ReadApi {
             return Ok(None);
         };
         let page = self.store.timeline(&record.id, kind, limit, after).await?;
-        let key = if page.items.is_empty() {
-            None
-        } else {
-            Some(self.keys.key_for(&record.id).await?)
-        };
+        let key = if page.items.is_empty() { None } else { Some(self.keys.key_for(&record.id).await?) };
         let mut items = Vec::with_capacity(page.items.len());
         for t in &page.items {
             let detail: Value = match &key {
-                Some(k) => serde_json::from_slice(&k.open(
-                    record.id.as_str(),
-                    &timeline_field(&t.sk),
-                    &t.payload,
-                )?)
-                .map_err(|e| {
-                    CmpError::Integrity(format!("timeline detail does not decode: {e}"))
-                })?,
+                Some(k) => serde_json::from_slice(&k.open(record.id.as_str(), &timeline_field(&t.sk), &t.payload)?)
+                    .map_err(|e| CmpError::Integrity(format!("timeline detail does not decode: {e}")))?,
                 None => Value::Null,
             };
             items.push(json!({
@@ -216,9 +239,7 @@ impl ReadApi {
                 "detail": detail,
             }));
         }
-        Ok(Some(
-            json!({"items": items, "next_cursor": page.next.as_deref().map(encode_cursor)}),
-        ))
+        Ok(Some(json!({"items": items, "next_cursor": page.next.as_deref().map(encode_cursor)})))
     }
 }
 
@@ -230,13 +251,8 @@ mod tests {
     fn cursors_round_trip_and_reject_forgeries() {
         let sk = "TL#2026-11-20T10:00:00.000000Z#0123456789abcdef0123456789abcdef#P1";
         assert_eq!(decode_cursor(&encode_cursor(sk)).as_deref(), Some(sk));
-        for bad in [
-            "",
-            "!!!",
-            &encode_cursor("PROFILE"),
-            &encode_cursor("TL#nope#x"),
-            &encode_cursor("IDX#email#abc"),
-        ] {
+        for bad in ["", "!!!", &encode_cursor("PROFILE"), &encode_cursor("TL#nope#x"), &encode_cursor("IDX#email#abc")]
+        {
             assert_eq!(decode_cursor(bad), None, "{bad}");
         }
     }

@@ -12,6 +12,7 @@ pub struct Clients {
     pub dynamodb: aws_sdk_dynamodb::Client,
     pub kinesis: aws_sdk_kinesis::Client,
     pub kms: aws_sdk_kms::Client,
+    pub s3: aws_sdk_s3::Client,
 }
 
 impl Clients {
@@ -20,6 +21,7 @@ impl Clients {
             dynamodb: aws_sdk_dynamodb::Client::new(sdk),
             kinesis: aws_sdk_kinesis::Client::new(sdk),
             kms: aws_sdk_kms::Client::new(sdk),
+            s3: aws_sdk_s3::Client::new(sdk),
         }
     }
 }

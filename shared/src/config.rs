@@ -25,6 +25,12 @@ pub struct Config {
     pub max_request_bytes: usize,
     /// `DEAD_LETTER_TTL_DAYS`: how long parked events are kept (default 14).
     pub dead_letter_ttl_days: i64,
+    /// `AUDIT_TABLE`: the append-only audit trail.
+    pub audit_table: Option<String>,
+    /// `AUDIT_BUCKET`: the Object Lock bucket the audit trail is exported to (audit export only).
+    pub audit_bucket: Option<String>,
+    /// `AUDIT_RETENTION_DAYS`: how long audit records are kept (default 2557, about 7 years).
+    pub audit_retention_days: i64,
 }
 
 impl Config {
@@ -35,21 +41,11 @@ impl Config {
     /// Reads the configuration through `get`, so that several functions with different
     /// environments can run in one process (the local stack).
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, CmpError> {
-        let req = |k: &str| {
-            get(k)
-                .filter(|v| !v.is_empty())
-                .ok_or_else(|| CmpError::Config(format!("{k} is not set")))
-        };
-        fn num<T: std::str::FromStr>(
-            get: &dyn Fn(&str) -> Option<String>,
-            k: &str,
-            d: T,
-        ) -> Result<T, CmpError> {
+        let req = |k: &str| get(k).filter(|v| !v.is_empty()).ok_or_else(|| CmpError::Config(format!("{k} is not set")));
+        fn num<T: std::str::FromStr>(get: &dyn Fn(&str) -> Option<String>, k: &str, d: T) -> Result<T, CmpError> {
             match get(k).filter(|v| !v.is_empty()) {
                 None => Ok(d),
-                Some(v) => v
-                    .parse()
-                    .map_err(|_| CmpError::Config(format!("{k} must be a number"))),
+                Some(v) => v.parse().map_err(|_| CmpError::Config(format!("{k} must be a number"))),
             }
         }
         let g: &dyn Fn(&str) -> Option<String> = &get;
@@ -68,13 +64,18 @@ impl Config {
             max_event_bytes: num(g, "MAX_EVENT_BYTES", 131_072usize)?,
             max_request_bytes: num(g, "MAX_REQUEST_BYTES", 6_000_000usize)?,
             dead_letter_ttl_days: num(g, "DEAD_LETTER_TTL_DAYS", 14i64)?,
+            audit_table: get("AUDIT_TABLE").filter(|v| !v.is_empty()),
+            audit_bucket: get("AUDIT_BUCKET").filter(|v| !v.is_empty()),
+            audit_retention_days: num(g, "AUDIT_RETENTION_DAYS", 2557i64)?,
         })
     }
 
+    pub fn require_audit_table(&self) -> Result<&str, CmpError> {
+        self.audit_table.as_deref().ok_or_else(|| CmpError::Config("AUDIT_TABLE is not set".into()))
+    }
+
     pub fn require_inbound_stream(&self) -> Result<&str, CmpError> {
-        self.inbound_stream
-            .as_deref()
-            .ok_or_else(|| CmpError::Config("INBOUND_STREAM is not set".into()))
+        self.inbound_stream.as_deref().ok_or_else(|| CmpError::Config("INBOUND_STREAM is not set".into()))
     }
 }
 
@@ -85,13 +86,9 @@ mod tests {
 
     #[test]
     fn reads_required_and_defaults() {
-        let env: HashMap<&str, &str> = [
-            ("PROFILES_TABLE", "p"),
-            ("KEYS_TABLE", "k"),
-            ("KMS_KEY_ID", "arn:kms"),
-            ("MAX_BATCH_EVENTS", "50"),
-        ]
-        .into();
+        let env: HashMap<&str, &str> =
+            [("PROFILES_TABLE", "p"), ("KEYS_TABLE", "k"), ("KMS_KEY_ID", "arn:kms"), ("MAX_BATCH_EVENTS", "50")]
+                .into();
         let c = Config::from_lookup(|k| env.get(k).map(|v| v.to_string())).unwrap();
         assert_eq!(c.max_batch_events, 50);
         assert_eq!(c.max_event_bytes, 131_072);
@@ -99,13 +96,8 @@ mod tests {
         let bad: HashMap<&str, &str> = [("PROFILES_TABLE", "p")].into();
         let e = Config::from_lookup(|k| bad.get(k).map(|v| v.to_string())).unwrap_err();
         assert!(e.to_string().contains("KEYS_TABLE"));
-        let nan: HashMap<&str, &str> = [
-            ("PROFILES_TABLE", "p"),
-            ("KEYS_TABLE", "k"),
-            ("KMS_KEY_ID", "x"),
-            ("MAX_EVENT_BYTES", "lots"),
-        ]
-        .into();
+        let nan: HashMap<&str, &str> =
+            [("PROFILES_TABLE", "p"), ("KEYS_TABLE", "k"), ("KMS_KEY_ID", "x"), ("MAX_EVENT_BYTES", "lots")].into();
         assert!(Config::from_lookup(|k| nan.get(k).map(|v| v.to_string())).is_err());
     }
 }

@@ -26,13 +26,7 @@ pub struct ApiError {
 
 impl ApiError {
     pub fn new(status: u16, code: &'static str, message: impl Into<String>) -> Self {
-        ApiError {
-            status,
-            code,
-            message: message.into(),
-            details: vec![],
-            extra: None,
-        }
+        ApiError { status, code, message: message.into(), details: vec![], extra: None }
     }
     pub fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
         Self::new(400, code, message)
@@ -41,11 +35,7 @@ impl ApiError {
         Self::new(404, code, message)
     }
     pub fn internal() -> Self {
-        Self::new(
-            500,
-            "internal_error",
-            "the request could not be completed; it has been logged",
-        )
+        Self::new(500, "internal_error", "the request could not be completed; it has been logged")
     }
     pub fn unavailable(code: &'static str, message: impl Into<String>) -> Self {
         Self::new(503, code, message)
@@ -59,10 +49,7 @@ impl ApiError {
 impl From<&crate::CmpError> for ApiError {
     fn from(e: &crate::CmpError) -> Self {
         if e.is_transient() {
-            ApiError::unavailable(
-                "service_unavailable",
-                "a backing service is unavailable; retry with backoff",
-            )
+            ApiError::unavailable("service_unavailable", "a backing service is unavailable; retry with backoff")
         } else {
             ApiError::internal()
         }
@@ -119,9 +106,7 @@ pub fn request_id(req: &Request) -> String {
             return id.clone();
         }
     }
-    req.lambda_context_ref()
-        .map(|c| c.request_id.clone())
-        .unwrap_or_else(|| "unknown".into())
+    req.lambda_context_ref().map(|c| c.request_id.clone()).unwrap_or_else(|| "unknown".into())
 }
 
 /// The route key API Gateway matched (`GET /v1/profiles/{id}`), or the method and raw path.

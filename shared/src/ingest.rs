@@ -40,10 +40,7 @@ pub struct KinesisSink {
 
 impl KinesisSink {
     pub fn new(client: aws_sdk_kinesis::Client, stream: impl Into<String>) -> Self {
-        KinesisSink {
-            client,
-            stream: stream.into(),
-        }
+        KinesisSink { client, stream: stream.into() }
     }
 }
 
@@ -69,22 +66,12 @@ impl EventSink for KinesisSink {
             .set_records(Some(entries))
             .send()
             .await
-            .map_err(|e| {
-                CmpError::Stream(format!(
-                    "{}",
-                    aws_sdk_kinesis::error::DisplayErrorContext(&e)
-                ))
-            })?;
+            .map_err(|e| CmpError::Stream(format!("{}", aws_sdk_kinesis::error::DisplayErrorContext(&e))))?;
         let results = out.records();
         if results.len() != records.len() {
-            return Err(CmpError::Stream(
-                "PutRecords answered a different number of entries".into(),
-            ));
+            return Err(CmpError::Stream("PutRecords answered a different number of entries".into()));
         }
-        Ok(results
-            .iter()
-            .map(|r| r.error_code().map(|c| c.to_owned()))
-            .collect())
+        Ok(results.iter().map(|r| r.error_code().map(|c| c.to_owned())).collect())
     }
 }
 
@@ -104,10 +91,7 @@ pub struct RetryPolicy {
 
 impl Default for RetryPolicy {
     fn default() -> Self {
-        RetryPolicy {
-            attempts: 6,
-            base_delay: Duration::from_millis(50),
-        }
+        RetryPolicy { attempts: 6, base_delay: Duration::from_millis(50) }
     }
 }
 
@@ -144,16 +128,8 @@ pub struct Ingest {
 
 fn media_type_ok(content_type: Option<&str>) -> bool {
     let Some(ct) = content_type else { return false };
-    let mt = ct
-        .split(';')
-        .next()
-        .unwrap_or_default()
-        .trim()
-        .to_ascii_lowercase();
-    matches!(
-        mt.as_str(),
-        "application/json" | "application/cloudevents+json" | "application/cloudevents-batch+json"
-    )
+    let mt = ct.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
+    matches!(mt.as_str(), "application/json" | "application/cloudevents+json" | "application/cloudevents-batch+json")
 }
 
 /// A valid event ready for the stream.
@@ -171,35 +147,18 @@ impl Ingest {
         limits: Limits,
         retry: RetryPolicy,
     ) -> Self {
-        Ingest {
-            sink,
-            indexer,
-            validator,
-            limits,
-            retry,
-        }
+        Ingest { sink, indexer, validator, limits, retry }
     }
 
     /// Validates one submitted event: size, schema, then the domain rules.
-    fn check(
-        &self,
-        index: usize,
-        item: &Value,
-        seen: &mut HashSet<(String, String)>,
-    ) -> Result<Ready, Rejected> {
+    fn check(&self, index: usize, item: &Value, seen: &mut HashSet<(String, String)>) -> Result<Ready, Rejected> {
         let id = item.get("id").and_then(Value::as_str).map(str::to_owned);
         let reject = |errors: Vec<FieldError>| Rejected {
             index,
             id: id.clone(),
             errors: errors
                 .into_iter()
-                .map(|e| ItemError {
-                    index,
-                    event_id: id.clone(),
-                    code: e.code,
-                    path: e.path,
-                    message: e.message,
-                })
+                .map(|e| ItemError { index, event_id: id.clone(), code: e.code, path: e.path, message: e.message })
                 .collect(),
         };
         let data = serde_json::to_vec(item).unwrap_or_default();
@@ -207,10 +166,7 @@ impl Ingest {
             return Err(reject(vec![FieldError::new(
                 "event_too_large",
                 "",
-                format!(
-                    "an event may be at most {} bytes",
-                    self.limits.max_event_bytes
-                ),
+                format!("an event may be at most {} bytes", self.limits.max_event_bytes),
             )]));
         }
         let errors = self.validator.validate(item);
@@ -230,10 +186,7 @@ impl Ingest {
         Ok(Ready {
             index,
             id: raw.id.clone(),
-            record: OutRecord {
-                partition_key: self.indexer.partition_key(&raw.source, &raw.subject),
-                data,
-            },
+            record: OutRecord { partition_key: self.indexer.partition_key(&raw.source, &raw.subject), data },
         })
     }
 
@@ -255,57 +208,32 @@ impl Ingest {
             return Err(ApiError::new(
                 413,
                 "payload_too_large",
-                format!(
-                    "a request body may be at most {} bytes",
-                    self.limits.max_request_bytes
-                ),
+                format!("a request body may be at most {} bytes", self.limits.max_request_bytes),
             ));
         }
-        let doc: Value = serde_json::from_slice(body).map_err(|e| {
-            ApiError::bad_request("invalid_json", format!("the body is not valid JSON: {e}"))
-        })?;
+        let doc: Value = serde_json::from_slice(body)
+            .map_err(|e| ApiError::bad_request("invalid_json", format!("the body is not valid JSON: {e}")))?;
         let items: Vec<Value> = match doc {
             Value::Array(items) => items,
-            Value::Object(mut map)
-                if !map.contains_key("specversion") && map.contains_key("events") =>
-            {
+            Value::Object(mut map) if !map.contains_key("specversion") && map.contains_key("events") => {
                 if map.len() != 1 {
-                    return Err(ApiError::bad_request(
-                        "invalid_batch",
-                        "a batch object has only the member `events`",
-                    ));
+                    return Err(ApiError::bad_request("invalid_batch", "a batch object has only the member `events`"));
                 }
                 match map.remove("events") {
                     Some(Value::Array(items)) => items,
-                    _ => {
-                        return Err(ApiError::bad_request(
-                            "invalid_batch",
-                            "`events` must be an array of events",
-                        ))
-                    }
+                    _ => return Err(ApiError::bad_request("invalid_batch", "`events` must be an array of events")),
                 }
             }
             v @ Value::Object(_) => vec![v],
-            _ => {
-                return Err(ApiError::bad_request(
-                    "invalid_batch",
-                    "send one event object or a batch of events",
-                ))
-            }
+            _ => return Err(ApiError::bad_request("invalid_batch", "send one event object or a batch of events")),
         };
         if items.is_empty() {
-            return Err(ApiError::bad_request(
-                "empty_batch",
-                "the batch holds no events",
-            ));
+            return Err(ApiError::bad_request("empty_batch", "the batch holds no events"));
         }
         if items.len() > self.limits.max_batch_events {
             return Err(ApiError::bad_request(
                 "batch_too_large",
-                format!(
-                    "a batch may hold at most {} events",
-                    self.limits.max_batch_events
-                ),
+                format!("a batch may hold at most {} events", self.limits.max_batch_events),
             ));
         }
         let mut seen = HashSet::new();
@@ -318,10 +246,7 @@ impl Ingest {
             }
         }
         if !rejected.is_empty() && !partial {
-            let details: Vec<ItemError> = rejected
-                .iter()
-                .flat_map(|r| r.errors.iter().cloned())
-                .collect();
+            let details: Vec<ItemError> = rejected.iter().flat_map(|r| r.errors.iter().cloned()).collect();
             return Err(ApiError::bad_request(
                 "validation_failed",
                 format!(
@@ -345,13 +270,7 @@ impl Ingest {
             return Err(err);
         }
         Ok(IngestResult {
-            accepted: ready
-                .iter()
-                .map(|r| Accepted {
-                    index: r.index,
-                    id: r.id.clone(),
-                })
-                .collect(),
+            accepted: ready.iter().map(|r| Accepted { index: r.index, id: r.id.clone() }).collect(),
             rejected,
         })
     }
@@ -396,11 +315,7 @@ impl Ingest {
             let outcome = match self.sink.put_records(&records).await {
                 Ok(o) => o,
                 Err(e) => {
-                    tracing::warn!(
-                        error_code = e.code(),
-                        records = records.len(),
-                        "PutRecords call failed"
-                    );
+                    tracing::warn!(error_code = e.code(), records = records.len(), "PutRecords call failed");
                     vec![Some("CallFailed".to_owned()); records.len()]
                 }
             };
@@ -431,10 +346,7 @@ impl Ingest {
             if any_failed {
                 let max = attempts.values().copied().max().unwrap_or(1).min(8);
                 let jitter = rand::random::<u64>() % 20;
-                tokio::time::sleep(
-                    self.retry.base_delay * 2u32.pow(max - 1) + Duration::from_millis(jitter),
-                )
-                .await;
+                tokio::time::sleep(self.retry.base_delay * 2u32.pow(max - 1) + Duration::from_millis(jitter)).await;
             }
         }
         written.sort_unstable();
@@ -461,18 +373,13 @@ mod tests {
 
     #[async_trait]
     impl EventSink for FlakySink {
-        async fn put_records(
-            &self,
-            records: &[OutRecord],
-        ) -> Result<Vec<Option<String>>, CmpError> {
+        async fn put_records(&self, records: &[OutRecord]) -> Result<Vec<Option<String>>, CmpError> {
             let mut calls = self.calls.lock().unwrap();
             *calls += 1;
             let fail = self.fail.lock().unwrap().clone();
             let mut out = Vec::new();
             for (i, r) in records.iter().enumerate() {
-                if fail.contains(&(*calls, i))
-                    || self.always_fail_key.as_deref() == Some(r.partition_key.as_str())
-                {
+                if fail.contains(&(*calls, i)) || self.always_fail_key.as_deref() == Some(r.partition_key.as_str()) {
                     out.push(Some("ProvisionedThroughputExceededException".into()));
                 } else {
                     self.accepted.lock().unwrap().push(r.clone());
@@ -488,15 +395,8 @@ mod tests {
             sink,
             Arc::new(BlindIndexer::from_key(&[3u8; 32])),
             Arc::new(EventValidator::new().unwrap()),
-            Limits {
-                max_batch_events: 500,
-                max_event_bytes: 131_072,
-                max_request_bytes: 6_000_000,
-            },
-            RetryPolicy {
-                attempts: 3,
-                base_delay: Duration::from_millis(1),
-            },
+            Limits { max_batch_events: 500, max_event_bytes: 131_072, max_request_bytes: 6_000_000 },
+            RetryPolicy { attempts: 3, base_delay: Duration::from_millis(1) },
         )
     }
 
@@ -516,39 +416,15 @@ mod tests {
     async fn a_single_event_and_a_batch_are_accepted() {
         let sink = Arc::new(FlakySink::default());
         let ing = ingest_with(sink.clone());
-        let r = ing
-            .ingest(
-                Some("application/json"),
-                &body(ev("a", "s1", "a@example.com")),
-                false,
-            )
-            .await
-            .unwrap();
-        assert_eq!(
-            r.accepted,
-            vec![Accepted {
-                index: 0,
-                id: "a".into()
-            }]
-        );
-        let batch =
-            json!({"events": [ev("b", "s1", "b@example.com"), ev("c", "s2", "c@example.com")]});
-        let r = ing
-            .ingest(Some("application/json; charset=utf-8"), &body(batch), false)
-            .await
-            .unwrap();
+        let r = ing.ingest(Some("application/json"), &body(ev("a", "s1", "a@example.com")), false).await.unwrap();
+        assert_eq!(r.accepted, vec![Accepted { index: 0, id: "a".into() }]);
+        let batch = json!({"events": [ev("b", "s1", "b@example.com"), ev("c", "s2", "c@example.com")]});
+        let r = ing.ingest(Some("application/json; charset=utf-8"), &body(batch), false).await.unwrap();
         assert_eq!(r.accepted.len(), 2);
         assert_eq!(sink.accepted.lock().unwrap().len(), 3);
         // a bare array (CloudEvents batch format) works too
         let arr = json!([ev("d", "s3", "d@example.com")]);
-        let r = ing
-            .ingest(
-                Some("application/cloudevents-batch+json"),
-                &body(arr),
-                false,
-            )
-            .await
-            .unwrap();
+        let r = ing.ingest(Some("application/cloudevents-batch+json"), &body(arr), false).await.unwrap();
         assert_eq!(r.accepted.len(), 1);
     }
 
@@ -556,29 +432,16 @@ mod tests {
     async fn an_invalid_item_rejects_the_whole_batch_unless_partial() {
         let sink = Arc::new(FlakySink::default());
         let ing = ingest_with(sink.clone());
-        let batch =
-            json!({"events": [ev("ok", "s1", "a@example.com"), ev("bad", "s2", "not-an-email")]});
-        let err = ing
-            .ingest(Some("application/json"), &body(batch.clone()), false)
-            .await
-            .unwrap_err();
+        let batch = json!({"events": [ev("ok", "s1", "a@example.com"), ev("bad", "s2", "not-an-email")]});
+        let err = ing.ingest(Some("application/json"), &body(batch.clone()), false).await.unwrap_err();
         assert_eq!((err.status, err.code), (400, "validation_failed"));
         assert_eq!(err.details[0].index, 1);
         assert_eq!(err.details[0].event_id.as_deref(), Some("bad"));
         assert_eq!(err.details[0].path, "/data/emails/0/address");
         assert!(sink.accepted.lock().unwrap().is_empty(), "nothing written");
 
-        let r = ing
-            .ingest(Some("application/json"), &body(batch), true)
-            .await
-            .unwrap();
-        assert_eq!(
-            r.accepted,
-            vec![Accepted {
-                index: 0,
-                id: "ok".into()
-            }]
-        );
+        let r = ing.ingest(Some("application/json"), &body(batch), true).await.unwrap();
+        assert_eq!(r.accepted, vec![Accepted { index: 0, id: "ok".into() }]);
         assert_eq!(r.rejected.len(), 1);
         assert_eq!(sink.accepted.lock().unwrap().len(), 1);
     }
@@ -586,50 +449,23 @@ mod tests {
     #[tokio::test]
     async fn request_level_errors_have_stable_codes() {
         let ing = ingest_with(Arc::new(FlakySink::default()));
-        let e = ing
-            .ingest(Some("text/plain"), b"{}", false)
-            .await
-            .unwrap_err();
+        let e = ing.ingest(Some("text/plain"), b"{}", false).await.unwrap_err();
         assert_eq!((e.status, e.code), (415, "unsupported_media_type"));
         let e = ing.ingest(None, b"{}", false).await.unwrap_err();
         assert_eq!(e.status, 415);
-        let e = ing
-            .ingest(Some("application/json"), b"{not json", false)
-            .await
-            .unwrap_err();
+        let e = ing.ingest(Some("application/json"), b"{not json", false).await.unwrap_err();
         assert_eq!((e.status, e.code), (400, "invalid_json"));
-        let e = ing
-            .ingest(Some("application/json"), b"{\"events\": []}", false)
-            .await
-            .unwrap_err();
+        let e = ing.ingest(Some("application/json"), b"{\"events\": []}", false).await.unwrap_err();
         assert_eq!(e.code, "empty_batch");
-        let many: Vec<Value> = (0..501)
-            .map(|i| ev(&format!("e{i}"), "s", "a@example.com"))
-            .collect();
-        let e = ing
-            .ingest(
-                Some("application/json"),
-                &body(json!({ "events": many })),
-                false,
-            )
-            .await
-            .unwrap_err();
+        let many: Vec<Value> = (0..501).map(|i| ev(&format!("e{i}"), "s", "a@example.com")).collect();
+        let e = ing.ingest(Some("application/json"), &body(json!({ "events": many })), false).await.unwrap_err();
         assert_eq!(e.code, "batch_too_large");
-        let e = ing
-            .ingest(Some("application/json"), &vec![b' '; 6_000_001], false)
-            .await
-            .unwrap_err();
+        let e = ing.ingest(Some("application/json"), &vec![b' '; 6_000_001], false).await.unwrap_err();
         assert_eq!((e.status, e.code), (413, "payload_too_large"));
-        let e = ing
-            .ingest(Some("application/json"), b"42", false)
-            .await
-            .unwrap_err();
+        let e = ing.ingest(Some("application/json"), b"42", false).await.unwrap_err();
         assert_eq!(e.code, "invalid_batch");
         let dup = json!({"events": [ev("same", "s1", "a@example.com"), ev("same", "s2", "b@example.com")]});
-        let e = ing
-            .ingest(Some("application/json"), &body(dup), false)
-            .await
-            .unwrap_err();
+        let e = ing.ingest(Some("application/json"), &body(dup), false).await.unwrap_err();
         assert_eq!(e.details[0].code, "duplicate_event_id");
     }
 
@@ -643,22 +479,14 @@ mod tests {
             ev("s1-1", "s1", "a@example.com"), ev("s2-1", "s2", "b@example.com"),
             ev("s1-2", "s1", "a@example.com"), ev("s2-2", "s2", "b@example.com")
         ]});
-        let r = ing
-            .ingest(Some("application/json"), &body(batch), false)
-            .await
-            .unwrap();
+        let r = ing.ingest(Some("application/json"), &body(batch), false).await.unwrap();
         assert_eq!(r.accepted.len(), 4);
         let ids: Vec<String> = sink
             .accepted
             .lock()
             .unwrap()
             .iter()
-            .map(|r| {
-                serde_json::from_slice::<Value>(&r.data).unwrap()["id"]
-                    .as_str()
-                    .unwrap()
-                    .to_owned()
-            })
+            .map(|r| serde_json::from_slice::<Value>(&r.data).unwrap()["id"].as_str().unwrap().to_owned())
             .collect();
         assert_eq!(ids.len(), 4, "each event written exactly once: {ids:?}");
         let pos = |id: &str| ids.iter().position(|x| x == id).unwrap();
@@ -669,23 +497,74 @@ mod tests {
     #[tokio::test]
     async fn a_key_that_keeps_failing_is_reported_not_written() {
         let ing_key = BlindIndexer::from_key(&[3u8; 32]).partition_key("/channels/web", "bad");
-        let sink = Arc::new(FlakySink {
-            always_fail_key: Some(ing_key),
-            ..Default::default()
-        });
+        let sink = Arc::new(FlakySink { always_fail_key: Some(ing_key), ..Default::default() });
         let ing = ingest_with(sink.clone());
         let batch = json!({"events": [ev("x1", "bad", "a@example.com"), ev("y", "good", "b@example.com"), ev("x2", "bad", "a@example.com")]});
-        let e = ing
-            .ingest(Some("application/json"), &body(batch), false)
-            .await
-            .unwrap_err();
+        let e = ing.ingest(Some("application/json"), &body(batch), false).await.unwrap_err();
         assert_eq!((e.status, e.code), (503, "ingest_unavailable"));
         let extra = e.extra.unwrap();
         assert_eq!(extra["written"], json!([{"index": 1, "id": "y"}]));
-        assert_eq!(
-            extra["not_written"],
-            json!([{"index": 0, "id": "x1"}, {"index": 2, "id": "x2"}])
-        );
+        assert_eq!(extra["not_written"], json!([{"index": 0, "id": "x1"}, {"index": 2, "id": "x2"}]));
+    }
+
+    fn json_value() -> impl proptest::strategy::Strategy<Value = Value> {
+        use proptest::prelude::*;
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            any::<i64>().prop_map(|n| json!(n)),
+            "[ -~]{0,20}".prop_map(Value::String),
+            Just(json!("customer.profile_observed")),
+            Just(json!("1.0")),
+        ];
+        leaf.prop_recursive(4, 64, 8, |inner| {
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..6).prop_map(Value::Array),
+                proptest::collection::btree_map(
+                    prop_oneof![
+                        Just("specversion".to_owned()),
+                        Just("id".to_owned()),
+                        Just("type".to_owned()),
+                        Just("data".to_owned()),
+                        Just("events".to_owned()),
+                        Just("emails".to_owned()),
+                        Just("source".to_owned()),
+                        "[a-z]{1,8}"
+                    ],
+                    inner,
+                    0..8
+                )
+                .prop_map(|m| Value::Object(m.into_iter().collect())),
+            ]
+        })
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig { cases: 400, ..Default::default() })]
+
+        /// Arbitrary bytes and content types: 202 or a 4xx with a stable code, never a panic or 5xx.
+        #[test]
+        fn any_body_gets_an_answer(body in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..300),
+                                   ct in proptest::option::of("[ -~]{0,40}"), partial in proptest::prelude::any::<bool>()) {
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            let ing = ingest_with(Arc::new(FlakySink::default()));
+            match rt.block_on(ing.ingest(ct.as_deref(), &body, partial)) {
+                Ok(_) => {}
+                Err(e) => proptest::prop_assert!((400..500).contains(&e.status) && !e.code.is_empty(), "{e:?}"),
+            }
+        }
+
+        /// Arbitrary JSON documents, including near-miss envelopes and batches.
+        #[test]
+        fn any_json_gets_an_answer(doc in json_value(), partial in proptest::prelude::any::<bool>()) {
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            let ing = ingest_with(Arc::new(FlakySink::default()));
+            let body = serde_json::to_vec(&doc).unwrap();
+            match rt.block_on(ing.ingest(Some("application/json"), &body, partial)) {
+                Ok(r) => proptest::prop_assert!(partial || r.rejected.is_empty()),
+                Err(e) => proptest::prop_assert!((400..500).contains(&e.status), "{e:?}"),
+            }
+        }
     }
 
     #[tokio::test]
@@ -693,9 +572,7 @@ mod tests {
         let sink = Arc::new(FlakySink::default());
         let ing = ingest_with(sink.clone());
         let batch = json!({"events": [ev("1", "anna@example.com", "anna@example.com"), ev("2", "anna@example.com", "anna@example.com"), ev("3", "other", "b@example.com")]});
-        ing.ingest(Some("application/json"), &body(batch), false)
-            .await
-            .unwrap();
+        ing.ingest(Some("application/json"), &body(batch), false).await.unwrap();
         let acc = sink.accepted.lock().unwrap();
         assert_eq!(acc[0].partition_key.len(), 32);
         assert!(!acc[0].partition_key.contains("anna"));

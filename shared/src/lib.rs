@@ -8,6 +8,8 @@
 //! * [`handlers`]: the thin adapters from Lambda trigger events to the use cases.
 
 pub mod api;
+pub mod audit;
+pub mod authz;
 pub mod aws;
 pub mod config;
 pub mod crypto;

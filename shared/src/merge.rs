@@ -6,15 +6,14 @@
 //! the survivorship rules, and commit profile, lookups, timeline entry and marker in one
 //! transaction guarded by the profile version. A conflict re-reads and retries; a replay finds the
 //! marker and changes nothing. Events whose content is invalid are parked with their reason.
+use crate::audit::{chain_of, AuditEntry, ChainHead};
 use crate::crypto::{purpose_context, BlindIndexer, DataKey, KeyRing, KeyService};
 use crate::domain::event::{parse_event, Event, FieldError, RawEnvelope, Unit};
 use crate::domain::profile::{Golden, Lineage, FIELDS};
 use crate::domain::{CustomerId, EventRef};
 use crate::error::CmpError;
 use crate::schema::EventValidator;
-use crate::store::{
-    Commit, ParkedEvent, ProfileRecord, ProfileStatus, ProfileStore, StoreError, TimelineRecord,
-};
+use crate::store::{Commit, ParkedEvent, ProfileRecord, ProfileStatus, ProfileStore, StoreError, TimelineRecord};
 use chrono::Utc;
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
@@ -50,6 +49,7 @@ pub struct Merge {
     validator: Arc<EventValidator>,
     dead_letter_ttl_days: i64,
     dead_letter_key: OnceCell<(DataKey, Vec<u8>)>,
+    spare: std::sync::Mutex<Option<(CustomerId, DataKey, Vec<u8>)>>,
 }
 
 enum UnitResult {
@@ -59,12 +59,7 @@ enum UnitResult {
     Duplicate,
 }
 
-fn seal_all(
-    key: &DataKey,
-    id: &CustomerId,
-    golden: &Golden,
-    fields: &[&str],
-) -> BTreeMap<String, Vec<u8>> {
+fn seal_all(key: &DataKey, id: &CustomerId, golden: &Golden, fields: &[&str]) -> BTreeMap<String, Vec<u8>> {
     let mut out = BTreeMap::new();
     for f in fields {
         if let Some(json) = golden.field_json(f) {
@@ -85,6 +80,27 @@ pub fn open_profile(key: &DataKey, record: &ProfileRecord) -> Result<Golden, Cmp
             .map_err(|e| CmpError::Integrity(format!("field {field} does not decode: {e}")))?;
     }
     Ok(g)
+}
+
+fn commit_fields_present(golden: &Golden, field: &str) -> bool {
+    golden.field_json(field).is_some_and(|j| j != b"null" && j != b"[]" && j != b"{}")
+}
+
+/// The audit entry of a change made by an event: the event's source is the actor.
+fn change_entry(event: &Event, id: &CustomerId, action: &str, fields: &[&str]) -> AuditEntry {
+    let mut fields: Vec<String> = fields.iter().map(|f| (*f).to_owned()).collect();
+    fields.push("timeline".into());
+    AuditEntry {
+        at: Utc::now(),
+        actor: event.source.clone(),
+        role: "channel".into(),
+        action: action.into(),
+        customer_id: Some(id.to_string()),
+        fields,
+        purpose: "data_collection".into(),
+        request_id: event.id.clone(),
+        outcome: "changed".into(),
+    }
 }
 
 pub fn timeline_field(sk: &str) -> String {
@@ -108,6 +124,7 @@ impl Merge {
             validator,
             dead_letter_ttl_days,
             dead_letter_key: OnceCell::new(),
+            spare: std::sync::Mutex::new(None),
         }
     }
 
@@ -118,12 +135,7 @@ impl Merge {
             Ok(v) => v,
             Err(_) => {
                 return self
-                    .park(
-                        data,
-                        origin,
-                        "invalid_json",
-                        vec![FieldError::new("invalid_json", "", "record is not JSON")],
-                    )
+                    .park(data, origin, "invalid_json", vec![FieldError::new("invalid_json", "", "record is not JSON")])
                     .await
             }
         };
@@ -160,12 +172,7 @@ impl Merge {
         Ok(Outcome::Applied(tally))
     }
 
-    async fn process_unit(
-        &self,
-        event: &Event,
-        unit: &Unit,
-        tally: &mut Tally,
-    ) -> Result<UnitResult, CmpError> {
+    async fn process_unit(&self, event: &Event, unit: &Unit, tally: &mut Tally) -> Result<UnitResult, CmpError> {
         let marker = EventRef::new(&event.source, &event.id).part(&unit.part);
         let mut ids = unit.identifiers();
         ids.sort_by_key(|i| i.priority());
@@ -184,10 +191,7 @@ impl Merge {
                 let jitter = rand::random::<u64>() % 25;
                 tokio::time::sleep(Duration::from_millis((10u64 << attempt.min(6)) + jitter)).await;
             }
-            let pre = self
-                .store
-                .prefetch(std::slice::from_ref(&marker), &lookups_unique)
-                .await?;
+            let pre = self.store.prefetch(std::slice::from_ref(&marker), &lookups_unique).await?;
             if pre.processed_markers.contains(&marker) {
                 return Ok(UnitResult::Duplicate);
             }
@@ -195,17 +199,9 @@ impl Merge {
             let target = lookups.iter().find_map(|l| pre.owners.get(l)).cloned();
             let conflicts = lookups_unique
                 .iter()
-                .filter(|l| {
-                    pre.owners
-                        .get(*l)
-                        .is_some_and(|o| Some(o) != target.as_ref())
-                })
+                .filter(|l| pre.owners.get(*l).is_some_and(|o| Some(o) != target.as_ref()))
                 .count();
-            let claims: Vec<String> = lookups_unique
-                .iter()
-                .filter(|l| !pre.owners.contains_key(*l))
-                .cloned()
-                .collect();
+            let claims: Vec<String> = lookups_unique.iter().filter(|l| !pre.owners.contains_key(*l)).cloned().collect();
             let result = match target {
                 None => self.create(event, unit, &marker, &from, claims).await,
                 Some(id) => self.update(event, unit, &marker, &from, id, claims).await,
@@ -251,8 +247,17 @@ impl Merge {
         from: &Lineage,
         claims: Vec<String>,
     ) -> Result<UnitResult, CmpError> {
-        let id = CustomerId::new();
-        let (key, wrapped) = self.keys.generate_for(&id).await?;
+        // a customer id with its data key minted for a creation that lost a race is used again
+        // (the key's encryption context is the id, so the two travel together)
+        let spare = self.spare.lock().unwrap_or_else(|p| p.into_inner()).take();
+        let (id, key, wrapped) = match spare {
+            Some(s) => s,
+            None => {
+                let id = CustomerId::new();
+                let (key, wrapped) = self.keys.generate_for(&id).await?;
+                (id, key, wrapped)
+            }
+        };
         let mut golden = Golden::default();
         let mut lineage = BTreeMap::new();
         golden.apply(&mut lineage, &unit.observation, from);
@@ -278,8 +283,23 @@ impl Merge {
             profile_changed: true,
             new_wrapped_key: Some(wrapped),
             claim_lookups: claims,
+            audit: Some(ChainHead::default().next(
+                chain_of(Some(&id), now),
+                change_entry(
+                    event,
+                    &id,
+                    "profile_created",
+                    &FIELDS.iter().copied().filter(|f| commit_fields_present(&golden, f)).collect::<Vec<_>>(),
+                ),
+            )),
         };
-        self.store.commit(&commit).await?;
+        if let Err(e) = self.store.commit(&commit).await {
+            if matches!(e, CmpError::Store(StoreError::Conflict)) {
+                *self.spare.lock().unwrap_or_else(|p| p.into_inner()) =
+                    Some((id, key, commit.new_wrapped_key.unwrap_or_default()));
+            }
+            return Err(e);
+        }
         self.keys.adopt(&id, &key);
         Ok(UnitResult::Created)
     }
@@ -293,15 +313,12 @@ impl Merge {
         id: CustomerId,
         claims: Vec<String>,
     ) -> Result<UnitResult, CmpError> {
-        let Some(current) = self.store.get_profile(&id).await? else {
-            return Err(CmpError::Integrity(
-                "a lookup item points at a missing profile".into(),
-            ));
+        let (current, audit_head) = self.store.get_profile_and_audit_head(&id).await?;
+        let Some(current) = current else {
+            return Err(CmpError::Integrity("a lookup item points at a missing profile".into()));
         };
         if current.status != ProfileStatus::Active {
-            return Err(CmpError::Integrity(
-                "a lookup item points at a profile that is not active".into(),
-            ));
+            return Err(CmpError::Integrity("a lookup item points at a profile that is not active".into()));
         }
         let key = self.keys.key_for(&id).await?;
         let mut golden = open_profile(&key, &current)?;
@@ -312,8 +329,7 @@ impl Merge {
         if event.time < *first_seen {
             *first_seen = event.time;
         }
-        let profile_changed =
-            !changed.is_empty() || lineage != current.lineage || sources != current.sources;
+        let profile_changed = !changed.is_empty() || lineage != current.lineage || sources != current.sources;
         let mut profile = current.clone();
         if profile_changed {
             let mut sealed = current.sealed.clone();
@@ -336,13 +352,18 @@ impl Merge {
             profile_changed,
             new_wrapped_key: None,
             claim_lookups: claims,
+            audit: Some(audit_head.next(
+                chain_of(Some(&id), Utc::now()),
+                change_entry(
+                    event,
+                    &id,
+                    if profile_changed { "profile_updated" } else { "timeline_appended" },
+                    &changed,
+                ),
+            )),
         };
         self.store.commit(&commit).await?;
-        Ok(if profile_changed {
-            UnitResult::Updated
-        } else {
-            UnitResult::Unchanged
-        })
+        Ok(if profile_changed { UnitResult::Updated } else { UnitResult::Unchanged })
     }
 
     /// Parks an unprocessable record: its payload sealed under a dead-letter data key (wrapped by KMS
@@ -357,10 +378,7 @@ impl Merge {
         let (key, wrapped) = self
             .dead_letter_key
             .get_or_try_init(|| async {
-                let (plain, wrapped) = self
-                    .kms
-                    .generate_data_key(&purpose_context("dead-letter"))
-                    .await?;
+                let (plain, wrapped) = self.kms.generate_data_key(&purpose_context("dead-letter")).await?;
                 Ok::<_, CmpError>((DataKey::from_bytes(&plain), wrapped))
             })
             .await?;
@@ -378,9 +396,7 @@ impl Merge {
         };
         self.store.park(&parked).await?;
         tracing::warn!(reason_code, reference = %parked.reference, origin, "event parked");
-        Ok(Outcome::Parked {
-            reason_code: reason_code.to_owned(),
-        })
+        Ok(Outcome::Parked { reason_code: reason_code.to_owned() })
     }
 }
 
@@ -403,11 +419,7 @@ mod tests {
     fn world() -> World {
         let store = Arc::new(MemoryStore::default());
         let kms = Arc::new(FakeKms::new());
-        let keys = Arc::new(KeyRing::new(
-            kms.clone(),
-            store.clone(),
-            CachePolicy::default(),
-        ));
+        let keys = Arc::new(KeyRing::new(kms.clone(), store.clone(), CachePolicy::default()));
         let merge = Merge::new(
             store.clone(),
             keys.clone(),
@@ -416,12 +428,7 @@ mod tests {
             Arc::new(EventValidator::new().unwrap()),
             14,
         );
-        World {
-            store,
-            kms,
-            merge,
-            keys,
-        }
+        World { store, kms, merge, keys }
     }
 
     fn observed(id: &str, source: &str, subject: &str, data: serde_json::Value) -> Vec<u8> {
@@ -444,10 +451,7 @@ mod tests {
     #[tokio::test]
     async fn two_channels_sharing_an_email_make_one_profile() {
         let w = world();
-        w.merge
-            .process_record(&web("e1", "ines@example.com"), "t")
-            .await
-            .unwrap();
+        w.merge.process_record(&web("e1", "ines@example.com"), "t").await.unwrap();
         let call = observed(
             "c1",
             "/channels/call-centre",
@@ -455,10 +459,7 @@ mod tests {
             json!({"channel": "call_centre", "emails": [{"address": "INES@example.com"}], "phones": [{"number": "+33612345678"}]}),
         );
         let out = w.merge.process_record(&call, "t").await.unwrap();
-        assert!(
-            matches!(out, Outcome::Applied(Tally { updated: 1, .. })),
-            "{out:?}"
-        );
+        assert!(matches!(out, Outcome::Applied(Tally { updated: 1, .. })), "{out:?}");
         assert_eq!(w.store.profile_count(), 1);
         let p = &w.store.profiles()[0];
         assert_eq!(p.version, 2);
@@ -475,13 +476,7 @@ mod tests {
         w.merge.process_record(&e, "t").await.unwrap();
         let before = w.store.profiles();
         let out = w.merge.process_record(&e, "t").await.unwrap();
-        assert_eq!(
-            out,
-            Outcome::Applied(Tally {
-                duplicates: 1,
-                ..Default::default()
-            })
-        );
+        assert_eq!(out, Outcome::Applied(Tally { duplicates: 1, ..Default::default() }));
         assert_eq!(w.store.profiles(), before);
         assert_eq!(w.store.timeline_count(&before[0].id), 1);
     }
@@ -489,85 +484,36 @@ mod tests {
     #[tokio::test]
     async fn a_known_customer_costs_three_store_calls_and_no_kms_call() {
         let w = world();
-        w.merge
-            .process_record(&web("e1", "ines@example.com"), "t")
-            .await
-            .unwrap();
+        w.merge.process_record(&web("e1", "ines@example.com"), "t").await.unwrap();
         w.kms.reset_counts();
         w.store.calls.store(0, Ordering::Relaxed);
-        w.merge
-            .process_record(&web("e2", "ines@example.com"), "t")
-            .await
-            .unwrap();
-        assert_eq!(
-            w.store.calls.load(Ordering::Relaxed),
-            3,
-            "prefetch, get profile, commit"
-        );
+        w.merge.process_record(&web("e2", "ines@example.com"), "t").await.unwrap();
+        assert_eq!(w.store.calls.load(Ordering::Relaxed), 3, "prefetch, get profile, commit");
         assert_eq!(w.kms.decrypts() + w.kms.generates(), 0);
     }
 
     #[tokio::test]
     async fn personal_data_is_sealed_in_the_store() {
         let w = world();
-        w.merge
-            .process_record(&web("e1", "ines@example.com"), "t")
-            .await
-            .unwrap();
+        w.merge.process_record(&web("e1", "ines@example.com"), "t").await.unwrap();
         let p = &w.store.profiles()[0];
         let dump = format!("{p:?}");
-        assert!(
-            !dump.contains("ines@example.com")
-                && !dump.contains("Lefèvre")
-                && !dump.contains("Inès")
-        );
+        assert!(!dump.contains("ines@example.com") && !dump.contains("Lefèvre") && !dump.contains("Inès"));
         assert!(p.sealed.contains_key("name") && p.sealed.contains_key("emails"));
     }
 
     #[tokio::test]
     async fn invalid_records_are_parked_with_reasons_and_the_stream_goes_on() {
         let w = world();
-        let out = w
-            .merge
-            .process_record(b"{broken", "shard-0:1")
-            .await
-            .unwrap();
-        assert_eq!(
-            out,
-            Outcome::Parked {
-                reason_code: "invalid_json".into()
-            }
-        );
-        let bad = observed(
-            "x",
-            "/channels/web",
-            "s",
-            json!({"channel": "web", "emails": [{"address": "nope"}]}),
-        );
+        let out = w.merge.process_record(b"{broken", "shard-0:1").await.unwrap();
+        assert_eq!(out, Outcome::Parked { reason_code: "invalid_json".into() });
+        let bad = observed("x", "/channels/web", "s", json!({"channel": "web", "emails": [{"address": "nope"}]}));
         let out = w.merge.process_record(&bad, "shard-0:2").await.unwrap();
-        assert_eq!(
-            out,
-            Outcome::Parked {
-                reason_code: "schema_violation".into()
-            }
-        );
-        let bad_phone = observed(
-            "y",
-            "/channels/web",
-            "s",
-            json!({"channel": "web", "phones": [{"number": "+353 12"}]}),
-        );
-        let out = w
-            .merge
-            .process_record(&bad_phone, "shard-0:3")
-            .await
-            .unwrap();
-        assert_eq!(
-            out,
-            Outcome::Parked {
-                reason_code: "invalid_event".into()
-            }
-        );
+        assert_eq!(out, Outcome::Parked { reason_code: "schema_violation".into() });
+        let bad_phone =
+            observed("y", "/channels/web", "s", json!({"channel": "web", "phones": [{"number": "+353 12"}]}));
+        let out = w.merge.process_record(&bad_phone, "shard-0:3").await.unwrap();
+        assert_eq!(out, Outcome::Parked { reason_code: "invalid_event".into() });
         let parked = w.store.parked();
         assert_eq!(parked.len(), 3);
         assert_eq!(parked[2].reasons[0].path, "/data/phones/0/number");
@@ -580,28 +526,18 @@ mod tests {
     async fn store_outages_are_transient_errors_not_parking() {
         let w = world();
         w.store.fail_commits.store(1, Ordering::SeqCst);
-        let err = w
-            .merge
-            .process_record(&web("e1", "ines@example.com"), "t")
-            .await
-            .unwrap_err();
+        let err = w.merge.process_record(&web("e1", "ines@example.com"), "t").await.unwrap_err();
         assert!(err.is_transient());
         assert!(w.store.parked().is_empty());
         // the retry succeeds
-        w.merge
-            .process_record(&web("e1", "ines@example.com"), "t")
-            .await
-            .unwrap();
+        w.merge.process_record(&web("e1", "ines@example.com"), "t").await.unwrap();
         assert_eq!(w.store.profile_count(), 1);
     }
 
     #[tokio::test]
     async fn concurrent_writers_lose_nothing() {
         let w = Arc::new(world());
-        w.merge
-            .process_record(&web("e0", "ines@example.com"), "t")
-            .await
-            .unwrap();
+        w.merge.process_record(&web("e0", "ines@example.com"), "t").await.unwrap();
         let mut tasks = Vec::new();
         for i in 0..12 {
             let w = w.clone();
@@ -622,11 +558,7 @@ mod tests {
         assert_eq!(w.store.profile_count(), 1);
         let p = &w.store.profiles()[0];
         let g = open_profile(&w.keys.key_for(&p.id).await.unwrap(), p).unwrap();
-        assert_eq!(
-            g.phones.len(),
-            10,
-            "capped list keeps the 10 most recent; none lost to a race before the cap"
-        );
+        assert_eq!(g.phones.len(), 10, "capped list keeps the 10 most recent; none lost to a race before the cap");
         assert_eq!(w.store.timeline_count(&p.id), 13);
     }
 
@@ -648,29 +580,11 @@ mod tests {
         }))
         .unwrap();
         let out = w.merge.process_record(&booking, "t").await.unwrap();
-        assert_eq!(
-            out,
-            Outcome::Applied(Tally {
-                created: 2,
-                ..Default::default()
-            })
-        );
+        assert_eq!(out, Outcome::Applied(Tally { created: 2, ..Default::default() }));
         // the same booking re-recorded later (changed) updates the same two people
-        let changed = String::from_utf8(booking)
-            .unwrap()
-            .replace("\"id\":\"b1\"", "\"id\":\"b2\"");
-        let out = w
-            .merge
-            .process_record(changed.as_bytes(), "t")
-            .await
-            .unwrap();
-        assert_eq!(
-            out,
-            Outcome::Applied(Tally {
-                unchanged: 2,
-                ..Default::default()
-            })
-        );
+        let changed = String::from_utf8(booking).unwrap().replace("\"id\":\"b1\"", "\"id\":\"b2\"");
+        let out = w.merge.process_record(changed.as_bytes(), "t").await.unwrap();
+        assert_eq!(out, Outcome::Applied(Tally { unchanged: 2, ..Default::default() }));
         assert_eq!(w.store.profile_count(), 2);
     }
 }

@@ -5,23 +5,11 @@ use serde_json::Value;
 
 /// `($id, file contents)` of every schema; the envelope references the others by `$id`.
 pub const SCHEMAS: [(&str, &str); 5] = [
-    (
-        "envelope",
-        include_str!("../../schemas/envelope.schema.json"),
-    ),
+    ("envelope", include_str!("../../schemas/envelope.schema.json")),
     ("common", include_str!("../../schemas/common.schema.json")),
-    (
-        "customer.profile_observed",
-        include_str!("../../schemas/customer.profile_observed.schema.json"),
-    ),
-    (
-        "customer.interaction_logged",
-        include_str!("../../schemas/customer.interaction_logged.schema.json"),
-    ),
-    (
-        "booking.recorded",
-        include_str!("../../schemas/booking.recorded.schema.json"),
-    ),
+    ("customer.profile_observed", include_str!("../../schemas/customer.profile_observed.schema.json")),
+    ("customer.interaction_logged", include_str!("../../schemas/customer.interaction_logged.schema.json")),
+    ("booking.recorded", include_str!("../../schemas/booking.recorded.schema.json")),
 ];
 
 pub struct EventValidator {
@@ -37,8 +25,7 @@ impl EventValidator {
         let mut builder = jsonschema::Registry::new();
         let mut envelope = None;
         for (name, text) in SCHEMAS {
-            let schema: Value =
-                serde_json::from_str(text).map_err(|e| format!("schema {name}: {e}"))?;
+            let schema: Value = serde_json::from_str(text).map_err(|e| format!("schema {name}: {e}"))?;
             let id = schema
                 .get("$id")
                 .and_then(Value::as_str)
@@ -47,13 +34,9 @@ impl EventValidator {
             if name == "envelope" {
                 envelope = Some(schema.clone());
             }
-            builder = builder
-                .add(id, schema)
-                .map_err(|e| format!("schema {name}: {e}"))?;
+            builder = builder.add(id, schema).map_err(|e| format!("schema {name}: {e}"))?;
         }
-        let registry = builder
-            .prepare()
-            .map_err(|e| format!("schema registry: {e}"))?;
+        let registry = builder.prepare().map_err(|e| format!("schema registry: {e}"))?;
         let envelope = envelope.ok_or("no envelope schema")?;
         let validator = jsonschema::options()
             .with_registry(&registry)
@@ -125,14 +108,8 @@ mod tests {
         e["data"]["emails"][0]["address"] = json!("zoe.mueller-at-example");
         let errs = v.validate(&e);
         assert!(!errs.is_empty());
-        assert!(
-            errs.iter().any(|x| x.path == "/data/emails/0/address"),
-            "{errs:?}"
-        );
-        assert!(
-            errs.iter().all(|x| !x.message.contains("zoe.mueller")),
-            "{errs:?}"
-        );
+        assert!(errs.iter().any(|x| x.path == "/data/emails/0/address"), "{errs:?}");
+        assert!(errs.iter().all(|x| !x.message.contains("zoe.mueller")), "{errs:?}");
 
         let mut e = event();
         e["data"]["shoe_size"] = json!(44);

@@ -9,9 +9,9 @@ use std::future::Future;
 use std::time::{Duration, Instant};
 
 pub async fn start_stack() -> (LocalStack, ApiClient) {
-    let stack = LocalStack::start(StackOptions::default()).await.expect(
-        "the local stack did not start (is the virtual environment installed? run `make setup`)",
-    );
+    let stack = LocalStack::start(StackOptions::default())
+        .await
+        .expect("the local stack did not start (is the virtual environment installed? run `make setup`)");
     let client = ApiClient::new(stack.base_url.clone());
     (stack, client)
 }
@@ -36,35 +36,21 @@ where
 
 /// Waits until the stream mappings have finished `n` more records than `before`.
 pub async fn drained(stack: &LocalStack, before: u64, n: u64) {
-    eprintln!(
-        "waiting for {n} records (done so far: {})",
-        stack.records_done() - before
-    );
-    eventually(
-        "the stream to be processed",
-        Duration::from_secs(180),
-        || async { (stack.records_done() >= before + n).then_some(()) },
-    )
+    eprintln!("waiting for {n} records (done so far: {})", stack.records_done() - before);
+    eventually("the stream to be processed", Duration::from_secs(180), || async {
+        (stack.records_done() >= before + n).then_some(())
+    })
     .await
 }
 
 /// Every item of the profile table.
 pub async fn scan_profiles(stack: &LocalStack) -> Vec<HashMap<String, AttributeValue>> {
     let client = aws_sdk_dynamodb::Client::new(&stack.sdk);
-    let table = stack
-        .profiles_table()
-        .expect("ProfilesTableName output")
-        .to_owned();
+    let table = stack.profiles_table().expect("ProfilesTableName output").to_owned();
     let mut items = Vec::new();
     let mut start = None;
     loop {
-        let out = client
-            .scan()
-            .table_name(&table)
-            .set_exclusive_start_key(start.take())
-            .send()
-            .await
-            .expect("scan");
+        let out = client.scan().table_name(&table).set_exclusive_start_key(start.take()).send().await.expect("scan");
         items.extend(out.items.unwrap_or_default());
         match out.last_evaluated_key {
             Some(k) => start = Some(k),
@@ -74,15 +60,7 @@ pub async fn scan_profiles(stack: &LocalStack) -> Vec<HashMap<String, AttributeV
 }
 
 pub fn entity_count(items: &[HashMap<String, AttributeValue>], entity: &str) -> usize {
-    items
-        .iter()
-        .filter(|i| {
-            i.get("entity")
-                .and_then(|v| v.as_s().ok())
-                .map(String::as_str)
-                == Some(entity)
-        })
-        .count()
+    items.iter().filter(|i| i.get("entity").and_then(|v| v.as_s().ok()).map(String::as_str) == Some(entity)).count()
 }
 
 /// All bytes of an item's attributes (strings, numbers and binaries, recursively), for plaintext
@@ -98,9 +76,7 @@ pub fn item_bytes(v: &AttributeValue, out: &mut Vec<u8>) {
             }
         }
         AttributeValue::L(l) => l.iter().for_each(|v| item_bytes(v, out)),
-        AttributeValue::Ss(ss) | AttributeValue::Ns(ss) => {
-            ss.iter().for_each(|s| out.extend_from_slice(s.as_bytes()))
-        }
+        AttributeValue::Ss(ss) | AttributeValue::Ns(ss) => ss.iter().for_each(|s| out.extend_from_slice(s.as_bytes())),
         AttributeValue::Bs(bs) => bs.iter().for_each(|b| out.extend_from_slice(b.as_ref())),
         _ => {}
     }
@@ -111,10 +87,7 @@ pub fn item_bytes(v: &AttributeValue, out: &mut Vec<u8>) {
 pub fn openapi() -> Value {
     let root = cmpctl::repo_root();
     let out = std::process::Command::new(cmpctl::emulator::venv_bin("python"))
-        .args([
-            "-c",
-            "import json,sys,yaml; json.dump(yaml.safe_load(open(sys.argv[1])), sys.stdout)",
-        ])
+        .args(["-c", "import json,sys,yaml; json.dump(yaml.safe_load(open(sys.argv[1])), sys.stdout)"])
         .arg(root.join("docs/openapi.yaml"))
         .output()
         .expect("python");
@@ -133,25 +106,14 @@ const DOC: &str = "file:///cmp/docs/openapi.json";
 impl OpenApiValidator {
     pub fn new(doc: &Value) -> Self {
         let root = cmpctl::repo_root();
-        let mut builder = jsonschema::Registry::new()
-            .add(DOC, doc.clone())
-            .expect("openapi resource");
+        let mut builder = jsonschema::Registry::new().add(DOC, doc.clone()).expect("openapi resource");
         for entry in std::fs::read_dir(root.join("schemas")).expect("schemas dir") {
             let path = entry.expect("entry").path();
-            let name = path
-                .file_name()
-                .and_then(|n| n.to_str())
-                .unwrap_or_default()
-                .to_owned();
-            let v: Value =
-                serde_json::from_slice(&std::fs::read(&path).expect("read")).expect("schema json");
-            builder = builder
-                .add(format!("file:///cmp/schemas/{name}"), v)
-                .expect("schema resource");
+            let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default().to_owned();
+            let v: Value = serde_json::from_slice(&std::fs::read(&path).expect("read")).expect("schema json");
+            builder = builder.add(format!("file:///cmp/schemas/{name}"), v).expect("schema resource");
         }
-        OpenApiValidator {
-            registry: builder.prepare().expect("registry"),
-        }
+        OpenApiValidator { registry: builder.prepare().expect("registry") }
     }
 
     /// Errors of `instance` against the schema at `pointer` (e.g. `/components/schemas/Profile`).
@@ -162,8 +124,6 @@ impl OpenApiValidator {
             .should_validate_formats(true)
             .build(&schema)
             .unwrap_or_else(|e| panic!("schema {pointer}: {e}"));
-        v.iter_errors(instance)
-            .map(|e| format!("{} at {}", e, e.instance_path()))
-            .collect()
+        v.iter_errors(instance).map(|e| format!("{} at {}", e, e.instance_path())).collect()
     }
 }

@@ -27,26 +27,23 @@ async fn find(client: &cmpctl::client::ApiClient, query: &str) -> Option<Value> 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_platform_end_to_end() {
     cmp_shared::telemetry::init();
-    let (stack, client) = start_stack().await;
+    let (stack, anonymous) = start_stack().await;
+    let writer = anonymous.with_token(stack.token("channel", false, None).unwrap());
+    let client = anonymous.with_token(stack.token("call_centre_agent", false, None).unwrap());
     let openapi = openapi();
     let schemas = OpenApiValidator::new(&openapi);
 
     // -- health, and the route table is the one the OpenAPI document describes
     let (status, body) = client.get("/v1/health").await.unwrap();
     assert_eq!((status, &body), (200, &json!({"status": "ok"})));
-    assert_eq!(
-        schemas.errors("/components/schemas/Health", &body),
-        Vec::<String>::new()
-    );
+    assert_eq!(schemas.errors("/components/schemas/Health", &body), Vec::<String>::new());
     let mut served: Vec<String> = stack
         .wiring
         .functions
         .iter()
         .flat_map(|f| f.events.iter())
         .filter_map(|e| match e {
-            cmpctl::wiring::EventSource::HttpApi { method, path } => {
-                Some(format!("{method} {path}"))
-            }
+            cmpctl::wiring::EventSource::HttpApi { method, path, .. } => Some(format!("{method} {path}")),
             _ => None,
         })
         .collect();
@@ -64,39 +61,22 @@ async fn the_platform_end_to_end() {
         .collect();
     served.sort();
     documented.sort();
-    assert_eq!(
-        served, documented,
-        "template routes and OpenAPI paths differ"
-    );
+    assert_eq!(served, documented, "template routes and OpenAPI paths differ");
 
     // -- 1. an event posted to the API becomes a profile readable through the API
     let mut ev = sample("customer.profile_observed.json");
     ev["id"] = json!("e2e-sample-1");
-    let email = ev["data"]["emails"][0]["address"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let email = ev["data"]["emails"][0]["address"].as_str().unwrap().to_owned();
     let given = ev["data"]["name"]["given"].as_str().unwrap().to_owned();
     let before = stack.records_done();
-    let (status, body) = client.post_json("/v1/events", &ev).await.unwrap();
+    let (status, body) = writer.post_json("/v1/events", &ev).await.unwrap();
     assert_eq!(status, 202, "{body}");
-    assert_eq!(
-        body["accepted"],
-        json!([{"index": 0, "id": "e2e-sample-1"}])
-    );
-    assert_eq!(
-        schemas.errors("/components/schemas/IngestResult", &body),
-        Vec::<String>::new()
-    );
+    assert_eq!(body["accepted"], json!([{"index": 0, "id": "e2e-sample-1"}]));
+    assert_eq!(schemas.errors("/components/schemas/IngestResult", &body), Vec::<String>::new());
     drained(&stack, before, 1).await;
-    let profile = find(&client, &format!("email={}", encode(&email)))
-        .await
-        .expect("profile by e-mail");
+    let profile = find(&client, &format!("email={}", encode(&email))).await.expect("profile by e-mail");
     assert_eq!(profile["name"]["given"], json!(given));
-    assert_eq!(
-        schemas.errors("/components/schemas/Profile", &profile),
-        Vec::<String>::new()
-    );
+    assert_eq!(schemas.errors("/components/schemas/Profile", &profile), Vec::<String>::new());
     let id = profile["id"].as_str().unwrap().to_owned();
     let (status, by_id) = client.get(&format!("/v1/profiles/{id}")).await.unwrap();
     assert_eq!(status, 200);
@@ -120,42 +100,21 @@ async fn the_platform_end_to_end() {
         "phones": [{"number": "+48 512 345 678"}]}),
     );
     let before = stack.records_done();
-    let (status, body) = client
-        .post_json("/v1/events", &json!({"events": [web, call]}))
-        .await
-        .unwrap();
+    let (status, body) = writer.post_json("/v1/events", &json!({"events": [web, call]})).await.unwrap();
     assert_eq!(status, 202, "{body}");
     drained(&stack, before, 2).await;
-    let by_email = find(&client, "email=lukasz.wisniewski%40example.com")
-        .await
-        .expect("by e-mail");
-    let by_phone = find(&client, &format!("phone={}", encode("+48512345678")))
-        .await
-        .expect("by phone");
-    assert_eq!(
-        by_email["id"], by_phone["id"],
-        "one profile for both channels"
-    );
+    let by_email = find(&client, "email=lukasz.wisniewski%40example.com").await.expect("by e-mail");
+    let by_phone = find(&client, &format!("phone={}", encode("+48512345678"))).await.expect("by phone");
+    assert_eq!(by_email["id"], by_phone["id"], "one profile for both channels");
     assert_eq!(by_email["sources"].as_array().unwrap().len(), 2);
-    let (status, page) = client
-        .get(&format!(
-            "/v1/profiles/{}/timeline?limit=1",
-            by_email["id"].as_str().unwrap()
-        ))
-        .await
-        .unwrap();
+    let (status, page) =
+        client.get(&format!("/v1/profiles/{}/timeline?limit=1", by_email["id"].as_str().unwrap())).await.unwrap();
     assert_eq!(status, 200);
-    assert_eq!(
-        schemas.errors("/components/schemas/TimelinePage", &page),
-        Vec::<String>::new()
-    );
+    assert_eq!(schemas.errors("/components/schemas/TimelinePage", &page), Vec::<String>::new());
     assert_eq!(page["items"].as_array().unwrap().len(), 1);
     let cursor = page["next_cursor"].as_str().expect("a second page");
     let (_, page2) = client
-        .get(&format!(
-            "/v1/profiles/{}/timeline?limit=1&cursor={cursor}",
-            by_email["id"].as_str().unwrap()
-        ))
+        .get(&format!("/v1/profiles/{}/timeline?limit=1&cursor={cursor}", by_email["id"].as_str().unwrap()))
         .await
         .unwrap();
     assert_eq!(page2["items"].as_array().unwrap().len(), 1);
@@ -166,26 +125,18 @@ async fn the_platform_end_to_end() {
     let batch = sample("batch.json");
     let n = batch["events"].as_array().unwrap().len() as u64;
     let before = stack.records_done();
-    let (status, body) = client.post_json("/v1/events", &batch).await.unwrap();
+    let (status, body) = writer.post_json("/v1/events", &batch).await.unwrap();
     assert_eq!(status, 202, "{body}");
     drained(&stack, before, n).await;
     let items = scan_profiles(&stack).await;
-    let counts = (
-        entity_count(&items, "profile"),
-        entity_count(&items, "timeline"),
-        entity_count(&items, "lookup"),
-    );
+    let counts = (entity_count(&items, "profile"), entity_count(&items, "timeline"), entity_count(&items, "lookup"));
     let before = stack.records_done();
-    let (status, _) = client.post_json("/v1/events", &batch).await.unwrap();
+    let (status, _) = writer.post_json("/v1/events", &batch).await.unwrap();
     assert_eq!(status, 202);
     drained(&stack, before, n).await;
     let items = scan_profiles(&stack).await;
     assert_eq!(
-        (
-            entity_count(&items, "profile"),
-            entity_count(&items, "timeline"),
-            entity_count(&items, "lookup")
-        ),
+        (entity_count(&items, "profile"), entity_count(&items, "timeline"), entity_count(&items, "lookup")),
         counts,
         "a replay changed the table"
     );
@@ -204,122 +155,39 @@ async fn the_platform_end_to_end() {
         json!({"channel": "web", "emails": [{"address": "not-an-email"}]}),
     );
     let before = stack.records_done();
-    let (status, body) = client
-        .post_json("/v1/events", &json!({"events": [good, bad]}))
-        .await
-        .unwrap();
+    let (status, body) = writer.post_json("/v1/events", &json!({"events": [good, bad]})).await.unwrap();
     assert_eq!(status, 400, "{body}");
     assert_eq!(body["error"]["code"], "validation_failed");
     assert_eq!(body["error"]["details"][0]["index"], 1);
-    assert_eq!(
-        body["error"]["details"][0]["path"],
-        "/data/emails/0/address"
-    );
-    assert_eq!(
-        schemas.errors("/components/schemas/Error", &body),
-        Vec::<String>::new()
-    );
-    for invalid in [
-        "missing-id.json",
-        "bad-email.json",
-        "unknown-field.json",
-        "unknown-event-type.json",
-        "wrong-value-type.json",
-    ] {
-        let (status, body) = client
-            .post_json("/v1/events", &sample(&format!("invalid/{invalid}")))
-            .await
-            .unwrap();
+    assert_eq!(body["error"]["details"][0]["path"], "/data/emails/0/address");
+    assert_eq!(schemas.errors("/components/schemas/Error", &body), Vec::<String>::new());
+    for invalid in
+        ["missing-id.json", "bad-email.json", "unknown-field.json", "unknown-event-type.json", "wrong-value-type.json"]
+    {
+        let (status, body) = writer.post_json("/v1/events", &sample(&format!("invalid/{invalid}"))).await.unwrap();
         assert_eq!(status, 400, "{invalid}: {body}");
-        assert!(
-            !body["error"]["details"].as_array().unwrap().is_empty(),
-            "{invalid}: {body}"
-        );
+        assert!(!body["error"]["details"].as_array().unwrap().is_empty(), "{invalid}: {body}");
     }
     tokio::time::sleep(Duration::from_secs(3)).await;
     assert_eq!(stack.records_done(), before, "nothing reached the stream");
-    assert!(find(&client, "email=only.if.valid%40example.com")
-        .await
-        .is_none());
+    assert!(find(&client, "email=only.if.valid%40example.com").await.is_none());
 
     // -- 5. hostile and malformed requests get 4xx with stable codes, never 5xx
     for (method, path, ct, body, want, code) in [
-        (
-            "POST",
-            "/v1/events",
-            Some("text/plain"),
-            b"{}".to_vec(),
-            415,
-            "unsupported_media_type",
-        ),
-        (
-            "POST",
-            "/v1/events",
-            Some("application/json"),
-            b"{oops".to_vec(),
-            400,
-            "invalid_json",
-        ),
-        (
-            "GET",
-            "/v1/profiles/cus_123",
-            None,
-            vec![],
-            400,
-            "invalid_customer_id",
-        ),
-        (
-            "GET",
-            "/v1/profiles/cus_0192f1a3c4d57e8f9a0b1c2d3e4f5a6b",
-            None,
-            vec![],
-            404,
-            "profile_not_found",
-        ),
-        (
-            "GET",
-            "/v1/profiles?email=x%40example.com&phone=%2B353861234567",
-            None,
-            vec![],
-            400,
-            "invalid_query",
-        ),
-        (
-            "GET",
-            "/v1/profiles?email=nope",
-            None,
-            vec![],
-            400,
-            "invalid_email",
-        ),
-        (
-            "GET",
-            &format!("/v1/profiles/{id}/timeline?cursor=Zm9v"),
-            None,
-            vec![],
-            400,
-            "invalid_cursor",
-        ),
-        (
-            "GET",
-            &format!("/v1/profiles/{id}/timeline?limit=1000"),
-            None,
-            vec![],
-            400,
-            "invalid_query",
-        ),
+        ("POST", "/v1/events", Some("text/plain"), b"{}".to_vec(), 415, "unsupported_media_type"),
+        ("POST", "/v1/events", Some("application/json"), b"{oops".to_vec(), 400, "invalid_json"),
+        ("GET", "/v1/profiles/..%2F..%2Fetc%2Fpasswd", None, vec![], 400, "invalid_customer_id"),
+        ("GET", "/v1/profiles/cus_123", None, vec![], 400, "invalid_customer_id"),
+        ("GET", "/v1/profiles/cus_0192f1a3c4d57e8f9a0b1c2d3e4f5a6b", None, vec![], 404, "profile_not_found"),
+        ("GET", "/v1/profiles?email=x%40example.com&phone=%2B353861234567", None, vec![], 400, "invalid_query"),
+        ("GET", "/v1/profiles?email=nope", None, vec![], 400, "invalid_email"),
+        ("GET", &format!("/v1/profiles/{id}/timeline?cursor=Zm9v"), None, vec![], 400, "invalid_cursor"),
+        ("GET", &format!("/v1/profiles/{id}/timeline?limit=1000"), None, vec![], 400, "invalid_query"),
     ] {
-        let (status, resp) = client.request(method, path, ct, body).await.unwrap();
-        assert_eq!(
-            (status, resp["error"]["code"].as_str()),
-            (want, Some(code)),
-            "{method} {path}: {resp}"
-        );
-        assert_eq!(
-            schemas.errors("/components/schemas/Error", &resp),
-            Vec::<String>::new(),
-            "{path}"
-        );
+        let caller = if method == "POST" { &writer } else { &client };
+        let (status, resp) = caller.request(method, path, ct, body).await.unwrap();
+        assert_eq!((status, resp["error"]["code"].as_str()), (want, Some(code)), "{method} {path}: {resp}");
+        assert_eq!(schemas.errors("/components/schemas/Error", &resp), Vec::<String>::new(), "{path}");
     }
 
     // -- 6. a poison record on the stream is parked with its reason and the shard goes on
@@ -350,20 +218,13 @@ async fn the_platform_end_to_end() {
     }
     drained(&stack, before, 2).await;
     assert!(
-        find(&client, "email=after.poison%40example.com")
-            .await
-            .is_some(),
+        find(&client, "email=after.poison%40example.com").await.is_some(),
         "the record after the poison one was processed"
     );
     let items = scan_profiles(&stack).await;
     let parked: Vec<_> = items
         .iter()
-        .filter(|i| {
-            i.get("entity")
-                .and_then(|v| v.as_s().ok())
-                .map(String::as_str)
-                == Some("dead_letter")
-        })
+        .filter(|i| i.get("entity").and_then(|v| v.as_s().ok()).map(String::as_str) == Some("dead_letter"))
         .collect();
     assert_eq!(parked.len(), 1);
     assert_eq!(parked[0]["reason_code"].as_s().unwrap(), "invalid_json");
@@ -371,9 +232,7 @@ async fn the_platform_end_to_end() {
     // -- 7. after the demo load, no loaded name, e-mail or phone is in the table in plaintext
     let customers = 150;
     let before = stack.records_done();
-    let (events, _) = cmpctl::bench::load_demo(&client, customers, 99)
-        .await
-        .unwrap();
+    let (events, _) = cmpctl::bench::load_demo(&writer, customers, 99).await.unwrap();
     drained(&stack, before, events as u64).await;
     let (people, _) = cmpctl::demo::generate(customers, 99);
     let items = scan_profiles(&stack).await;
@@ -394,11 +253,7 @@ async fn the_platform_end_to_end() {
             p.phone.trim_start_matches('+').to_owned(),
             format!("{} {}", p.given, p.family),
         ];
-        needles.extend(
-            [p.given.clone(), p.family.clone()]
-                .into_iter()
-                .filter(|n| n.chars().count() >= 5),
-        );
+        needles.extend([p.given.clone(), p.family.clone()].into_iter().filter(|n| n.chars().count() >= 5));
         needles.extend(p.loyalty.clone());
         for needle in needles {
             if haystack.contains(&needle) {
@@ -406,20 +261,12 @@ async fn the_platform_end_to_end() {
             }
         }
     }
-    assert!(
-        leaks.is_empty(),
-        "plaintext personal data in the table: {leaks:?}"
-    );
+    assert!(leaks.is_empty(), "plaintext personal data in the table: {leaks:?}");
     // and the data is really there (decrypted through the API)
     let p = &people[0];
-    let found = find(&client, &format!("email={}", encode(&p.email)))
-        .await
-        .expect("demo customer");
+    let found = find(&client, &format!("email={}", encode(&p.email))).await.expect("demo customer");
     assert_eq!(found["name"]["family"].as_str(), Some(p.family.as_str()));
-    assert!(
-        entity_count(&items, "profile") >= customers,
-        "one profile per demo customer at least"
-    );
+    assert!(entity_count(&items, "profile") >= customers, "one profile per demo customer at least");
 
     stack.stop().await;
 }

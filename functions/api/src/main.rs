@@ -11,8 +11,5 @@ async fn main() -> Result<(), Error> {
     let clients = aws::Clients::new(&aws::sdk_config().await);
     let wiring = Wiring::new(config, clients).await?;
     let handler = &ApiHandler::new(&wiring);
-    lambda_http::run(service_fn(move |req: Request| async move {
-        Ok::<_, Error>(handler.handle(req).await)
-    }))
-    .await
+    lambda_http::run(service_fn(move |req: Request| async move { Ok::<_, Error>(handler.handle(req).await) })).await
 }

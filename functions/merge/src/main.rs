@@ -12,10 +12,8 @@ async fn main() -> Result<(), Error> {
     let clients = aws::Clients::new(&aws::sdk_config().await);
     let wiring = Wiring::new(config, clients).await?;
     let handler = &MergeHandler::new(&wiring);
-    lambda_runtime::run(service_fn(
-        move |event: LambdaEvent<KinesisEvent>| async move {
-            Ok::<_, Error>(handler.handle(event.payload).await)
-        },
-    ))
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<KinesisEvent>| async move {
+        Ok::<_, Error>(handler.handle(event.payload).await)
+    }))
     .await
 }

@@ -27,9 +27,7 @@ impl fmt::Debug for BlindIndexer {
 
 impl BlindIndexer {
     pub fn from_key(key: &[u8; 32]) -> Self {
-        BlindIndexer {
-            mac: HmacSha256::new_from_slice(key).expect("HMAC takes any key length"),
-        }
+        BlindIndexer { mac: HmacSha256::new_from_slice(key).expect("HMAC takes any key length") }
     }
 
     /// Loads the HMAC key: unwraps the stored one, or creates and stores it on first use (a race
@@ -40,16 +38,10 @@ impl BlindIndexer {
             Some(w) => w,
             None => {
                 let (_, wrapped) = kms.generate_data_key(&ctx).await?;
-                if store
-                    .put_wrapped_if_absent(BLIND_INDEX_KEY_ID, &wrapped, BLIND_INDEX_PURPOSE)
-                    .await?
-                {
+                if store.put_wrapped_if_absent(BLIND_INDEX_KEY_ID, &wrapped, BLIND_INDEX_PURPOSE).await? {
                     wrapped
                 } else {
-                    store
-                        .get_wrapped(BLIND_INDEX_KEY_ID)
-                        .await?
-                        .ok_or(KeyError::Missing)?
+                    store.get_wrapped(BLIND_INDEX_KEY_ID).await?.ok_or(KeyError::Missing)?
                 }
             }
         };
@@ -92,19 +84,11 @@ mod tests {
         let id = Identifier::Email("anna@example.com".into());
         assert_eq!(a.lookup_key(&id), b.lookup_key(&id));
         assert!(!a.lookup_key(&id).contains("anna"));
-        assert_ne!(
-            a.lookup_key(&id),
-            a.lookup_key(&Identifier::Phone("anna@example.com".into()))
-        );
+        assert_ne!(a.lookup_key(&id), a.lookup_key(&Identifier::Phone("anna@example.com".into())));
         // another deployment (another key) gives unrelated indexes
-        let other = BlindIndexer::load(&FakeKms::new(), &MemoryKeyStore::default())
-            .await
-            .unwrap();
+        let other = BlindIndexer::load(&FakeKms::new(), &MemoryKeyStore::default()).await.unwrap();
         assert_ne!(a.lookup_key(&id), other.lookup_key(&id));
         assert_eq!(a.partition_key("/channels/web", "u1").len(), 32);
-        assert_eq!(
-            a.partition_key("/channels/web", "u1"),
-            b.partition_key("/channels/web", "u1")
-        );
+        assert_eq!(a.partition_key("/channels/web", "u1"), b.partition_key("/channels/web", "u1"));
     }
 }

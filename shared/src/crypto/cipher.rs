@@ -38,9 +38,7 @@ fn aad(owner: &str, field: &str) -> Vec<u8> {
 
 impl DataKey {
     pub fn from_bytes(bytes: &[u8; 32]) -> Self {
-        DataKey {
-            cipher: Aes256Gcm::new(bytes.into()),
-        }
+        DataKey { cipher: Aes256Gcm::new(bytes.into()) }
     }
 
     /// Seals `plaintext` for `owner` (a customer id, or a system purpose) and `field`.
@@ -51,13 +49,7 @@ impl DataKey {
         let aad = aad(owner, field);
         let ct = self
             .cipher
-            .encrypt(
-                Nonce::from_slice(&nonce),
-                Payload {
-                    msg: plaintext,
-                    aad: &aad,
-                },
-            )
+            .encrypt(Nonce::from_slice(&nonce), Payload { msg: plaintext, aad: &aad })
             .expect("AES-GCM encryption of an in-memory buffer cannot fail");
         let mut out = Vec::with_capacity(1 + NONCE_LEN + ct.len());
         out.push(VERSION);
@@ -72,13 +64,7 @@ impl DataKey {
         }
         let aad = aad(owner, field);
         self.cipher
-            .decrypt(
-                Nonce::from_slice(&sealed[1..1 + NONCE_LEN]),
-                Payload {
-                    msg: &sealed[1 + NONCE_LEN..],
-                    aad: &aad,
-                },
-            )
+            .decrypt(Nonce::from_slice(&sealed[1..1 + NONCE_LEN]), Payload { msg: &sealed[1 + NONCE_LEN..], aad: &aad })
             .map_err(|_| SealError::Unauthentic)
     }
 }
@@ -92,28 +78,13 @@ mod tests {
         let k = DataKey::from_bytes(&[7u8; 32]);
         let sealed = k.seal("cus_a", "name", b"Zo\xc3\xab");
         assert_eq!(k.open("cus_a", "name", &sealed).unwrap(), b"Zo\xc3\xab");
-        assert_eq!(
-            k.open("cus_b", "name", &sealed),
-            Err(SealError::Unauthentic)
-        );
-        assert_eq!(
-            k.open("cus_a", "emails", &sealed),
-            Err(SealError::Unauthentic)
-        );
-        assert_eq!(
-            DataKey::from_bytes(&[8u8; 32]).open("cus_a", "name", &sealed),
-            Err(SealError::Unauthentic)
-        );
+        assert_eq!(k.open("cus_b", "name", &sealed), Err(SealError::Unauthentic));
+        assert_eq!(k.open("cus_a", "emails", &sealed), Err(SealError::Unauthentic));
+        assert_eq!(DataKey::from_bytes(&[8u8; 32]).open("cus_a", "name", &sealed), Err(SealError::Unauthentic));
         let mut tampered = sealed.clone();
         *tampered.last_mut().unwrap() ^= 1;
-        assert_eq!(
-            k.open("cus_a", "name", &tampered),
-            Err(SealError::Unauthentic)
-        );
-        assert_eq!(
-            k.open("cus_a", "name", &sealed[..10]),
-            Err(SealError::Malformed)
-        );
+        assert_eq!(k.open("cus_a", "name", &tampered), Err(SealError::Unauthentic));
+        assert_eq!(k.open("cus_a", "name", &sealed[..10]), Err(SealError::Malformed));
     }
 
     #[test]

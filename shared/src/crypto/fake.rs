@@ -23,11 +23,7 @@ impl FakeKms {
     pub fn new() -> Self {
         let mut k = [0u8; 32];
         rand::rng().fill_bytes(&mut k);
-        FakeKms {
-            master: DataKey::from_bytes(&k),
-            generated: AtomicU64::new(0),
-            decrypted: AtomicU64::new(0),
-        }
+        FakeKms { master: DataKey::from_bytes(&k), generated: AtomicU64::new(0), decrypted: AtomicU64::new(0) }
     }
     pub fn generates(&self) -> u64 {
         self.generated.load(Ordering::Relaxed)
@@ -44,10 +40,7 @@ impl FakeKms {
 fn ctx_string(c: &Context) -> String {
     let mut c = c.clone();
     c.sort();
-    c.iter()
-        .map(|(k, v)| format!("{k}={v}"))
-        .collect::<Vec<_>>()
-        .join("&")
+    c.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("&")
 }
 
 #[async_trait]
@@ -58,19 +51,13 @@ impl KeyService for FakeKms {
         rand::rng().fill_bytes(&mut k);
         Ok((k, self.master.seal("kms", &ctx_string(context), &k)))
     }
-    async fn decrypt_data_key(
-        &self,
-        wrapped: &[u8],
-        context: &Context,
-    ) -> Result<[u8; 32], KeyError> {
+    async fn decrypt_data_key(&self, wrapped: &[u8], context: &Context) -> Result<[u8; 32], KeyError> {
         self.decrypted.fetch_add(1, Ordering::Relaxed);
         let plain = self
             .master
             .open("kms", &ctx_string(context), wrapped)
             .map_err(|_| KeyError::Refused("InvalidCiphertextException".into()))?;
-        plain
-            .try_into()
-            .map_err(|_| KeyError::Refused("bad key length".into()))
+        plain.try_into().map_err(|_| KeyError::Refused("bad key length".into()))
     }
 }
 
@@ -96,12 +83,7 @@ impl WrappedKeyStore for MemoryKeyStore {
     async fn get_wrapped(&self, key_id: &str) -> Result<Option<Vec<u8>>, KeyError> {
         Ok(self.keys.lock().unwrap().get(key_id).cloned())
     }
-    async fn put_wrapped_if_absent(
-        &self,
-        key_id: &str,
-        wrapped: &[u8],
-        _purpose: &str,
-    ) -> Result<bool, KeyError> {
+    async fn put_wrapped_if_absent(&self, key_id: &str, wrapped: &[u8], _purpose: &str) -> Result<bool, KeyError> {
         let mut keys = self.keys.lock().unwrap();
         if keys.contains_key(key_id) {
             return Ok(false);

@@ -17,11 +17,7 @@ pub struct CachePolicy {
 
 impl Default for CachePolicy {
     fn default() -> Self {
-        CachePolicy {
-            max_age: Duration::from_secs(300),
-            max_uses: 10_000,
-            capacity: 10_000,
-        }
+        CachePolicy { max_age: Duration::from_secs(300), max_uses: 10_000, capacity: 10_000 }
     }
 }
 
@@ -48,26 +44,14 @@ pub struct KeyRing {
 }
 
 impl KeyRing {
-    pub fn new(
-        kms: Arc<dyn KeyService>,
-        store: Arc<dyn WrappedKeyStore>,
-        policy: CachePolicy,
-    ) -> Self {
-        KeyRing {
-            kms,
-            store,
-            policy,
-            cache: Mutex::new(HashMap::new()),
-            stats: KeyRingStats::default(),
-        }
+    pub fn new(kms: Arc<dyn KeyService>, store: Arc<dyn WrappedKeyStore>, policy: CachePolicy) -> Self {
+        KeyRing { kms, store, policy, cache: Mutex::new(HashMap::new()), stats: KeyRingStats::default() }
     }
 
     fn cached(&self, id: &CustomerId) -> Option<DataKey> {
         let mut cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
         let fresh = match cache.get_mut(id) {
-            Some(e)
-                if e.loaded.elapsed() <= self.policy.max_age && e.uses < self.policy.max_uses =>
-            {
+            Some(e) if e.loaded.elapsed() <= self.policy.max_age && e.uses < self.policy.max_uses => {
                 e.uses += 1;
                 Some(e.key.clone())
             }
@@ -87,23 +71,12 @@ impl KeyRing {
             let max_age = self.policy.max_age;
             cache.retain(|_, e| e.loaded.elapsed() <= max_age);
             if cache.len() >= self.policy.capacity {
-                if let Some(oldest) = cache
-                    .iter()
-                    .min_by_key(|(_, e)| e.loaded)
-                    .map(|(k, _)| k.clone())
-                {
+                if let Some(oldest) = cache.iter().min_by_key(|(_, e)| e.loaded).map(|(k, _)| k.clone()) {
                     cache.remove(&oldest);
                 }
             }
         }
-        cache.insert(
-            id.clone(),
-            Entry {
-                key: key.clone(),
-                loaded: Instant::now(),
-                uses: 1,
-            },
-        );
+        cache.insert(id.clone(), Entry { key: key.clone(), loaded: Instant::now(), uses: 1 });
     }
 
     /// The data key of an existing customer: from the cache, or unwrapped through KMS.
@@ -113,15 +86,8 @@ impl KeyRing {
             return Ok(k);
         }
         self.stats.misses.fetch_add(1, Ordering::Relaxed);
-        let wrapped = self
-            .store
-            .get_wrapped(id.as_str())
-            .await?
-            .ok_or(KeyError::Missing)?;
-        let plain = self
-            .kms
-            .decrypt_data_key(&wrapped, &customer_context(id.as_str()))
-            .await?;
+        let wrapped = self.store.get_wrapped(id.as_str()).await?.ok_or(KeyError::Missing)?;
+        let plain = self.kms.decrypt_data_key(&wrapped, &customer_context(id.as_str())).await?;
         let key = DataKey::from_bytes(&plain);
         self.remember(id, &key);
         Ok(key)
@@ -131,10 +97,7 @@ impl KeyRing {
     /// transaction as the profile) and then calls [`KeyRing::adopt`].
     pub async fn generate_for(&self, id: &CustomerId) -> Result<(DataKey, Vec<u8>), KeyError> {
         self.stats.generated.fetch_add(1, Ordering::Relaxed);
-        let (plain, wrapped) = self
-            .kms
-            .generate_data_key(&customer_context(id.as_str()))
-            .await?;
+        let (plain, wrapped) = self.kms.generate_data_key(&customer_context(id.as_str())).await?;
         Ok((DataKey::from_bytes(&plain), wrapped))
     }
 
@@ -145,10 +108,7 @@ impl KeyRing {
 
     /// Forgets a key (after erasure, or when its wrapped form could not be stored).
     pub fn forget(&self, id: &CustomerId) {
-        self.cache
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .remove(id);
+        self.cache.lock().unwrap_or_else(|p| p.into_inner()).remove(id);
     }
 
     pub fn len(&self) -> usize {
@@ -173,10 +133,7 @@ mod tests {
         for _ in 0..3 {
             let id = CustomerId::new();
             let (_, wrapped) = ring.generate_for(&id).await.unwrap();
-            store
-                .put_wrapped_if_absent(id.as_str(), &wrapped, "customer")
-                .await
-                .unwrap();
+            store.put_wrapped_if_absent(id.as_str(), &wrapped, "customer").await.unwrap();
             ids.push(id);
         }
         kms.reset_counts();
@@ -200,12 +157,8 @@ mod tests {
 
     #[tokio::test]
     async fn uses_age_and_capacity_are_bounded() {
-        let (ring, kms, ids) = await_ring(CachePolicy {
-            max_age: Duration::from_secs(300),
-            max_uses: 3,
-            capacity: 2,
-        })
-        .await;
+        let (ring, kms, ids) =
+            await_ring(CachePolicy { max_age: Duration::from_secs(300), max_uses: 3, capacity: 2 }).await;
         for _ in 0..4 {
             ring.key_for(&ids[0]).await.unwrap();
         }
@@ -214,12 +167,8 @@ mod tests {
         ring.key_for(&ids[2]).await.unwrap();
         assert_eq!(ring.len(), 2);
 
-        let (ring, kms, ids) = await_ring(CachePolicy {
-            max_age: Duration::from_millis(0),
-            max_uses: 100,
-            capacity: 10,
-        })
-        .await;
+        let (ring, kms, ids) =
+            await_ring(CachePolicy { max_age: Duration::from_millis(0), max_uses: 100, capacity: 10 }).await;
         ring.key_for(&ids[0]).await.unwrap();
         std::thread::sleep(Duration::from_millis(2));
         ring.key_for(&ids[0]).await.unwrap();

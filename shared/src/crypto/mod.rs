@@ -49,11 +49,7 @@ pub trait KeyService: Send + Sync {
     /// A fresh 256-bit key: (plaintext, wrapped).
     async fn generate_data_key(&self, context: &Context) -> Result<([u8; 32], Vec<u8>), KeyError>;
     /// Unwraps a key made by `generate_data_key` with the same context.
-    async fn decrypt_data_key(
-        &self,
-        wrapped: &[u8],
-        context: &Context,
-    ) -> Result<[u8; 32], KeyError>;
+    async fn decrypt_data_key(&self, wrapped: &[u8], context: &Context) -> Result<[u8; 32], KeyError>;
 }
 
 /// The port to the store of wrapped keys (the keys table).
@@ -61,10 +57,5 @@ pub trait KeyService: Send + Sync {
 pub trait WrappedKeyStore: Send + Sync {
     async fn get_wrapped(&self, key_id: &str) -> Result<Option<Vec<u8>>, KeyError>;
     /// Stores the wrapped key unless one exists; returns false if one did.
-    async fn put_wrapped_if_absent(
-        &self,
-        key_id: &str,
-        wrapped: &[u8],
-        purpose: &str,
-    ) -> Result<bool, KeyError>;
+    async fn put_wrapped_if_absent(&self, key_id: &str, wrapped: &[u8], purpose: &str) -> Result<bool, KeyError>;
 }

@@ -2,9 +2,7 @@
 //! each event type. `schemas/*.schema.json` is the published contract; [`crate::schema`] validates raw
 //! JSON against it, and [`parse_event`] then turns the JSON into these types, applying the semantic
 //! rules a schema cannot express (phone numbers valid for their country, plausible dates of birth).
-use super::pii::{
-    clean_text, CountryCode, DateOfBirth, DocumentNumber, Email, LoyaltyNumber, PhoneE164, PiiError,
-};
+use super::pii::{clean_text, CountryCode, DateOfBirth, DocumentNumber, Email, LoyaltyNumber, PhoneE164, PiiError};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -21,11 +19,8 @@ pub enum EventType {
 }
 
 impl EventType {
-    pub const ALL: [EventType; 3] = [
-        EventType::ProfileObserved,
-        EventType::InteractionLogged,
-        EventType::BookingRecorded,
-    ];
+    pub const ALL: [EventType; 3] =
+        [EventType::ProfileObserved, EventType::InteractionLogged, EventType::BookingRecorded];
     pub fn as_str(self) -> &'static str {
         match self {
             EventType::ProfileObserved => "customer.profile_observed",
@@ -66,11 +61,7 @@ pub struct FieldError {
 
 impl FieldError {
     pub fn new(code: &str, path: impl Into<String>, message: impl Into<String>) -> Self {
-        FieldError {
-            code: code.into(),
-            path: path.into(),
-            message: message.into(),
-        }
+        FieldError { code: code.into(), path: path.into(), message: message.into() }
     }
 }
 
@@ -202,10 +193,7 @@ pub struct Preferences {
 
 impl Preferences {
     pub fn is_empty(&self) -> bool {
-        self.meal.is_none()
-            && self.seat.is_none()
-            && self.language.is_none()
-            && self.home_airport.is_none()
+        self.meal.is_none() && self.seat.is_none() && self.language.is_none() && self.home_airport.is_none()
     }
 }
 
@@ -655,21 +643,13 @@ fn name(errs: &mut Errors, path: &str, w: &WireName) -> Option<PersonName> {
     let given = clean_text(&w.given);
     let family = clean_text(&w.family);
     if given.is_empty() || family.is_empty() {
-        errs.0.push(FieldError::new(
-            "invalid_name",
-            path,
-            PiiError::EmptyName.to_string(),
-        ));
+        errs.0.push(FieldError::new("invalid_name", path, PiiError::EmptyName.to_string()));
         return None;
     }
     Some(PersonName {
         given,
         family,
-        middle: w
-            .middle
-            .as_deref()
-            .map(clean_text)
-            .filter(|s| !s.is_empty()),
+        middle: w.middle.as_deref().map(clean_text).filter(|s| !s.is_empty()),
         title: w.title.clone(),
     })
 }
@@ -678,14 +658,8 @@ fn documents(errs: &mut Errors, path: &str, docs: &[WireDocument]) -> Vec<Docume
     docs.iter()
         .enumerate()
         .filter_map(|(i, d)| {
-            let number = errs.pii(
-                &format!("{path}/{i}/number"),
-                DocumentNumber::parse(&d.number),
-            );
-            let country = errs.pii(
-                &format!("{path}/{i}/issuing_country"),
-                CountryCode::parse(&d.issuing_country),
-            );
+            let number = errs.pii(&format!("{path}/{i}/number"), DocumentNumber::parse(&d.number));
+            let country = errs.pii(&format!("{path}/{i}/issuing_country"), CountryCode::parse(&d.issuing_country));
             let nationality = match &d.nationality {
                 Some(n) => errs.pii(&format!("{path}/{i}/nationality"), CountryCode::parse(n)),
                 None => None,
@@ -705,11 +679,7 @@ fn documents(errs: &mut Errors, path: &str, docs: &[WireDocument]) -> Vec<Docume
 pub fn parse_event(raw: &RawEnvelope) -> Result<Event, Vec<FieldError>> {
     let mut errs = Errors(Vec::new());
     if raw.specversion != SPEC_VERSION {
-        errs.0.push(FieldError::new(
-            "unsupported_specversion",
-            "/specversion",
-            "specversion must be \"1.0\"",
-        ));
+        errs.0.push(FieldError::new("unsupported_specversion", "/specversion", "specversion must be \"1.0\""));
     }
     if let Some(schema) = &raw.dataschema {
         let expected = format!("urn:gamma-airways:cmp:{}:1", raw.event_type.as_str());
@@ -723,45 +693,24 @@ pub fn parse_event(raw: &RawEnvelope) -> Result<Event, Vec<FieldError>> {
     }
     let account = Identifier::SourceSubject(format!("{}|{}", raw.source, raw.subject));
     let units = match raw.event_type {
-        EventType::ProfileObserved => {
-            match serde_json::from_value::<WireProfileObserved>(raw.data.clone()) {
-                Ok(w) => profile_observed(&mut errs, raw, w, account)
-                    .into_iter()
-                    .collect(),
-                Err(e) => {
-                    errs.0.push(FieldError::new(
-                        "schema_violation",
-                        "/data",
-                        serde_message(&e),
-                    ));
-                    vec![]
-                }
+        EventType::ProfileObserved => match serde_json::from_value::<WireProfileObserved>(raw.data.clone()) {
+            Ok(w) => profile_observed(&mut errs, raw, w, account).into_iter().collect(),
+            Err(e) => {
+                errs.0.push(FieldError::new("schema_violation", "/data", serde_message(&e)));
+                vec![]
             }
-        }
-        EventType::InteractionLogged => {
-            match serde_json::from_value::<WireInteraction>(raw.data.clone()) {
-                Ok(w) => interaction(&mut errs, raw, w, account)
-                    .into_iter()
-                    .collect(),
-                Err(e) => {
-                    errs.0.push(FieldError::new(
-                        "schema_violation",
-                        "/data",
-                        serde_message(&e),
-                    ));
-                    vec![]
-                }
+        },
+        EventType::InteractionLogged => match serde_json::from_value::<WireInteraction>(raw.data.clone()) {
+            Ok(w) => interaction(&mut errs, raw, w, account).into_iter().collect(),
+            Err(e) => {
+                errs.0.push(FieldError::new("schema_violation", "/data", serde_message(&e)));
+                vec![]
             }
-        }
-        EventType::BookingRecorded => match serde_json::from_value::<WireBooking>(raw.data.clone())
-        {
+        },
+        EventType::BookingRecorded => match serde_json::from_value::<WireBooking>(raw.data.clone()) {
             Ok(w) => booking(&mut errs, raw, w),
             Err(e) => {
-                errs.0.push(FieldError::new(
-                    "schema_violation",
-                    "/data",
-                    serde_message(&e),
-                ));
+                errs.0.push(FieldError::new("schema_violation", "/data", serde_message(&e)));
                 vec![]
             }
         },
@@ -789,19 +738,13 @@ fn serde_message(e: &serde_json::Error) -> String {
 }
 
 fn country_hint(w: &WireProfileObserved) -> Option<CountryCode> {
-    w.address.as_ref().map(|a| a.country.clone()).or_else(|| {
-        w.nationality
-            .as_deref()
-            .and_then(|n| CountryCode::parse(n).ok())
-    })
+    w.address
+        .as_ref()
+        .map(|a| a.country.clone())
+        .or_else(|| w.nationality.as_deref().and_then(|n| CountryCode::parse(n).ok()))
 }
 
-fn profile_observed(
-    errs: &mut Errors,
-    raw: &RawEnvelope,
-    w: WireProfileObserved,
-    account: Identifier,
-) -> Option<Unit> {
+fn profile_observed(errs: &mut Errors, raw: &RawEnvelope, w: WireProfileObserved, account: Identifier) -> Option<Unit> {
     let hint = country_hint(&w);
     let obs = Observation {
         name: w.name.as_ref().and_then(|n| name(errs, "/data/name", n)),
@@ -810,15 +753,8 @@ fn profile_observed(
             .iter()
             .enumerate()
             .filter_map(|(i, e)| {
-                let address = errs.pii(
-                    &format!("/data/emails/{i}/address"),
-                    Email::parse(&e.address),
-                )?;
-                Some(EmailObs {
-                    address,
-                    verified: e.verified,
-                    kind: e.kind.clone(),
-                })
+                let address = errs.pii(&format!("/data/emails/{i}/address"), Email::parse(&e.address))?;
+                Some(EmailObs { address, verified: e.verified, kind: e.kind.clone() })
             })
             .collect(),
         phones: w
@@ -826,32 +762,16 @@ fn profile_observed(
             .iter()
             .enumerate()
             .filter_map(|(i, p)| {
-                let number = errs.pii(
-                    &format!("/data/phones/{i}/number"),
-                    PhoneE164::parse(&p.number, hint.as_ref()),
-                )?;
-                Some(PhoneObs {
-                    number,
-                    verified: p.verified,
-                    kind: p.kind.clone(),
-                })
+                let number =
+                    errs.pii(&format!("/data/phones/{i}/number"), PhoneE164::parse(&p.number, hint.as_ref()))?;
+                Some(PhoneObs { number, verified: p.verified, kind: p.kind.clone() })
             })
             .collect(),
-        date_of_birth: w
-            .date_of_birth
-            .as_deref()
-            .and_then(|d| errs.pii("/data/date_of_birth", DateOfBirth::parse(d))),
-        nationality: w
-            .nationality
-            .as_deref()
-            .and_then(|n| errs.pii("/data/nationality", CountryCode::parse(n))),
+        date_of_birth: w.date_of_birth.as_deref().and_then(|d| errs.pii("/data/date_of_birth", DateOfBirth::parse(d))),
+        nationality: w.nationality.as_deref().and_then(|n| errs.pii("/data/nationality", CountryCode::parse(n))),
         loyalty: w.loyalty.as_ref().and_then(|l| {
             let number = errs.pii("/data/loyalty/number", LoyaltyNumber::parse(&l.number))?;
-            Some(Loyalty {
-                program: l.program.clone().unwrap_or_else(|| "GA".into()),
-                number,
-                tier: l.tier,
-            })
+            Some(Loyalty { program: l.program.clone().unwrap_or_else(|| "GA".into()), number, tier: l.tier })
         }),
         address: w.address.clone().map(|a| Address {
             lines: a.lines.iter().map(|l| clean_text(l)).collect(),
@@ -873,59 +793,23 @@ fn profile_observed(
         channel: w.channel,
         observation: obs,
         extra_identifiers: vec![account],
-        timeline: TimelineEntry {
-            kind: TimelineKind::ProfileObserved,
-            occurred_at: raw.time,
-            detail,
-        },
+        timeline: TimelineEntry { kind: TimelineKind::ProfileObserved, occurred_at: raw.time, detail },
     })
 }
 
-fn interaction(
-    errs: &mut Errors,
-    raw: &RawEnvelope,
-    w: WireInteraction,
-    account: Identifier,
-) -> Option<Unit> {
+fn interaction(errs: &mut Errors, raw: &RawEnvelope, w: WireInteraction, account: Identifier) -> Option<Unit> {
     let c = &w.customer;
     let loyalty = c
         .loyalty_number
         .as_deref()
         .and_then(|n| errs.pii("/data/customer/loyalty_number", LoyaltyNumber::parse(n)))
-        .map(|number| Loyalty {
-            program: "GA".into(),
-            number,
-            tier: None,
-        });
-    let email = c
-        .email
-        .as_deref()
-        .and_then(|e| errs.pii("/data/customer/email", Email::parse(e)));
-    let phone = c
-        .phone
-        .as_deref()
-        .and_then(|p| errs.pii("/data/customer/phone", PhoneE164::parse(p, None)));
+        .map(|number| Loyalty { program: "GA".into(), number, tier: None });
+    let email = c.email.as_deref().and_then(|e| errs.pii("/data/customer/email", Email::parse(e)));
+    let phone = c.phone.as_deref().and_then(|p| errs.pii("/data/customer/phone", PhoneE164::parse(p, None)));
     let obs = Observation {
-        name: c
-            .name
-            .as_ref()
-            .and_then(|n| name(errs, "/data/customer/name", n)),
-        emails: email
-            .into_iter()
-            .map(|address| EmailObs {
-                address,
-                verified: false,
-                kind: None,
-            })
-            .collect(),
-        phones: phone
-            .into_iter()
-            .map(|number| PhoneObs {
-                number,
-                verified: false,
-                kind: None,
-            })
-            .collect(),
+        name: c.name.as_ref().and_then(|n| name(errs, "/data/customer/name", n)),
+        emails: email.into_iter().map(|address| EmailObs { address, verified: false, kind: None }).collect(),
+        phones: phone.into_iter().map(|number| PhoneObs { number, verified: false, kind: None }).collect(),
         date_of_birth: c
             .date_of_birth
             .as_deref()
@@ -943,11 +827,7 @@ fn interaction(
         channel: w.channel,
         observation: obs,
         extra_identifiers: vec![account],
-        timeline: TimelineEntry {
-            kind: w.kind.into(),
-            occurred_at: raw.time,
-            detail,
-        },
+        timeline: TimelineEntry { kind: w.kind.into(), occurred_at: raw.time, detail },
     })
 }
 
@@ -968,55 +848,24 @@ fn booking(errs: &mut Errors, raw: &RawEnvelope, w: WireBooking) -> Vec<Unit> {
             .loyalty_number
             .as_deref()
             .and_then(|n| errs.pii(&format!("{base}/loyalty_number"), LoyaltyNumber::parse(n)))
-            .map(|number| Loyalty {
-                program: "GA".into(),
-                number,
-                tier: None,
-            });
-        let email = p
-            .email
-            .as_deref()
-            .and_then(|e| errs.pii(&format!("{base}/email"), Email::parse(e)));
-        let phone = p
-            .phone
-            .as_deref()
-            .and_then(|n| errs.pii(&format!("{base}/phone"), PhoneE164::parse(n, None)));
+            .map(|number| Loyalty { program: "GA".into(), number, tier: None });
+        let email = p.email.as_deref().and_then(|e| errs.pii(&format!("{base}/email"), Email::parse(e)));
+        let phone = p.phone.as_deref().and_then(|n| errs.pii(&format!("{base}/phone"), PhoneE164::parse(n, None)));
         let obs = Observation {
             name: name(errs, &format!("{base}/name"), &p.name),
-            emails: email
-                .into_iter()
-                .map(|address| EmailObs {
-                    address,
-                    verified: false,
-                    kind: None,
-                })
-                .collect(),
-            phones: phone
-                .into_iter()
-                .map(|number| PhoneObs {
-                    number,
-                    verified: false,
-                    kind: None,
-                })
-                .collect(),
+            emails: email.into_iter().map(|address| EmailObs { address, verified: false, kind: None }).collect(),
+            phones: phone.into_iter().map(|number| PhoneObs { number, verified: false, kind: None }).collect(),
             date_of_birth: p
                 .date_of_birth
                 .as_deref()
                 .and_then(|d| errs.pii(&format!("{base}/date_of_birth"), DateOfBirth::parse(d))),
             loyalty,
             documents: documents(errs, &format!("{base}/documents"), &p.documents),
-            preferences: Preferences {
-                meal: p.meal.clone(),
-                seat: p.seat_preference.clone(),
-                ..Default::default()
-            },
+            preferences: Preferences { meal: p.meal.clone(), seat: p.seat_preference.clone(), ..Default::default() },
             special_assistance: p.special_assistance.clone(),
             ..Default::default()
         };
-        let mut extra = vec![Identifier::BookingPassenger(format!(
-            "{}|{}",
-            w.record_locator, p.passenger_id
-        ))];
+        let mut extra = vec![Identifier::BookingPassenger(format!("{}|{}", w.record_locator, p.passenger_id))];
         if let Some(t) = &p.ticket_number {
             extra.push(Identifier::Ticket(t.clone()));
         }
@@ -1036,11 +885,7 @@ fn booking(errs: &mut Errors, raw: &RawEnvelope, w: WireBooking) -> Vec<Unit> {
             channel: w.channel,
             observation: obs,
             extra_identifiers: extra,
-            timeline: TimelineEntry {
-                kind: TimelineKind::Booking,
-                occurred_at: raw.time,
-                detail,
-            },
+            timeline: TimelineEntry { kind: TimelineKind::Booking, occurred_at: raw.time, detail },
         });
     }
     for (i, s) in w.segments.iter().enumerate() {

@@ -36,11 +36,7 @@ impl FromStr for CustomerId {
     type Err = InvalidCustomerId;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let hex = s.strip_prefix(Self::PREFIX).ok_or(InvalidCustomerId)?;
-        if hex.len() == 32
-            && hex
-                .bytes()
-                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
-        {
+        if hex.len() == 32 && hex.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
             Ok(CustomerId(s.to_owned()))
         } else {
             Err(InvalidCustomerId)
@@ -138,9 +134,16 @@ mod tests {
         ] {
             assert!(bad.parse::<CustomerId>().is_err(), "{bad} accepted");
         }
-        assert!("cus_0192f1a3c4d57e8f9a0b1c2d3e4f5a6b"
-            .parse::<CustomerId>()
-            .is_ok());
+        assert!("cus_0192f1a3c4d57e8f9a0b1c2d3e4f5a6b".parse::<CustomerId>().is_ok());
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn only_well_formed_ids_parse(s in "\\PC{0,50}") {
+            let ok = s.parse::<CustomerId>().is_ok();
+            let well_formed = s.len() == 36 && s.starts_with("cus_") && s[4..].bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+            proptest::prop_assert_eq!(ok, well_formed);
+        }
     }
 
     #[test]

@@ -11,9 +11,7 @@ use std::fmt;
 pub enum PiiError {
     #[error("not a valid e-mail address")]
     InvalidEmail,
-    #[error(
-        "not a valid phone number (use E.164, e.g. +353861234567, or give the customer's country)"
-    )]
+    #[error("not a valid phone number (use E.164, e.g. +353861234567, or give the customer's country)")]
     InvalidPhone,
     #[error("not a valid loyalty number (6 to 16 letters or digits)")]
     InvalidLoyaltyNumber,
@@ -101,8 +99,7 @@ impl PhoneE164 {
         if raw.is_empty() || raw.len() > 32 {
             return Err(PiiError::InvalidPhone);
         }
-        let region =
-            default_country.and_then(|c| c.as_str().parse::<phonenumber::country::Id>().ok());
+        let region = default_country.and_then(|c| c.as_str().parse::<phonenumber::country::Id>().ok());
         let international = raw.starts_with('+') || raw.starts_with("00");
         let normalised;
         let input = if let Some(rest) = raw.strip_prefix("00") {
@@ -118,9 +115,7 @@ impl PhoneE164 {
         if !phonenumber::is_valid(&number) {
             return Err(PiiError::InvalidPhone);
         }
-        Ok(PhoneE164(
-            number.format().mode(phonenumber::Mode::E164).to_string(),
-        ))
+        Ok(PhoneE164(number.format().mode(phonenumber::Mode::E164).to_string()))
     }
 
     pub fn as_str(&self) -> &str {
@@ -160,12 +155,7 @@ pub struct LoyaltyNumber(String);
 
 impl LoyaltyNumber {
     pub fn parse(raw: &str) -> Result<Self, PiiError> {
-        let s: String = raw
-            .trim()
-            .chars()
-            .filter(|c| *c != ' ' && *c != '-')
-            .map(|c| c.to_ascii_uppercase())
-            .collect();
+        let s: String = raw.trim().chars().filter(|c| *c != ' ' && *c != '-').map(|c| c.to_ascii_uppercase()).collect();
         if (6..=16).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_alphanumeric()) {
             Ok(LoyaltyNumber(s))
         } else {
@@ -240,8 +230,7 @@ impl DateOfBirth {
         Ok(DateOfBirth(date))
     }
     pub fn parse(raw: &str) -> Result<Self, PiiError> {
-        let date = NaiveDate::parse_from_str(raw.trim(), "%Y-%m-%d")
-            .map_err(|_| PiiError::InvalidDateOfBirth)?;
+        let date = NaiveDate::parse_from_str(raw.trim(), "%Y-%m-%d").map_err(|_| PiiError::InvalidDateOfBirth)?;
         DateOfBirth::new(date)
     }
     pub fn date(&self) -> NaiveDate {
@@ -272,14 +261,8 @@ pub struct DocumentNumber(String);
 
 impl DocumentNumber {
     pub fn parse(raw: &str) -> Result<Self, PiiError> {
-        let s: String = raw
-            .trim()
-            .chars()
-            .filter(|c| *c != ' ')
-            .map(|c| c.to_ascii_uppercase())
-            .collect();
-        if (5..=20).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'<')
-        {
+        let s: String = raw.trim().chars().filter(|c| *c != ' ').map(|c| c.to_ascii_uppercase()).collect();
+        if (5..=20).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'<') {
             Ok(DocumentNumber(s))
         } else {
             Err(PiiError::InvalidDocumentNumber)
@@ -342,16 +325,7 @@ mod tests {
         let e = Email::parse("  Anna.Nowak@Example.COM ").unwrap();
         assert_eq!(e.as_str(), "Anna.Nowak@example.com");
         assert_eq!(e.match_key(), "anna.nowak@example.com");
-        for bad in [
-            "",
-            "anna",
-            "anna@",
-            "@example.com",
-            "anna@example",
-            "an na@example.com",
-            "a@b@c.com",
-            "a@-x.com",
-        ] {
+        for bad in ["", "anna", "anna@", "@example.com", "anna@example", "an na@example.com", "a@b@c.com", "a@-x.com"] {
             assert!(Email::parse(bad).is_err(), "{bad}");
         }
         assert!(Email::parse("zoë@exämple.de").is_ok());
@@ -360,29 +334,12 @@ mod tests {
     #[test]
     fn phones_become_e164() {
         let ie = CountryCode::parse("IE").unwrap();
-        assert_eq!(
-            PhoneE164::parse("086 123 4567", Some(&ie))
-                .unwrap()
-                .as_str(),
-            "+353861234567"
-        );
-        assert_eq!(
-            PhoneE164::parse("+353 86 123 4567", None).unwrap().as_str(),
-            "+353861234567"
-        );
-        assert_eq!(
-            PhoneE164::parse("0049 30 901820", None).unwrap().as_str(),
-            "+4930901820"
-        );
+        assert_eq!(PhoneE164::parse("086 123 4567", Some(&ie)).unwrap().as_str(), "+353861234567");
+        assert_eq!(PhoneE164::parse("+353 86 123 4567", None).unwrap().as_str(), "+353861234567");
+        assert_eq!(PhoneE164::parse("0049 30 901820", None).unwrap().as_str(), "+4930901820");
         let pl = CountryCode::parse("pl").unwrap();
-        assert_eq!(
-            PhoneE164::parse("512 345 678", Some(&pl)).unwrap().as_str(),
-            "+48512345678"
-        );
-        assert!(
-            PhoneE164::parse("086 123 4567", None).is_err(),
-            "national number without a country"
-        );
+        assert_eq!(PhoneE164::parse("512 345 678", Some(&pl)).unwrap().as_str(), "+48512345678");
+        assert!(PhoneE164::parse("086 123 4567", None).is_err(), "national number without a country");
         assert!(PhoneE164::parse("+353 12", None).is_err());
         assert!(PhoneE164::parse("hello", Some(&ie)).is_err());
     }
@@ -407,16 +364,10 @@ mod tests {
 
     #[test]
     fn loyalty_and_documents_normalise() {
-        assert_eq!(
-            LoyaltyNumber::parse("ga 123-456 78").unwrap().as_str(),
-            "GA12345678"
-        );
+        assert_eq!(LoyaltyNumber::parse("ga 123-456 78").unwrap().as_str(), "GA12345678");
         assert!(LoyaltyNumber::parse("12345").is_err());
         assert!(LoyaltyNumber::parse("GA12345678é").is_err());
-        assert_eq!(
-            DocumentNumber::parse("x1234 5678").unwrap().as_str(),
-            "X12345678"
-        );
+        assert_eq!(DocumentNumber::parse("x1234 5678").unwrap().as_str(), "X12345678");
     }
 
     #[test]

@@ -154,26 +154,12 @@ impl Golden {
             }
         }
         if let Some(d) = &obs.date_of_birth {
-            if scalar(
-                &mut self.date_of_birth,
-                lineage,
-                "date_of_birth",
-                d,
-                from,
-                Rank::Identity,
-            ) {
+            if scalar(&mut self.date_of_birth, lineage, "date_of_birth", d, from, Rank::Identity) {
                 changed.push("date_of_birth");
             }
         }
         if let Some(n) = &obs.nationality {
-            if scalar(
-                &mut self.nationality,
-                lineage,
-                "nationality",
-                n,
-                from,
-                Rank::Identity,
-            ) {
+            if scalar(&mut self.nationality, lineage, "nationality", n, from, Rank::Identity) {
                 changed.push("nationality");
             }
         }
@@ -181,43 +167,19 @@ impl Golden {
             // a sighting without a tier must not erase the tier the loyalty system reported
             let mut merged = l.clone();
             if merged.tier.is_none() {
-                merged.tier = self
-                    .loyalty
-                    .as_ref()
-                    .filter(|c| c.number == l.number)
-                    .and_then(|c| c.tier);
+                merged.tier = self.loyalty.as_ref().filter(|c| c.number == l.number).and_then(|c| c.tier);
             }
-            if scalar(
-                &mut self.loyalty,
-                lineage,
-                "loyalty",
-                &merged,
-                from,
-                Rank::Identity,
-            ) {
+            if scalar(&mut self.loyalty, lineage, "loyalty", &merged, from, Rank::Identity) {
                 changed.push("loyalty");
             }
         }
         if let Some(a) = &obs.address {
-            if scalar(
-                &mut self.address,
-                lineage,
-                "address",
-                a,
-                from,
-                Rank::Recency,
-            ) {
+            if scalar(&mut self.address, lineage, "address", a, from, Rank::Recency) {
                 changed.push("address");
             }
         }
         if !obs.special_assistance.is_empty()
-            && scalar_vec(
-                &mut self.special_assistance,
-                lineage,
-                "special_assistance",
-                &obs.special_assistance,
-                from,
-            )
+            && scalar_vec(&mut self.special_assistance, lineage, "special_assistance", &obs.special_assistance, from)
         {
             changed.push("special_assistance");
         }
@@ -226,16 +188,8 @@ impl Golden {
         for (key, val, slot) in [
             ("preferences.meal", &p.meal, &mut self.preferences.meal),
             ("preferences.seat", &p.seat, &mut self.preferences.seat),
-            (
-                "preferences.language",
-                &p.language,
-                &mut self.preferences.language,
-            ),
-            (
-                "preferences.home_airport",
-                &p.home_airport,
-                &mut self.preferences.home_airport,
-            ),
+            ("preferences.language", &p.language, &mut self.preferences.language),
+            ("preferences.home_airport", &p.home_airport, &mut self.preferences.home_airport),
         ] {
             if let Some(v) = val {
                 prefs_changed |= scalar(slot, lineage, key, v, from, Rank::Recency);
@@ -244,19 +198,11 @@ impl Golden {
         if prefs_changed {
             changed.push("preferences");
         }
-        let emails: Vec<_> = obs
-            .emails
-            .iter()
-            .map(|e| (e.address.clone(), e.verified, e.kind.clone()))
-            .collect();
+        let emails: Vec<_> = obs.emails.iter().map(|e| (e.address.clone(), e.verified, e.kind.clone())).collect();
         if merge_contacts(&mut self.emails, &emails, from, |e| e.match_key()) {
             changed.push("emails");
         }
-        let phones: Vec<_> = obs
-            .phones
-            .iter()
-            .map(|p| (p.number.clone(), p.verified, p.kind.clone()))
-            .collect();
+        let phones: Vec<_> = obs.phones.iter().map(|p| (p.number.clone(), p.verified, p.kind.clone())).collect();
         if merge_contacts(&mut self.phones, &phones, from, |p| p.match_key()) {
             changed.push("phones");
         }
@@ -297,9 +243,9 @@ fn scalar<T: Clone + PartialEq>(
     let changed = slot.as_ref() != Some(value);
     *slot = Some(value.clone());
     // the same value confirmed by an equally ranked observation keeps its lineage (no rewrite)
-    let same_rank = lineage.get(key).is_some_and(|l| {
-        l.channel.trust() == from.channel.trust() && l.observed_at == from.observed_at
-    });
+    let same_rank = lineage
+        .get(key)
+        .is_some_and(|l| l.channel.trust() == from.channel.trust() && l.observed_at == from.observed_at);
     if changed || !same_rank {
         lineage.insert(key.to_owned(), from.clone());
     }
@@ -363,10 +309,7 @@ fn merge_contacts<T: Clone + PartialEq>(
         }
     }
     list.sort_by(|a, b| {
-        b.verified
-            .cmp(&a.verified)
-            .then(b.last_seen.cmp(&a.last_seen))
-            .then_with(|| key(&a.value).cmp(&key(&b.value)))
+        b.verified.cmp(&a.verified).then(b.last_seen.cmp(&a.last_seen)).then_with(|| key(&a.value).cmp(&key(&b.value)))
     });
     list.truncate(MAX_LIST);
     *list != before
@@ -430,17 +373,8 @@ mod tests {
 
     fn obs(given: &str, email: &str, city: &str) -> Observation {
         Observation {
-            name: Some(PersonName {
-                given: given.into(),
-                family: "Nowak".into(),
-                middle: None,
-                title: None,
-            }),
-            emails: vec![EmailObs {
-                address: Email::parse(email).unwrap(),
-                verified: false,
-                kind: None,
-            }],
+            name: Some(PersonName { given: given.into(), family: "Nowak".into(), middle: None, title: None }),
+            emails: vec![EmailObs { address: Email::parse(email).unwrap(), verified: false, kind: None }],
             address: Some(Address {
                 lines: vec![],
                 city: Some(city.into()),
@@ -448,10 +382,7 @@ mod tests {
                 region: None,
                 country: CountryCode::parse("PL").unwrap(),
             }),
-            preferences: Preferences {
-                meal: Some("VGML".into()),
-                ..Default::default()
-            },
+            preferences: Preferences { meal: Some("VGML".into()), ..Default::default() },
             ..Default::default()
         }
     }
@@ -459,18 +390,9 @@ mod tests {
     #[test]
     fn result_does_not_depend_on_arrival_order() {
         let events = [
-            (
-                obs("Anna", "anna@example.com", "Kraków"),
-                lin(Channel::CheckIn, 2, "e1"),
-            ),
-            (
-                obs("Ania", "ania@example.com", "Warszawa"),
-                lin(Channel::Web, 9, "e2"),
-            ),
-            (
-                obs("Anna", "anna@example.com", "Gdańsk"),
-                lin(Channel::CallCentre, 5, "e3"),
-            ),
+            (obs("Anna", "anna@example.com", "Kraków"), lin(Channel::CheckIn, 2, "e1")),
+            (obs("Ania", "ania@example.com", "Warszawa"), lin(Channel::Web, 9, "e2")),
+            (obs("Anna", "anna@example.com", "Gdańsk"), lin(Channel::CallCentre, 5, "e3")),
         ];
         let orders = [[0, 1, 2], [2, 1, 0], [1, 0, 2], [1, 2, 0]];
         let mut results = Vec::new();
@@ -489,10 +411,7 @@ mod tests {
         // identity: the check-in desk (most trusted) wins the name
         assert_eq!(g.name.as_ref().unwrap().given, "Anna");
         // contact: the most recent address wins
-        assert_eq!(
-            g.address.as_ref().unwrap().city.as_deref(),
-            Some("Warszawa")
-        );
+        assert_eq!(g.address.as_ref().unwrap().city.as_deref(), Some("Warszawa"));
         // both e-mails kept, most recently seen first
         assert_eq!(g.emails.len(), 2);
         assert_eq!(g.emails[0].value.as_str(), "ania@example.com");
@@ -505,9 +424,7 @@ mod tests {
         let mut g = Golden::default();
         let mut l = BTreeMap::new();
         let first = g.apply(&mut l, &o, &from);
-        assert!(
-            first.contains(&"name") && first.contains(&"emails") && first.contains(&"preferences")
-        );
+        assert!(first.contains(&"name") && first.contains(&"emails") && first.contains(&"preferences"));
         let snapshot = (g.clone(), l.clone());
         assert!(g.apply(&mut l, &o, &from).is_empty());
         assert_eq!((g, l), snapshot);
@@ -517,11 +434,7 @@ mod tests {
     fn fields_round_trip_through_json() {
         let mut g = Golden::default();
         let mut l = BTreeMap::new();
-        g.apply(
-            &mut l,
-            &obs("Zoë", "zoe@example.com", "Köln"),
-            &lin(Channel::Web, 1, "e"),
-        );
+        g.apply(&mut l, &obs("Zoë", "zoe@example.com", "Köln"), &lin(Channel::Web, 1, "e"));
         let mut back = Golden::default();
         for f in FIELDS {
             back.set_field_json(f, &g.field_json(f).unwrap()).unwrap();

@@ -1,30 +1,31 @@
-//! The read API routes (API Gateway HTTP API, payload 2.0) → [`crate::api::ReadApi`].
-use super::Wiring;
+//! The read API routes (API Gateway HTTP API, payload 2.0) → [`crate::api::ReadApi`], behind
+//! authentication (claims verified by API Gateway), the permission table, MFA, field-level views and
+//! the audit trail.
+use super::{denial, principal, purpose, Wiring};
 use crate::api::{decode_cursor, Lookup, ReadApi};
+use crate::audit::{self, chain_of, AuditEntry, AuditLog};
+use crate::authz::{allowed, Action, Denial, Principal};
 use crate::domain::event::TimelineKind;
 use crate::domain::pii::{Email, LoyaltyNumber, PhoneE164};
 use crate::domain::CustomerId;
 use crate::http::{error_response, json_response, request_id, route_key, ApiError};
+use chrono::{DateTime, Utc};
 use lambda_http::{Body, Request, RequestExt, Response};
 use serde_json::json;
+use std::sync::Arc;
 
 pub struct ApiHandler {
     api: ReadApi,
+    audit: Arc<dyn AuditLog>,
 }
 
 const MAX_LIMIT: usize = 100;
 const DEFAULT_LIMIT: usize = 25;
 
 fn customer_id(req: &Request) -> Result<CustomerId, ApiError> {
-    let raw = req
-        .path_parameters_ref()
-        .and_then(|p| p.first("id").map(str::to_owned))
-        .unwrap_or_default();
+    let raw = req.path_parameters_ref().and_then(|p| p.first("id").map(str::to_owned)).unwrap_or_default();
     raw.parse().map_err(|_| {
-        ApiError::bad_request(
-            "invalid_customer_id",
-            "a customer id is `cus_` followed by 32 lowercase hex digits",
-        )
+        ApiError::bad_request("invalid_customer_id", "a customer id is `cus_` followed by 32 lowercase hex digits")
     })
 }
 
@@ -34,32 +35,44 @@ fn query(req: &Request, allowed: &[&str]) -> Result<Vec<(String, String)>, ApiEr
     let mut out: Vec<(String, String)> = Vec::new();
     for (k, v) in params.iter() {
         if !allowed.contains(&k) {
-            return Err(ApiError::bad_request(
-                "invalid_query",
-                format!("unknown query parameter `{k}`"),
-            ));
+            return Err(ApiError::bad_request("invalid_query", format!("unknown query parameter `{k}`")));
         }
         if out.iter().any(|(x, _)| x == k) {
-            return Err(ApiError::bad_request(
-                "invalid_query",
-                format!("query parameter `{k}` given twice"),
-            ));
+            return Err(ApiError::bad_request("invalid_query", format!("query parameter `{k}` given twice")));
         }
         out.push((k.to_owned(), v.to_owned()));
     }
     Ok(out)
 }
 
+fn internal(e: crate::CmpError) -> ApiError {
+    tracing::error!(error_code = e.code(), "backend error");
+    ApiError::from(&e)
+}
+
+/// Role-level check (permission table and MFA), before any input is looked at.
+fn role_check(p: &Principal, action: Action) -> Result<(), Denial> {
+    if !allowed(p.role, action) {
+        return Err(Denial::Forbidden);
+    }
+    if action.requires_mfa() && !p.mfa {
+        return Err(Denial::MfaRequired);
+    }
+    Ok(())
+}
+
 impl ApiHandler {
     pub fn new(w: &Wiring) -> Self {
-        ApiHandler {
-            api: ReadApi::new(w.store.clone(), w.keys.clone(), w.indexer.clone()),
-        }
+        ApiHandler { api: ReadApi::new(w.store.clone(), w.keys.clone(), w.indexer.clone()), audit: w.audit.clone() }
+    }
+
+    pub fn from_parts(api: ReadApi, audit: Arc<dyn AuditLog>) -> Self {
+        ApiHandler { api, audit }
     }
 
     pub async fn handle(&self, req: Request) -> Response<Body> {
         let rid = request_id(&req);
-        match self.route(&req).await {
+        match self.route(&req, &rid).await {
             Ok(resp) => resp,
             Err(e) => {
                 if e.status >= 500 {
@@ -72,25 +85,69 @@ impl ApiHandler {
         }
     }
 
-    async fn route(&self, req: &Request) -> Result<Response<Body>, ApiError> {
-        let internal = |e: crate::CmpError| {
-            tracing::error!(error_code = e.code(), "backend error");
-            ApiError::from(&e)
+    /// Writes the audit record; without it, nothing is answered.
+    async fn audit(&self, entry: AuditEntry) -> Result<(), ApiError> {
+        audit::record(self.audit.as_ref(), entry).await.map(|_| ()).map_err(|e| {
+            tracing::error!(error_code = e.code(), "audit write failed");
+            ApiError::unavailable("audit_unavailable", "the audit trail cannot be written; nothing was read")
+        })
+    }
+
+    /// Authorises `action` on `customer` for `p`, auditing a refusal.
+    async fn authorise(
+        &self,
+        p: &Principal,
+        action: Action,
+        customer: Option<&CustomerId>,
+        purpose: &str,
+        rid: &str,
+    ) -> Result<AuditEntry, ApiError> {
+        let entry = AuditEntry::for_request(p, action, customer, purpose, rid);
+        if let Err(d) = p.may(action, customer) {
+            let mut denied = entry;
+            denied.outcome = format!("denied:{}", super::denial_code(d));
+            self.audit(denied).await?;
+            return Err(denial(d));
+        }
+        Ok(entry)
+    }
+
+    async fn route(&self, req: &Request, rid: &str) -> Result<Response<Body>, ApiError> {
+        let route = route_key(req);
+        if route == "GET /v1/health" {
+            return Ok(json_response(200, &json!({"status": "ok"})));
+        }
+        let action = match crate::authz::action_for_route(&route) {
+            Some(a) if a != Action::IngestEvents => a,
+            _ => return Err(ApiError::not_found("route_not_found", "no such route")),
         };
-        match route_key(req).as_str() {
-            "GET /v1/health" => Ok(json_response(200, &json!({"status": "ok"}))),
-            "GET /v1/profiles/{id}" => {
+        let p = principal(req)?;
+        if let Err(d) = role_check(&p, action) {
+            let mut e = AuditEntry::for_request(&p, action, None, action.default_purpose(), rid);
+            e.outcome = format!("denied:{}", super::denial_code(d));
+            self.audit(e).await?;
+            return Err(denial(d));
+        }
+        let purpose = purpose(req, action)?;
+        match action {
+            Action::ReadProfile => {
                 let id = customer_id(req)?;
                 query(req, &[])?;
-                match self.api.profile(&id).await.map_err(internal)? {
-                    Some(p) => Ok(json_response(200, &p)),
-                    None => Err(ApiError::not_found(
-                        "profile_not_found",
-                        "no profile with this id",
-                    )),
+                let mut entry = self.authorise(&p, action, Some(&id), &purpose, rid).await?;
+                match self.api.profile_as(&id, p.role).await.map_err(internal)? {
+                    Some((view, fields)) => {
+                        entry.fields = fields.into_iter().map(str::to_owned).collect();
+                        self.audit(entry).await?;
+                        Ok(json_response(200, &view))
+                    }
+                    None => {
+                        entry.outcome = "not_found".into();
+                        self.audit(entry).await?;
+                        Err(ApiError::not_found("profile_not_found", "no profile with this id"))
+                    }
                 }
             }
-            "GET /v1/profiles/{id}/timeline" => {
+            Action::ReadTimeline => {
                 let id = customer_id(req)?;
                 let mut kind = None;
                 let mut limit = DEFAULT_LIMIT;
@@ -98,71 +155,229 @@ impl ApiHandler {
                 for (k, v) in query(req, &["kind", "limit", "cursor"])? {
                     match k.as_str() {
                         "kind" => {
-                            kind = Some(TimelineKind::parse(&v).ok_or_else(|| {
-                                ApiError::bad_request("invalid_query", "unknown timeline kind")
-                            })?)
+                            kind = Some(
+                                TimelineKind::parse(&v)
+                                    .ok_or_else(|| ApiError::bad_request("invalid_query", "unknown timeline kind"))?,
+                            )
                         }
                         "limit" => {
                             limit = v
                                 .parse::<usize>()
                                 .ok()
                                 .filter(|l| (1..=MAX_LIMIT).contains(l))
-                                .ok_or_else(|| {
-                                    ApiError::bad_request("invalid_query", "limit is 1 to 100")
-                                })?
+                                .ok_or_else(|| ApiError::bad_request("invalid_query", "limit is 1 to 100"))?
                         }
                         _ => {
                             after = Some(decode_cursor(&v).ok_or_else(|| {
-                                ApiError::bad_request(
-                                    "invalid_cursor",
-                                    "the cursor is not one this API issued",
-                                )
+                                ApiError::bad_request("invalid_cursor", "the cursor is not one this API issued")
                             })?)
                         }
                     }
                 }
-                match self
-                    .api
-                    .timeline(&id, kind, limit, after.as_deref())
-                    .await
-                    .map_err(internal)?
-                {
-                    Some(page) => Ok(json_response(200, &page)),
-                    None => Err(ApiError::not_found(
-                        "profile_not_found",
-                        "no profile with this id",
-                    )),
+                let mut entry = self.authorise(&p, action, Some(&id), &purpose, rid).await?;
+                match self.api.timeline(&id, kind, limit, after.as_deref()).await.map_err(internal)? {
+                    Some(page) => {
+                        entry.fields = vec!["timeline".into()];
+                        self.audit(entry).await?;
+                        Ok(json_response(200, &page))
+                    }
+                    None => {
+                        entry.outcome = "not_found".into();
+                        self.audit(entry).await?;
+                        Err(ApiError::not_found("profile_not_found", "no profile with this id"))
+                    }
                 }
             }
-            "GET /v1/profiles" => {
+            Action::FindProfile => {
                 let q = query(req, &["email", "phone", "loyalty"])?;
-                let lookup =
-                    match q.as_slice() {
-                        [(k, v)] => match k.as_str() {
-                            "email" => Lookup::Email(Email::parse(v).map_err(|e| {
-                                ApiError::bad_request("invalid_email", e.to_string())
-                            })?),
-                            "phone" => Lookup::Phone(PhoneE164::parse(v, None).map_err(|e| {
-                                ApiError::bad_request("invalid_phone", e.to_string())
-                            })?),
-                            _ => Lookup::Loyalty(LoyaltyNumber::parse(v).map_err(|e| {
-                                ApiError::bad_request("invalid_loyalty_number", e.to_string())
-                            })?),
-                        },
-                        _ => {
-                            return Err(ApiError::bad_request(
-                                "invalid_query",
-                                "give exactly one of email, phone or loyalty",
-                            ))
-                        }
-                    };
-                let found = self.api.find(&lookup).await.map_err(internal)?;
-                Ok(json_response(
-                    200,
-                    &json!({"items": found.into_iter().collect::<Vec<_>>()}),
-                ))
+                let lookup = match q.as_slice() {
+                    [(k, v)] => match k.as_str() {
+                        "email" => Lookup::Email(
+                            Email::parse(v).map_err(|e| ApiError::bad_request("invalid_email", e.to_string()))?,
+                        ),
+                        "phone" => Lookup::Phone(
+                            PhoneE164::parse(v, None)
+                                .map_err(|e| ApiError::bad_request("invalid_phone", e.to_string()))?,
+                        ),
+                        _ => Lookup::Loyalty(
+                            LoyaltyNumber::parse(v)
+                                .map_err(|e| ApiError::bad_request("invalid_loyalty_number", e.to_string()))?,
+                        ),
+                    },
+                    _ => {
+                        return Err(ApiError::bad_request(
+                            "invalid_query",
+                            "give exactly one of email, phone or loyalty",
+                        ))
+                    }
+                };
+                let id = self.api.find_id(&lookup).await.map_err(internal)?;
+                let mut entry = self.authorise(&p, action, id.as_ref(), &purpose, rid).await?;
+                let found = match &id {
+                    None => None,
+                    Some(id) => self.api.profile_as(id, p.role).await.map_err(internal)?,
+                };
+                match found {
+                    Some((view, fields)) => {
+                        entry.fields = fields.into_iter().map(str::to_owned).collect();
+                        self.audit(entry).await?;
+                        Ok(json_response(200, &json!({"items": [view]})))
+                    }
+                    None => {
+                        entry.outcome = "not_found".into();
+                        self.audit(entry).await?;
+                        Ok(json_response(200, &json!({"items": []})))
+                    }
+                }
             }
-            _ => Err(ApiError::not_found("route_not_found", "no such route")),
+            Action::ReadAudit => {
+                let mut customer = None;
+                let mut from: Option<DateTime<Utc>> = None;
+                let mut to: Option<DateTime<Utc>> = None;
+                for (k, v) in query(req, &["customer", "from", "to"])? {
+                    let time = |v: &str| {
+                        DateTime::parse_from_rfc3339(v).map(|t| t.to_utc()).map_err(|_| {
+                            ApiError::bad_request("invalid_query", format!("`{k}` must be an RFC 3339 time"))
+                        })
+                    };
+                    match k.as_str() {
+                        "customer" => {
+                            customer = Some(v.parse::<CustomerId>().map_err(|_| {
+                                ApiError::bad_request(
+                                    "invalid_customer_id",
+                                    "a customer id is `cus_` followed by 32 lowercase hex digits",
+                                )
+                            })?)
+                        }
+                        "from" => from = Some(time(&v)?),
+                        _ => to = Some(time(&v)?),
+                    }
+                }
+                let customer =
+                    customer.ok_or_else(|| ApiError::bad_request("invalid_query", "`customer` is required"))?;
+                let entry = self.authorise(&p, action, Some(&customer), &purpose, rid).await?;
+                let chain = chain_of(Some(&customer), Utc::now());
+                let (records, head) = self.audit.chain(&chain).await.map_err(internal)?;
+                let verification = audit::verify(&records, &head);
+                self.audit(entry).await?;
+                let items: Vec<_> = records
+                    .iter()
+                    .filter(|r| from.is_none_or(|f| r.entry.at >= f) && to.is_none_or(|t| r.entry.at <= t))
+                    .collect();
+                Ok(json_response(200, &json!({"customer": customer, "chain": verification, "items": items})))
+            }
+            Action::IngestEvents => Err(ApiError::not_found("route_not_found", "no such route")),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::audit::MemoryAuditLog;
+    use crate::crypto::fake::FakeKms;
+    use crate::crypto::{BlindIndexer, CachePolicy, KeyRing};
+    use crate::store::memory::MemoryStore;
+    use proptest::prelude::*;
+
+    fn handler() -> ApiHandler {
+        let store = Arc::new(MemoryStore::default());
+        let keys = Arc::new(KeyRing::new(Arc::new(FakeKms::new()), store.clone(), CachePolicy::default()));
+        let api = ReadApi::new(store, keys, Arc::new(BlindIndexer::from_key(&[1; 32])));
+        ApiHandler::from_parts(api, Arc::new(MemoryAuditLog::default()))
+    }
+
+    fn request(
+        route: &str,
+        raw_path: &str,
+        id: Option<&str>,
+        query: &[(String, String)],
+        claims: serde_json::Value,
+        purpose: Option<&str>,
+    ) -> Request {
+        let mut headers = serde_json::Map::new();
+        if let Some(p) = purpose {
+            headers.insert("x-purpose".into(), json!(p));
+        }
+        let mut event = json!({
+            "version": "2.0", "routeKey": route, "rawPath": raw_path,
+            "rawQueryString": query.iter().map(|(k, v)| format!("{k}={}", encode(v))).collect::<Vec<_>>().join("&"),
+            "headers": headers,
+            "requestContext": {"http": {"method": "GET", "path": raw_path, "protocol": "HTTP/1.1", "sourceIp": "127.0.0.1", "userAgent": "t"},
+                "requestId": "r", "routeKey": route, "stage": "$default", "accountId": "1", "apiId": "a", "domainName": "d", "domainPrefix": "d", "time": "x", "timeEpoch": 0,
+                "authorizer": {"jwt": {"claims": claims, "scopes": null}}},
+            "isBase64Encoded": false
+        });
+        if !query.is_empty() {
+            let mut q = serde_json::Map::new();
+            for (k, v) in query {
+                q.insert(k.clone(), json!(v));
+            }
+            event["queryStringParameters"] = serde_json::Value::Object(q);
+        }
+        if let Some(id) = id {
+            event["pathParameters"] = json!({"id": id});
+        }
+        lambda_http::request::from_str(&event.to_string()).expect("event")
+    }
+
+    /// Percent-encoding, as clients and API Gateway leave the raw query string.
+    fn encode(v: &str) -> String {
+        v.bytes()
+            .map(|b| {
+                if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+                    (b as char).to_string()
+                } else {
+                    format!("%{b:02X}")
+                }
+            })
+            .collect()
+    }
+
+    fn any_claims() -> impl Strategy<Value = serde_json::Value> {
+        let role = prop_oneof![
+            Just("privacy_officer".to_owned()),
+            Just("customer".to_owned()),
+            Just("cabin_crew".to_owned()),
+            "[a-z_\\[\\] ]{0,30}"
+        ];
+        (role, any::<bool>(), prop::option::of("[ -~]{0,40}"), prop_oneof![Just("id".to_owned()), "[a-z]{0,6}"]).prop_map(
+            |(role, mfa, customer, token_use)| {
+                let mut c = json!({"sub": "s", "token_use": token_use, "cognito:groups": format!("[{role}]"), "amr": if mfa { "[pwd mfa]" } else { "[pwd]" }});
+                if let Some(cid) = customer {
+                    c["custom:customer_id"] = json!(cid);
+                }
+                c
+            },
+        )
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 300, ..ProptestConfig::default() })]
+
+        /// Whatever the path id, query, purpose header and claims, the read API answers 2xx or a
+        /// 4xx with a stable code: never a 5xx, never a panic.
+        #[test]
+        fn read_routes_never_fail_on_bad_input(
+            route in prop_oneof![Just("GET /v1/profiles/{id}"), Just("GET /v1/profiles/{id}/timeline"), Just("GET /v1/profiles"), Just("GET /v1/audit"), Just("GET /v1/nope")],
+            id in prop_oneof![Just("cus_0192f1a3c4d57e8f9a0b1c2d3e4f5a6b".to_owned()), "[ -~]{0,60}", "\\PC{0,20}"],
+            query in prop::collection::vec(("[a-z]{1,8}", "[ -~]{0,40}"), 0..4),
+            purpose in prop::option::of("[ -~]{0,70}"),
+            claims in any_claims(),
+        ) {
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            let h = handler();
+            let query: Vec<(String, String)> = query;
+            let req = request(route, "/v1/x", Some(&id), &query, claims, purpose.as_deref());
+            let resp = rt.block_on(h.handle(req));
+            prop_assert!(resp.status().as_u16() < 500, "{} for {route} {id:?} {query:?}", resp.status());
+            if resp.status().as_u16() >= 400 {
+                let body: serde_json::Value = match resp.body() {
+                    lambda_http::Body::Binary(b) => serde_json::from_slice(b).unwrap(),
+                    _ => serde_json::Value::Null,
+                };
+                prop_assert!(body["error"]["code"].as_str().is_some_and(|c| !c.is_empty()));
+            }
         }
     }
 }

@@ -1,5 +1,7 @@
 //! `POST /v1/events` (API Gateway HTTP API, payload 2.0) → [`crate::ingest::Ingest`].
-use super::Wiring;
+use super::{denial, principal, purpose, Wiring};
+use crate::audit::{self, AuditEntry, AuditLog};
+use crate::authz::Action;
 use crate::error::CmpError;
 use crate::http::{body_bytes, error_response, json_response, request_id, route_key, ApiError};
 use crate::ingest::{Ingest, KinesisSink, Limits, RetryPolicy};
@@ -8,14 +10,12 @@ use std::sync::Arc;
 
 pub struct IngestHandler {
     ingest: Ingest,
+    audit: Arc<dyn AuditLog>,
 }
 
 impl IngestHandler {
     pub fn new(w: &Wiring) -> Result<Self, CmpError> {
-        let sink = Arc::new(KinesisSink::new(
-            w.clients.kinesis.clone(),
-            w.config.require_inbound_stream()?,
-        ));
+        let sink = Arc::new(KinesisSink::new(w.clients.kinesis.clone(), w.config.require_inbound_stream()?));
         Ok(IngestHandler {
             ingest: Ingest::new(
                 sink,
@@ -28,12 +28,13 @@ impl IngestHandler {
                 },
                 RetryPolicy::default(),
             ),
+            audit: w.audit.clone(),
         })
     }
 
     pub async fn handle(&self, req: Request) -> Response<Body> {
         let rid = request_id(&req);
-        let result = self.route(&req).await;
+        let result = self.route(&req, &rid).await;
         match result {
             Ok(resp) => resp,
             Err(e) => {
@@ -44,18 +45,36 @@ impl IngestHandler {
                 }
                 let mut resp = error_response(&e, &rid);
                 if e.status == 503 {
-                    resp.headers_mut()
-                        .insert("retry-after", http::HeaderValue::from_static("1"));
+                    resp.headers_mut().insert("retry-after", http::HeaderValue::from_static("1"));
                 }
                 resp
             }
         }
     }
 
-    async fn route(&self, req: &Request) -> Result<Response<Body>, ApiError> {
+    async fn audit(&self, entry: AuditEntry) -> Result<(), ApiError> {
+        audit::record(self.audit.as_ref(), entry).await.map(|_| ()).map_err(|e| {
+            tracing::error!(error_code = e.code(), "audit write failed");
+            ApiError::unavailable(
+                "audit_unavailable",
+                "the audit trail cannot be written; the events may have been accepted, and resending them is safe",
+            )
+        })
+    }
+
+    async fn route(&self, req: &Request, rid: &str) -> Result<Response<Body>, ApiError> {
         if route_key(req) != "POST /v1/events" {
             return Err(ApiError::not_found("route_not_found", "no such route"));
         }
+        let p = principal(req)?;
+        let mut entry =
+            AuditEntry::for_request(&p, Action::IngestEvents, None, Action::IngestEvents.default_purpose(), rid);
+        if let Err(d) = p.may(Action::IngestEvents, None) {
+            entry.outcome = format!("denied:{}", super::denial_code(d));
+            self.audit(entry).await?;
+            return Err(denial(d));
+        }
+        entry.purpose = purpose(req, Action::IngestEvents)?;
         let params = req.query_string_parameters();
         let mut partial = false;
         for (k, v) in params.iter() {
@@ -70,16 +89,16 @@ impl IngestHandler {
                 }
             }
         }
-        let content_type = req
-            .headers()
-            .get("content-type")
-            .and_then(|v| v.to_str().ok());
-        let result = self
-            .ingest
-            .ingest(content_type, body_bytes(req), partial)
-            .await?;
+        let content_type = req.headers().get("content-type").and_then(|v| v.to_str().ok());
+        let result = self.ingest.ingest(content_type, body_bytes(req), partial).await;
+        entry.outcome = match &result {
+            Ok(r) => format!("accepted:{},rejected:{}", r.accepted.len(), r.rejected.len()),
+            Err(e) => format!("rejected:{}", e.code),
+        };
+        self.audit(entry).await?;
+        let result = result?;
         tracing::info!(
-            request_id = %request_id(req),
+            request_id = %rid,
             accepted = result.accepted.len(),
             rejected = result.rejected.len(),
             "events ingested"

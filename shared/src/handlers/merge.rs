@@ -67,11 +67,7 @@ impl MergeHandler {
                             tracing::warn!(%reason_code, origin, "record parked")
                         }
                         Err(e) => {
-                            tracing::warn!(
-                                error_code = e.code(),
-                                origin,
-                                "record failed; will be retried"
-                            );
+                            tracing::warn!(error_code = e.code(), origin, "record failed; will be retried");
                             return Some((pos, seq));
                         }
                     }

@@ -11,8 +11,7 @@
 //!
 //! Items map to and from Rust structs with `serde_dynamo`; ciphertexts are binary attributes.
 use super::{
-    Commit, ParkedEvent, Prefetch, ProfileRecord, ProfileStatus, ProfileStore, StoreError,
-    TimelinePage, TimelineRecord,
+    Commit, ParkedEvent, Prefetch, ProfileRecord, ProfileStatus, ProfileStore, StoreError, TimelinePage, TimelineRecord,
 };
 use crate::crypto::{KeyError, WrappedKeyStore};
 use crate::domain::event::{Channel, FieldError, TimelineKind};
@@ -21,9 +20,7 @@ use crate::domain::CustomerId;
 use crate::error::CmpError;
 use async_trait::async_trait;
 use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
-use aws_sdk_dynamodb::types::{
-    AttributeValue, ConditionCheck, KeysAndAttributes, Put, TransactWriteItem,
-};
+use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, KeysAndAttributes, Put, TransactWriteItem};
 use aws_sdk_dynamodb::Client;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -46,6 +43,7 @@ pub struct DynamoStore {
     client: Client,
     profiles_table: String,
     keys_table: String,
+    audit: Option<super::audit_dynamo::DynamoAuditLog>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -139,10 +137,7 @@ fn unavailable<E: ProvideErrorMetadata + std::error::Error + 'static, R: std::fm
 }
 
 fn key(pk: String, sk: &str) -> Item {
-    HashMap::from([
-        ("pk".to_owned(), AttributeValue::S(pk)),
-        ("sk".to_owned(), AttributeValue::S(sk.to_owned())),
-    ])
+    HashMap::from([("pk".to_owned(), AttributeValue::S(pk)), ("sk".to_owned(), AttributeValue::S(sk.to_owned()))])
 }
 
 fn s(v: impl Into<String>) -> AttributeValue {
@@ -150,16 +145,14 @@ fn s(v: impl Into<String>) -> AttributeValue {
 }
 
 impl DynamoStore {
-    pub fn new(
-        client: Client,
-        profiles_table: impl Into<String>,
-        keys_table: impl Into<String>,
-    ) -> Self {
-        DynamoStore {
-            client,
-            profiles_table: profiles_table.into(),
-            keys_table: keys_table.into(),
-        }
+    pub fn new(client: Client, profiles_table: impl Into<String>, keys_table: impl Into<String>) -> Self {
+        DynamoStore { client, profiles_table: profiles_table.into(), keys_table: keys_table.into(), audit: None }
+    }
+
+    /// Audit records of changes are appended through this log's table, in the change's transaction.
+    pub fn with_audit(mut self, audit: super::audit_dynamo::DynamoAuditLog) -> Self {
+        self.audit = Some(audit);
+        self
     }
 
     fn profile_item(p: &ProfileRecord) -> ProfileItem {
@@ -174,29 +167,18 @@ impl DynamoStore {
             created_at: p.created_at,
             updated_at: p.updated_at,
             tier: p.tier.clone(),
-            sealed: p
-                .sealed
-                .iter()
-                .map(|(k, v)| (k.clone(), ByteBuf::from(v.clone())))
-                .collect(),
+            sealed: p.sealed.iter().map(|(k, v)| (k.clone(), ByteBuf::from(v.clone()))).collect(),
             lineage: p.lineage.clone(),
             sources: p.sources.clone(),
         }
     }
 
-    fn put(
-        &self,
-        table: &str,
-        item: Item,
-        condition: Option<&str>,
-    ) -> Result<TransactWriteItem, CmpError> {
+    fn put(&self, table: &str, item: Item, condition: Option<&str>) -> Result<TransactWriteItem, CmpError> {
         let mut put = Put::builder().table_name(table).set_item(Some(item));
         if let Some(c) = condition {
             put = put.condition_expression(c);
         }
-        let put = put
-            .build()
-            .map_err(|e| CmpError::Integrity(e.to_string()))?;
+        let put = put.build().map_err(|e| CmpError::Integrity(e.to_string()))?;
         Ok(TransactWriteItem::builder().put(put).build())
     }
 
@@ -230,10 +212,7 @@ impl DynamoStore {
                     .expression_attribute_values(":v", AttributeValue::N(v.to_string()));
                 items.push(
                     TransactWriteItem::builder()
-                        .put(
-                            put.build()
-                                .map_err(|e| CmpError::Integrity(e.to_string()))?,
-                        )
+                        .put(put.build().map_err(|e| CmpError::Integrity(e.to_string()))?)
                         .build(),
                 );
             }
@@ -276,6 +255,10 @@ impl DynamoStore {
                 Some("attribute_not_exists(pk)"),
             )?);
         }
+        if let Some(a) = &c.audit {
+            let log = self.audit.as_ref().ok_or_else(|| CmpError::Config("no audit table configured".into()))?;
+            items.extend(log.append_items(a)?);
+        }
         if let Some(t) = &c.timeline {
             items.push(self.put(
                 &self.profiles_table,
@@ -299,10 +282,8 @@ impl DynamoStore {
 }
 
 fn profile_from(item: ProfileItem) -> Result<ProfileRecord, CmpError> {
-    let id: CustomerId = item
-        .customer_id
-        .parse()
-        .map_err(|_| StoreError::Corrupt("profile with an invalid customer id".into()))?;
+    let id: CustomerId =
+        item.customer_id.parse().map_err(|_| StoreError::Corrupt("profile with an invalid customer id".into()))?;
     Ok(ProfileRecord {
         id,
         version: item.version,
@@ -311,11 +292,7 @@ fn profile_from(item: ProfileItem) -> Result<ProfileRecord, CmpError> {
         created_at: item.created_at,
         updated_at: item.updated_at,
         tier: item.tier,
-        sealed: item
-            .sealed
-            .into_iter()
-            .map(|(k, v)| (k, v.into_vec()))
-            .collect(),
+        sealed: item.sealed.into_iter().map(|(k, v)| (k, v.into_vec())).collect(),
         lineage: item.lineage,
         sources: item.sources,
     })
@@ -357,35 +334,21 @@ impl ProfileStore for DynamoStore {
                     .send()
                     .await
                     .map_err(unavailable)?;
-                for item in resp
-                    .responses
-                    .and_then(|mut r| r.remove(&self.profiles_table))
-                    .unwrap_or_default()
-                {
-                    let pk = item
-                        .get("pk")
-                        .and_then(|v| v.as_s().ok())
-                        .cloned()
-                        .unwrap_or_default();
+                for item in resp.responses.and_then(|mut r| r.remove(&self.profiles_table)).unwrap_or_default() {
+                    let pk = item.get("pk").and_then(|v| v.as_s().ok()).cloned().unwrap_or_default();
                     if let Some(m) = pk.strip_prefix("EVT#") {
                         out.processed_markers.insert(m.to_owned());
                     } else if let Some(c) = item.get("customer_id").and_then(|v| v.as_s().ok()) {
-                        let id = c.parse().map_err(|_| {
-                            StoreError::Corrupt("lookup with invalid customer id".into())
-                        })?;
+                        let id =
+                            c.parse().map_err(|_| StoreError::Corrupt("lookup with invalid customer id".into()))?;
                         out.owners.insert(pk, id);
                     }
                 }
-                pending = resp
-                    .unprocessed_keys
-                    .and_then(|mut u| u.remove(&self.profiles_table));
+                pending = resp.unprocessed_keys.and_then(|mut u| u.remove(&self.profiles_table));
                 if pending.is_some() {
                     attempt += 1;
                     if attempt > 8 {
-                        return Err(StoreError::Unavailable(
-                            "unprocessed keys after retries".into(),
-                        )
-                        .into());
+                        return Err(StoreError::Unavailable("unprocessed keys after retries".into()).into());
                     }
                     tokio::time::sleep(Duration::from_millis(20 << attempt.min(6))).await;
                 }
@@ -408,6 +371,58 @@ impl ProfileStore for DynamoStore {
             None => Ok(None),
             Some(item) => Ok(Some(profile_from(from_item(item)?)?)),
         }
+    }
+
+    async fn get_profile_and_audit_head(
+        &self,
+        id: &CustomerId,
+    ) -> Result<(Option<ProfileRecord>, crate::audit::ChainHead), CmpError> {
+        use super::audit_dynamo::DynamoAuditLog;
+        let Some(log) = &self.audit else {
+            return Ok((self.get_profile(id).await?, crate::audit::ChainHead::default()));
+        };
+        let chain = crate::audit::chain_of(Some(id), Utc::now());
+        let mut profile_req = Some(
+            KeysAndAttributes::builder()
+                .keys(key(customer_pk(id), PROFILE_SK))
+                .consistent_read(true)
+                .build()
+                .map_err(|e| CmpError::Integrity(e.to_string()))?,
+        );
+        let mut head_req = Some(
+            KeysAndAttributes::builder()
+                .keys(DynamoAuditLog::head_key(&chain))
+                .consistent_read(true)
+                .build()
+                .map_err(|e| CmpError::Integrity(e.to_string()))?,
+        );
+        let mut profile = None;
+        let mut head = crate::audit::ChainHead::default();
+        for attempt in 0..8u32 {
+            let mut req = self.client.batch_get_item();
+            if let Some(p) = profile_req.take() {
+                req = req.request_items(&self.profiles_table, p);
+            }
+            if let Some(h) = head_req.take() {
+                req = req.request_items(log.table(), h);
+            }
+            let mut out = req.send().await.map_err(unavailable)?;
+            let mut responses = out.responses.take().unwrap_or_default();
+            if let Some(item) = responses.remove(&self.profiles_table).and_then(|mut v| v.pop()) {
+                profile = Some(profile_from(from_item(item)?)?);
+            }
+            if let Some(items) = responses.remove(log.table()) {
+                head = DynamoAuditLog::head_from_item(items.first());
+            }
+            let mut unprocessed = out.unprocessed_keys.unwrap_or_default();
+            profile_req = unprocessed.remove(&self.profiles_table);
+            head_req = unprocessed.remove(log.table());
+            if profile_req.is_none() && head_req.is_none() {
+                return Ok((profile, head));
+            }
+            tokio::time::sleep(Duration::from_millis(20 << attempt.min(6))).await;
+        }
+        Err(StoreError::Unavailable("unprocessed keys after retries".into()).into())
     }
 
     async fn commit(&self, c: &Commit) -> Result<(), CmpError> {
@@ -452,11 +467,7 @@ impl ProfileStore for DynamoStore {
             .send()
             .await
             .map_err(unavailable)?;
-        Ok(resp.item.and_then(|i| {
-            i.get("customer_id")
-                .and_then(|v| v.as_s().ok())
-                .and_then(|c| c.parse().ok())
-        }))
+        Ok(resp.item.and_then(|i| i.get("customer_id").and_then(|v| v.as_s().ok()).and_then(|c| c.parse().ok())))
     }
 
     async fn timeline(
@@ -510,11 +521,7 @@ impl ProfileStore for DynamoStore {
     async fn park(&self, p: &ParkedEvent) -> Result<(), CmpError> {
         let item = to_item(&ParkedItem {
             pk: format!("DLQ#{}", p.parked_at.format("%Y-%m-%d")),
-            sk: format!(
-                "{}#{}",
-                p.parked_at.format("%Y-%m-%dT%H:%M:%S%.6fZ"),
-                p.reference
-            ),
+            sk: format!("{}#{}", p.parked_at.format("%Y-%m-%dT%H:%M:%S%.6fZ"), p.reference),
             entity: "dead_letter".into(),
             reason_code: p.reason_code.clone(),
             reasons: p.reasons.clone(),
@@ -535,9 +542,7 @@ impl ProfileStore for DynamoStore {
     }
 }
 
-fn key_error<E: ProvideErrorMetadata + std::error::Error + 'static, R: std::fmt::Debug>(
-    e: SdkError<E, R>,
-) -> KeyError {
+fn key_error<E: ProvideErrorMetadata + std::error::Error + 'static, R: std::fmt::Debug>(e: SdkError<E, R>) -> KeyError {
     KeyError::Unavailable(format!("keys table: {}", DisplayErrorContext(&e)))
 }
 
@@ -559,12 +564,7 @@ impl WrappedKeyStore for DynamoStore {
         }))
     }
 
-    async fn put_wrapped_if_absent(
-        &self,
-        key_id: &str,
-        wrapped: &[u8],
-        purpose: &str,
-    ) -> Result<bool, KeyError> {
+    async fn put_wrapped_if_absent(&self, key_id: &str, wrapped: &[u8], purpose: &str) -> Result<bool, KeyError> {
         let item = serde_dynamo::to_item(&KeyItem {
             pk: key_id.to_owned(),
             wrapped_key: ByteBuf::from(wrapped.to_vec()),
@@ -582,9 +582,7 @@ impl WrappedKeyStore for DynamoStore {
             .await
         {
             Ok(_) => Ok(true),
-            Err(SdkError::ServiceError(e)) if e.err().is_conditional_check_failed_exception() => {
-                Ok(false)
-            }
+            Err(SdkError::ServiceError(e)) if e.err().is_conditional_check_failed_exception() => Ok(false),
             Err(e) => Err(key_error(e)),
         }
     }

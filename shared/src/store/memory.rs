@@ -1,9 +1,6 @@
 //! In-memory fake of the profile store with the same semantics as the DynamoDB adapter: conditional,
 //! all-or-nothing commits. Optional fault injection lets tests exercise retries.
-use super::{
-    Commit, ParkedEvent, Prefetch, ProfileRecord, ProfileStore, StoreError, TimelinePage,
-    TimelineRecord,
-};
+use super::{Commit, ParkedEvent, Prefetch, ProfileRecord, ProfileStore, StoreError, TimelinePage, TimelineRecord};
 use crate::crypto::{KeyError, WrappedKeyStore};
 use crate::domain::event::TimelineKind;
 use crate::domain::CustomerId;
@@ -21,6 +18,7 @@ struct State {
     timelines: HashMap<CustomerId, BTreeMap<String, TimelineRecord>>,
     keys: HashMap<String, Vec<u8>>,
     parked: Vec<ParkedEvent>,
+    audit: Vec<crate::audit::AuditRecord>,
 }
 
 #[derive(Default)]
@@ -48,6 +46,9 @@ impl MemoryStore {
     pub fn parked(&self) -> Vec<ParkedEvent> {
         self.st().parked.clone()
     }
+    pub fn audit_records(&self) -> Vec<crate::audit::AuditRecord> {
+        self.st().audit.clone()
+    }
     pub fn lookup_count(&self) -> usize {
         self.st().lookups.len()
     }
@@ -65,15 +66,8 @@ impl ProfileStore for MemoryStore {
         self.call();
         let st = self.st();
         Ok(Prefetch {
-            processed_markers: markers
-                .iter()
-                .filter(|m| st.markers.contains(*m))
-                .cloned()
-                .collect(),
-            owners: lookups
-                .iter()
-                .filter_map(|l| st.lookups.get(l).map(|c| (l.clone(), c.clone())))
-                .collect(),
+            processed_markers: markers.iter().filter(|m| st.markers.contains(*m)).cloned().collect(),
+            owners: lookups.iter().filter_map(|l| st.lookups.get(l).map(|c| (l.clone(), c.clone()))).collect(),
         })
     }
 
@@ -82,13 +76,26 @@ impl ProfileStore for MemoryStore {
         Ok(self.st().profiles.get(id).cloned())
     }
 
+    async fn get_profile_and_audit_head(
+        &self,
+        id: &CustomerId,
+    ) -> Result<(Option<ProfileRecord>, crate::audit::ChainHead), CmpError> {
+        self.call();
+        let st = self.st();
+        let chain = format!("CUST#{id}");
+        let head = st
+            .audit
+            .iter()
+            .filter(|r| r.chain == chain)
+            .max_by_key(|r| r.seq)
+            .map(|r| crate::audit::ChainHead { seq: r.seq, hash: r.hash.clone() })
+            .unwrap_or_default();
+        Ok((st.profiles.get(id).cloned(), head))
+    }
+
     async fn commit(&self, c: &Commit) -> Result<(), CmpError> {
         self.call();
-        if self
-            .fail_commits
-            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
-            .is_ok()
-        {
+        if self.fail_commits.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1)).is_ok() {
             return Err(StoreError::Unavailable("injected fault".into()).into());
         }
         let mut st = self.st();
@@ -99,10 +106,11 @@ impl ProfileStore for MemoryStore {
                 None => current.is_none(),
                 Some(v) => current == Some(v),
             }
-            && c.new_wrapped_key
-                .as_ref()
-                .is_none_or(|_| !st.keys.contains_key(c.profile.id.as_str()))
-            && c.claim_lookups.iter().all(|l| !st.lookups.contains_key(l));
+            && c.new_wrapped_key.as_ref().is_none_or(|_| !st.keys.contains_key(c.profile.id.as_str()))
+            && c.claim_lookups.iter().all(|l| !st.lookups.contains_key(l))
+            && c.audit.as_ref().is_none_or(|a| {
+                st.audit.iter().filter(|r| r.chain == a.chain).map(|r| r.seq).max().unwrap_or(0) + 1 == a.seq
+            });
         if !ok {
             return Err(StoreError::Conflict.into());
         }
@@ -116,11 +124,11 @@ impl ProfileStore for MemoryStore {
         for l in &c.claim_lookups {
             st.lookups.insert(l.clone(), c.profile.id.clone());
         }
+        if let Some(a) = &c.audit {
+            st.audit.push(a.clone());
+        }
         if let Some(t) = &c.timeline {
-            st.timelines
-                .entry(c.profile.id.clone())
-                .or_default()
-                .insert(t.sk.clone(), t.clone());
+            st.timelines.entry(c.profile.id.clone()).or_default().insert(t.sk.clone(), t.clone());
         }
         Ok(())
     }
@@ -152,11 +160,7 @@ impl ProfileStore for MemoryStore {
             .collect();
         let more = items.len() > limit;
         items.truncate(limit);
-        let next = if more {
-            items.last().map(|r| r.sk.clone())
-        } else {
-            None
-        };
+        let next = if more { items.last().map(|r| r.sk.clone()) } else { None };
         Ok(TimelinePage { items, next })
     }
 
@@ -173,12 +177,7 @@ impl WrappedKeyStore for MemoryStore {
         self.call();
         Ok(self.st().keys.get(key_id).cloned())
     }
-    async fn put_wrapped_if_absent(
-        &self,
-        key_id: &str,
-        wrapped: &[u8],
-        _purpose: &str,
-    ) -> Result<bool, KeyError> {
+    async fn put_wrapped_if_absent(&self, key_id: &str, wrapped: &[u8], _purpose: &str) -> Result<bool, KeyError> {
         self.call();
         let mut st = self.st();
         if st.keys.contains_key(key_id) {

@@ -1,6 +1,7 @@
 //! The profile store port: what the use cases need from persistence, in domain terms. The DynamoDB
 //! adapter implements it with a single table (see `docs/data-model.md`); the in-memory fake
 //! implements the same semantics (conditional writes, all-or-nothing commits) for unit tests.
+pub mod audit_dynamo;
 pub mod dynamo;
 pub mod memory;
 
@@ -65,11 +66,7 @@ pub struct TimelineRecord {
 
 impl TimelineRecord {
     pub fn sort_key(occurred_at: DateTime<Utc>, marker: &str) -> String {
-        format!(
-            "TL#{}#{}",
-            occurred_at.format("%Y-%m-%dT%H:%M:%S%.6fZ"),
-            marker
-        )
+        format!("TL#{}#{}", occurred_at.format("%Y-%m-%dT%H:%M:%S%.6fZ"), marker)
     }
     /// Whether `sk` has the shape of a timeline sort key (used to vet pagination cursors).
     pub fn is_sort_key(sk: &str) -> bool {
@@ -82,9 +79,7 @@ impl TimelineRecord {
         DateTime::parse_from_rfc3339(time).is_ok()
             && !marker.is_empty()
             && marker.len() <= 80
-            && marker
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'#' || b == b'-' || b == b'_')
+            && marker.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'#' || b == b'-' || b == b'_')
     }
 }
 
@@ -105,6 +100,8 @@ pub struct Commit {
     /// Lookup keys to claim for this customer; each must be unclaimed.
     pub claim_lookups: Vec<String>,
     pub timeline: Option<TimelineRecord>,
+    /// The audit record of the change, appended to the customer's chain in the same transaction.
+    pub audit: Option<crate::audit::AuditRecord>,
 }
 
 /// What a batch read tells before a unit is processed.
@@ -142,6 +139,11 @@ pub trait ProfileStore: Send + Sync {
     async fn prefetch(&self, markers: &[String], lookups: &[String]) -> Result<Prefetch, CmpError>;
     /// Strongly consistent read of a profile.
     async fn get_profile(&self, id: &CustomerId) -> Result<Option<ProfileRecord>, CmpError>;
+    /// The profile and the head of its audit chain, in one round trip.
+    async fn get_profile_and_audit_head(
+        &self,
+        id: &CustomerId,
+    ) -> Result<(Option<ProfileRecord>, crate::audit::ChainHead), CmpError>;
     /// Applies a commit atomically; `StoreError::Conflict` when any condition fails.
     async fn commit(&self, commit: &Commit) -> Result<(), CmpError>;
     /// Owner of one lookup key.

@@ -1,0 +1,19 @@
+//! `audit_export` Lambda: the audit table's stream → JSON Lines objects in the Object Lock bucket.
+//! Thin: wiring at cold start, then the shared handler for each batch.
+use aws_lambda_events::event::dynamodb::Event;
+use cmp_shared::handlers::{audit_export::AuditExportHandler, Wiring};
+use cmp_shared::{aws, config::Config, telemetry};
+use lambda_runtime::{service_fn, Error, LambdaEvent};
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    telemetry::init();
+    let config = Config::from_env()?;
+    let clients = aws::Clients::new(&aws::sdk_config().await);
+    let wiring = Wiring::new(config, clients).await?;
+    let handler = &AuditExportHandler::new(&wiring)?;
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<Event>| async move {
+        Ok::<_, Error>(handler.handle(event.payload).await)
+    }))
+    .await
+}

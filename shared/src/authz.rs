@@ -1,0 +1,454 @@
+//! Who may do what: roles, actions, the permission table, MFA, and field-level views.
+//!
+//! Deny by default: an action is allowed only if the table lists the role for it. The table is the
+//! single source: the API enforces it, `docs/access-control.md` renders it (a test keeps the two
+//! equal), and the route walk in the integration tests checks that the API does what it says.
+use crate::domain::CustomerId;
+use serde::Serialize;
+use std::fmt;
+use std::str::FromStr;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    CallCentreAgent,
+    CheckinAgent,
+    CabinCrew,
+    CustomerAffairs,
+    Marketing,
+    DataAnalyst,
+    PrivacyOfficer,
+    Partner,
+    Admin,
+    /// A passenger acting on their own profile only.
+    Customer,
+    /// A channel system posting events (machine client).
+    Channel,
+}
+
+impl Role {
+    pub const ALL: [Role; 11] = [
+        Role::CallCentreAgent,
+        Role::CheckinAgent,
+        Role::CabinCrew,
+        Role::CustomerAffairs,
+        Role::Marketing,
+        Role::DataAnalyst,
+        Role::PrivacyOfficer,
+        Role::Partner,
+        Role::Admin,
+        Role::Customer,
+        Role::Channel,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::CallCentreAgent => "call_centre_agent",
+            Role::CheckinAgent => "checkin_agent",
+            Role::CabinCrew => "cabin_crew",
+            Role::CustomerAffairs => "customer_affairs",
+            Role::Marketing => "marketing",
+            Role::DataAnalyst => "data_analyst",
+            Role::PrivacyOfficer => "privacy_officer",
+            Role::Partner => "partner",
+            Role::Admin => "admin",
+            Role::Customer => "customer",
+            Role::Channel => "channel",
+        }
+    }
+}
+
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Role {
+    type Err = ();
+    fn from_str(s: &str) -> Result<Self, ()> {
+        Role::ALL.into_iter().find(|r| r.as_str() == s).ok_or(())
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Action {
+    /// `POST /v1/events`
+    IngestEvents,
+    /// `GET /v1/profiles/{id}`
+    ReadProfile,
+    /// `GET /v1/profiles?email|phone|loyalty=`: finding someone by a direct identifier
+    FindProfile,
+    /// `GET /v1/profiles/{id}/timeline`
+    ReadTimeline,
+    /// `GET /v1/audit`
+    ReadAudit,
+}
+
+impl Action {
+    pub const ALL: [Action; 5] =
+        [Action::IngestEvents, Action::ReadProfile, Action::FindProfile, Action::ReadTimeline, Action::ReadAudit];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::IngestEvents => "ingest_events",
+            Action::ReadProfile => "read_profile",
+            Action::FindProfile => "find_profile",
+            Action::ReadTimeline => "read_timeline",
+            Action::ReadAudit => "read_audit",
+        }
+    }
+
+    /// Privileged actions need a token whose `amr` includes `mfa`: anything that exports, erases,
+    /// merges or unmerges, changes consent on someone's behalf, or reads the audit trail.
+    pub fn requires_mfa(self) -> bool {
+        matches!(self, Action::ReadAudit)
+    }
+
+    /// The purpose recorded in the audit trail when the caller sends no `X-Purpose`.
+    pub fn default_purpose(self) -> &'static str {
+        match self {
+            Action::IngestEvents => "data_collection",
+            Action::ReadProfile | Action::FindProfile | Action::ReadTimeline => "customer_service",
+            Action::ReadAudit => "privacy_audit",
+        }
+    }
+}
+
+/// Every route of the HTTP API and the action it performs (`None`: public).
+pub const ROUTES: &[(&str, Option<Action>)] = &[
+    ("GET /v1/health", None),
+    ("POST /v1/events", Some(Action::IngestEvents)),
+    ("GET /v1/profiles/{id}", Some(Action::ReadProfile)),
+    ("GET /v1/profiles", Some(Action::FindProfile)),
+    ("GET /v1/profiles/{id}/timeline", Some(Action::ReadTimeline)),
+    ("GET /v1/audit", Some(Action::ReadAudit)),
+];
+
+/// The action a route key performs.
+pub fn action_for_route(route_key: &str) -> Option<Action> {
+    ROUTES.iter().find(|(r, _)| *r == route_key).and_then(|(_, a)| *a)
+}
+
+use Role::*;
+
+/// The permission table: for each action, the roles allowed to perform it. Anything not listed is
+/// denied. A `Customer` is further restricted to their own profile (see [`Principal::may_access`]).
+pub const PERMISSIONS: &[(Action, &[Role])] = &[
+    (Action::IngestEvents, &[Channel, Admin]),
+    (
+        Action::ReadProfile,
+        &[
+            CallCentreAgent,
+            CheckinAgent,
+            CabinCrew,
+            CustomerAffairs,
+            Marketing,
+            DataAnalyst,
+            PrivacyOfficer,
+            Partner,
+            Admin,
+            Customer,
+        ],
+    ),
+    (Action::FindProfile, &[CallCentreAgent, CheckinAgent, CustomerAffairs, PrivacyOfficer, Admin]),
+    (Action::ReadTimeline, &[CallCentreAgent, CheckinAgent, CustomerAffairs, PrivacyOfficer, Admin, Customer]),
+    (Action::ReadAudit, &[PrivacyOfficer]),
+];
+
+pub fn allowed(role: Role, action: Action) -> bool {
+    PERMISSIONS.iter().any(|(a, roles)| *a == action && roles.contains(&role))
+}
+
+/// The profile attributes a view may contain.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Field {
+    Name,
+    Emails,
+    Phones,
+    DateOfBirth,
+    Nationality,
+    Loyalty,
+    Tier,
+    Address,
+    Documents,
+    Preferences,
+    SpecialAssistance,
+    RecentComplaints,
+    Lineage,
+    Sources,
+}
+
+impl Field {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Field::Name => "name",
+            Field::Emails => "emails",
+            Field::Phones => "phones",
+            Field::DateOfBirth => "date_of_birth",
+            Field::Nationality => "nationality",
+            Field::Loyalty => "loyalty",
+            Field::Tier => "tier",
+            Field::Address => "address",
+            Field::Documents => "documents",
+            Field::Preferences => "preferences",
+            Field::SpecialAssistance => "special_assistance",
+            Field::RecentComplaints => "recent_complaints",
+            Field::Lineage => "lineage",
+            Field::Sources => "sources",
+        }
+    }
+
+    /// Direct identifiers: they single a person out on their own.
+    pub fn is_direct_identifier(self) -> bool {
+        matches!(
+            self,
+            Field::Name
+                | Field::Emails
+                | Field::Phones
+                | Field::DateOfBirth
+                | Field::Loyalty
+                | Field::Address
+                | Field::Documents
+        )
+    }
+}
+
+use Field::*;
+
+const ALL_FIELDS: &[Field] = &[
+    Name,
+    Emails,
+    Phones,
+    DateOfBirth,
+    Nationality,
+    Loyalty,
+    Tier,
+    Address,
+    Documents,
+    Preferences,
+    SpecialAssistance,
+    Lineage,
+    Sources,
+];
+
+/// Field-level views of a profile read, per role. Every view also has `id`, `version`, `status` and
+/// the timestamps. Roles without `ReadProfile` have no view.
+pub fn profile_view(role: Role) -> &'static [Field] {
+    match role {
+        CallCentreAgent => {
+            &[Name, Emails, Phones, DateOfBirth, Loyalty, Tier, Address, Preferences, SpecialAssistance, Sources]
+        }
+        CheckinAgent => {
+            &[Name, Phones, DateOfBirth, Nationality, Loyalty, Tier, Documents, Preferences, SpecialAssistance]
+        }
+        CabinCrew => &[Name, Tier, Preferences, SpecialAssistance, RecentComplaints],
+        CustomerAffairs | PrivacyOfficer | Admin | Customer => ALL_FIELDS,
+        Marketing => &[Tier, Preferences, Nationality],
+        DataAnalyst => &[Tier, Preferences, Nationality, Sources],
+        Partner => &[Tier],
+        Channel => &[],
+    }
+}
+
+/// The authenticated caller, from the claims API Gateway verified.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Principal {
+    /// `sub` of the token.
+    pub subject: String,
+    pub role: Role,
+    /// `amr` includes `mfa`.
+    pub mfa: bool,
+    /// For `Customer`: the customer id their login is linked to (`custom:customer_id`).
+    pub customer_id: Option<CustomerId>,
+}
+
+/// Why a request is refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Denial {
+    /// No role claim, or none this platform knows.
+    NoRole,
+    /// The role may not perform the action.
+    Forbidden,
+    /// The action needs MFA and the token has none.
+    MfaRequired,
+    /// A customer token asked about another customer.
+    NotYourProfile,
+}
+
+impl Principal {
+    /// Builds the principal from verified JWT claims (`cognito:groups`, `amr`, `sub`,
+    /// `custom:customer_id`). A caller in several groups takes the first one this platform knows.
+    pub fn from_claims(claims: &serde_json::Value) -> Result<Principal, Denial> {
+        // ID tokens only: an access token of the same client would pass API Gateway's audience check
+        if claims.get("token_use").and_then(|t| t.as_str()) != Some("id") {
+            return Err(Denial::NoRole);
+        }
+        let subject = claims.get("sub").and_then(|s| s.as_str()).unwrap_or_default().to_owned();
+        let groups = string_list(claims.get("cognito:groups"));
+        let role = groups.iter().find_map(|g| g.parse::<Role>().ok()).ok_or(Denial::NoRole)?;
+        let mfa = string_list(claims.get("amr")).iter().any(|m| m == "mfa");
+        let customer_id = claims.get("custom:customer_id").and_then(|c| c.as_str()).and_then(|c| c.parse().ok());
+        if subject.is_empty() || (role == Role::Customer && customer_id.is_none()) {
+            return Err(Denial::NoRole);
+        }
+        Ok(Principal { subject, role, mfa, customer_id })
+    }
+
+    /// May this caller perform `action` (on `customer`, when the action concerns one)?
+    pub fn may(&self, action: Action, customer: Option<&CustomerId>) -> Result<(), Denial> {
+        if !allowed(self.role, action) {
+            return Err(Denial::Forbidden);
+        }
+        if action.requires_mfa() && !self.mfa {
+            return Err(Denial::MfaRequired);
+        }
+        if self.role == Role::Customer {
+            match (customer, &self.customer_id) {
+                (Some(c), Some(own)) if c == own => {}
+                _ => return Err(Denial::NotYourProfile),
+            }
+        }
+        Ok(())
+    }
+}
+
+/// API Gateway passes array claims either as JSON arrays or as strings like `[a b]` or `a,b`.
+fn string_list(v: Option<&serde_json::Value>) -> Vec<String> {
+    match v {
+        Some(serde_json::Value::Array(a)) => a.iter().filter_map(|x| x.as_str().map(str::to_owned)).collect(),
+        Some(serde_json::Value::String(s)) => s
+            .trim_matches(|c| c == '[' || c == ']')
+            .split([' ', ','])
+            .map(|x| x.trim_matches('"').to_owned())
+            .filter(|x| !x.is_empty())
+            .collect(),
+        _ => vec![],
+    }
+}
+
+/// The permission table as Markdown (rendered into `docs/access-control.md`).
+pub fn render_markdown() -> String {
+    let mut s = String::from("| action | MFA |");
+    for r in Role::ALL {
+        s.push_str(&format!(" {} |", r.as_str()));
+    }
+    s.push_str("\n|---|---|");
+    for _ in Role::ALL {
+        s.push_str("---|");
+    }
+    s.push('\n');
+    for a in Action::ALL {
+        s.push_str(&format!("| `{}` | {} |", a.as_str(), if a.requires_mfa() { "yes" } else { "" }));
+        for r in Role::ALL {
+            let cell = match (allowed(r, a), r) {
+                (false, _) => "",
+                (true, Role::Customer) => "own",
+                (true, _) => "yes",
+            };
+            s.push_str(&format!(" {cell} |"));
+        }
+        s.push('\n');
+    }
+    s.push_str("\nProfile fields by role (every view also has `id`, `version`, `status`, `created_at`, `updated_at`):\n\n| role | fields |\n|---|---|\n");
+    for r in Role::ALL {
+        let fields: Vec<&str> = profile_view(r).iter().map(|f| f.as_str()).collect();
+        s.push_str(&format!(
+            "| {} | {} |\n",
+            r.as_str(),
+            if fields.is_empty() { "(no profile access)".into() } else { fields.join(", ") }
+        ));
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn principal(role: Role, mfa: bool) -> Principal {
+        Principal { subject: "u".into(), role, mfa, customer_id: None }
+    }
+
+    /// `docs/access-control.md` shows the table the code enforces. `UPDATE_DOCS=1 cargo test -p
+    /// cmp-shared permission_table` rewrites the section.
+    #[test]
+    fn permission_table_in_docs_is_current() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/access-control.md");
+        let doc = std::fs::read_to_string(path).unwrap();
+        let start = doc.find("## Permission table\n").expect("section") + "## Permission table\n".len();
+        let end = doc[start..].find("\n## ").map(|i| start + i + 1).unwrap_or(doc.len());
+        let section = format!(
+            "\nGenerated from `shared/src/authz.rs` (`PERMISSIONS`, `profile_view`); deny by default. `own`: a passenger on their own profile only.\n\n{}\n",
+            render_markdown()
+        );
+        if std::env::var("UPDATE_DOCS").is_ok() {
+            std::fs::write(path, format!("{}{}{}", &doc[..start], section, &doc[end..])).unwrap();
+        } else {
+            assert_eq!(
+                &doc[start..end],
+                section,
+                "docs/access-control.md is stale: run UPDATE_DOCS=1 cargo test -p cmp-shared permission_table"
+            );
+        }
+    }
+
+    #[test]
+    fn deny_by_default_and_mfa_for_privileged_actions() {
+        assert!(principal(Partner, true).may(Action::IngestEvents, None).is_err());
+        assert_eq!(principal(PrivacyOfficer, false).may(Action::ReadAudit, None), Err(Denial::MfaRequired));
+        assert_eq!(principal(PrivacyOfficer, true).may(Action::ReadAudit, None), Ok(()));
+        assert_eq!(principal(Admin, true).may(Action::ReadAudit, None), Err(Denial::Forbidden));
+        for r in Role::ALL {
+            for a in Action::ALL {
+                let listed = PERMISSIONS.iter().any(|(x, roles)| *x == a && roles.contains(&r));
+                assert_eq!(allowed(r, a), listed);
+            }
+        }
+    }
+
+    #[test]
+    fn customers_see_only_themselves() {
+        let own = CustomerId::new();
+        let other = CustomerId::new();
+        let p = Principal { subject: "s".into(), role: Customer, mfa: false, customer_id: Some(own.clone()) };
+        assert_eq!(p.may(Action::ReadProfile, Some(&own)), Ok(()));
+        assert_eq!(p.may(Action::ReadProfile, Some(&other)), Err(Denial::NotYourProfile));
+        assert_eq!(p.may(Action::FindProfile, None), Err(Denial::Forbidden));
+    }
+
+    #[test]
+    fn views_keep_direct_identifiers_from_analysts_partners_and_crew_contacts() {
+        for r in [DataAnalyst, Partner, Marketing] {
+            assert!(profile_view(r).iter().all(|f| !f.is_direct_identifier()), "{r}");
+        }
+        let crew = profile_view(CabinCrew);
+        for f in [Documents, Emails, Phones] {
+            assert!(!crew.contains(&f));
+        }
+        for f in [Name, Tier, Preferences, SpecialAssistance, RecentComplaints] {
+            assert!(crew.contains(&f));
+        }
+        assert!(profile_view(CheckinAgent).contains(&Documents));
+    }
+
+    #[test]
+    fn claims_are_read_as_api_gateway_passes_them() {
+        let c = json!({"sub": "abc", "token_use": "id", "cognito:groups": "[cabin_crew other]", "amr": "[pwd mfa]"});
+        let p = Principal::from_claims(&c).unwrap();
+        assert_eq!((p.role, p.mfa), (CabinCrew, true));
+        let access = json!({"sub": "abc", "token_use": "access", "cognito:groups": "[cabin_crew]"});
+        assert_eq!(Principal::from_claims(&access), Err(Denial::NoRole), "access tokens are refused");
+        let c = json!({"sub": "abc", "token_use": "id", "cognito:groups": ["nobody"]});
+        assert_eq!(Principal::from_claims(&c), Err(Denial::NoRole));
+        let c = json!({"sub": "abc", "token_use": "id", "cognito:groups": ["customer"]});
+        assert_eq!(Principal::from_claims(&c), Err(Denial::NoRole), "a customer login must be linked");
+        let id = CustomerId::new();
+        let c =
+            json!({"sub": "abc", "token_use": "id", "cognito:groups": ["customer"], "custom:customer_id": id.as_str()});
+        assert_eq!(Principal::from_claims(&c).unwrap().customer_id, Some(id));
+    }
+}
