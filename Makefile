@@ -5,7 +5,7 @@ export AWS_DEFAULT_REGION ?= eu-west-1
 VENV := .venv
 CUSTOMERS ?= 2000
 
-.PHONY: setup build dev test lint unit integration validate bench sam-build fmt clean
+.PHONY: setup build dev test lint unit integration validate bench bench-auth sam-build fmt clean
 
 ## setup: install the local tools (moto, SAM CLI, cfn-lint, cargo-lambda) into .venv and fetch crates
 setup:
@@ -40,6 +40,10 @@ validate:
 ## bench: the ingest benchmark (prints the figures recorded in docs/benchmarks.md)
 bench: setup
 	cargo run -q -p cmpctl -- bench ingest --customers $(CUSTOMERS)
+
+## bench-auth: what authorisation and the audit trail cost per read
+bench-auth: setup
+	cargo run -q -p cmpctl -- bench auth --reads 500
 
 ## sam-build: arm64 release build of every function, as `sam build` does for a deployment
 sam-build: setup

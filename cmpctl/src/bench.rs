@@ -141,3 +141,129 @@ pub async fn load_demo(client: &ApiClient, customers: usize, seed: u64) -> Resul
         people.iter().take(3).map(|p| json!({"email": p.email, "phone": p.phone, "loyalty": p.loyalty})).collect();
     Ok((events.len(), samples))
 }
+
+pub struct AuthReport {
+    pub reads: usize,
+    pub read_ms: Vec<f64>,
+    pub audit_ms: Vec<f64>,
+    pub authz_ns: f64,
+    pub calls_per_read: std::collections::BTreeMap<String, f64>,
+}
+
+impl AuthReport {
+    pub fn render(&self) -> String {
+        let sorted = |v: &[f64]| {
+            let mut v = v.to_vec();
+            v.sort_by(|a, b| a.partial_cmp(b).unwrap_or(std::cmp::Ordering::Equal));
+            v
+        };
+        let r = sorted(&self.read_ms);
+        let a = sorted(&self.audit_ms);
+        let mut s =
+            format!("profile reads through the api function's handler (in process, no HTTP hop): {}\n", self.reads);
+        s.push_str(&format!(
+            "GET /v1/profiles/{{id}} end to end: p50 {:.1} ms, p99 {:.1} ms\n",
+            percentile(&r, 50.0),
+            percentile(&r, 99.0)
+        ));
+        s.push_str(&format!(
+            "of which the audit append (head read + transactional write): p50 {:.1} ms, p99 {:.1} ms\n",
+            percentile(&a, 50.0),
+            percentile(&a, 99.0)
+        ));
+        s.push_str(&format!(
+            "authorisation decision (claims parsing + permission table): {:.0} ns per request\n",
+            self.authz_ns
+        ));
+        s.push_str("DynamoDB calls per read (api function):\n");
+        for (op, n) in &self.calls_per_read {
+            s.push_str(&format!("  {op}: {n:.2}\n"));
+        }
+        s
+    }
+}
+
+/// Measures what authorisation and the audit trail cost per read on a fresh local stack.
+pub async fn auth(reads: usize) -> Result<AuthReport, BoxError> {
+    use cmp_shared::audit::{self, AuditEntry, AuditLog};
+    use cmp_shared::authz::{Action, Principal};
+    let stack = LocalStack::start(StackOptions::default()).await?;
+    let writer = ApiClient::new(stack.base_url.clone()).with_token(stack.token("channel", false, None)?);
+    let reader = writer.with_token(stack.token("call_centre_agent", false, None)?);
+    let (people, events) = crate::demo::generate(50, 77);
+    let before = stack.records_done();
+    for chunk in events.chunks(500) {
+        writer.post_json("/v1/events", &json!({ "events": chunk })).await?;
+    }
+    while stack.records_done() - before < events.len() as u64 {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let mut ids = Vec::new();
+    for p in people.iter().take(20) {
+        let (_, v) = reader.get(&format!("/v1/profiles?email={}", encode(&p.email))).await?;
+        if let Some(id) = v["items"][0]["id"].as_str() {
+            ids.push(id.to_owned());
+        }
+    }
+    // the api function's calls, counted on a client of its own
+    let counter = CallCounter::default();
+    let counted = crate::stack::clients(&stack.sdk, Some(&counter));
+    let api_fn = stack.wiring.function_by_binary("api").ok_or("no api function")?.clone();
+    let config = cmp_shared::config::Config::from_lookup(|k| api_fn.environment.get(k).cloned())?;
+    let wiring = cmp_shared::handlers::Wiring::new(config, counted).await?;
+    let handler = std::sync::Arc::new(cmp_shared::handlers::api::ApiHandler::new(&wiring));
+    let mut read_ms = Vec::new();
+    let mut claims = serde_json::Map::new();
+    for (k, v) in [("sub", "bench"), ("token_use", "id"), ("cognito:groups", "[call_centre_agent]"), ("amr", "[pwd]")] {
+        claims.insert(k.into(), json!(v));
+    }
+    // warm the key cache of this handler
+    for id in &ids {
+        handler.handle(api_request(id, &claims)?).await;
+    }
+    counter.reset();
+    for i in 0..reads {
+        let id = &ids[i % ids.len()];
+        let t0 = Instant::now();
+        let resp = handler.handle(api_request(id, &claims)?).await;
+        read_ms.push(t0.elapsed().as_secs_f64() * 1000.0);
+        if resp.status() != 200 {
+            return Err(format!("read answered {}", resp.status()).into());
+        }
+    }
+    let calls_per_read = counter.snapshot().into_iter().map(|(k, v)| (k, v as f64 / reads as f64)).collect();
+    // the audit append alone, as each read does it
+    let principal = Principal::from_claims(&serde_json::Value::Object(claims.clone())).map_err(|d| format!("{d:?}"))?;
+    let mut audit_ms = Vec::new();
+    for i in 0..reads {
+        let id: cmp_shared::domain::CustomerId = ids[i % ids.len()].parse().map_err(|_| "id")?;
+        let entry = AuditEntry::for_request(&principal, Action::ReadProfile, Some(&id), "customer_service", "bench");
+        let t0 = Instant::now();
+        audit::record(wiring.audit.as_ref() as &dyn AuditLog, entry).await?;
+        audit_ms.push(t0.elapsed().as_secs_f64() * 1000.0);
+    }
+    // the authorisation decision alone
+    let value = serde_json::Value::Object(claims);
+    let n = 100_000;
+    let t0 = Instant::now();
+    for _ in 0..n {
+        let p = Principal::from_claims(std::hint::black_box(&value)).map_err(|d| format!("{d:?}"))?;
+        std::hint::black_box(p.may(Action::ReadProfile, None).is_ok());
+    }
+    let authz_ns = t0.elapsed().as_nanos() as f64 / n as f64;
+    stack.stop().await;
+    Ok(AuthReport { reads, read_ms, audit_ms, authz_ns, calls_per_read })
+}
+
+fn api_request(id: &str, claims: &serde_json::Map<String, Value>) -> Result<lambda_http::Request, BoxError> {
+    let event = json!({
+        "version": "2.0", "routeKey": "GET /v1/profiles/{id}", "rawPath": format!("/v1/profiles/{id}"), "rawQueryString": "",
+        "headers": {}, "pathParameters": {"id": id},
+        "requestContext": {"http": {"method": "GET", "path": format!("/v1/profiles/{id}"), "protocol": "HTTP/1.1", "sourceIp": "127.0.0.1", "userAgent": "bench"},
+            "requestId": uuid::Uuid::new_v4().to_string(), "routeKey": "GET /v1/profiles/{id}", "stage": "$default", "accountId": "1", "apiId": "local",
+            "domainName": "127.0.0.1", "domainPrefix": "127", "time": "x", "timeEpoch": 0,
+            "authorizer": {"jwt": {"claims": claims, "scopes": null}}},
+        "isBase64Encoded": false
+    });
+    Ok(lambda_http::request::from_str(&event.to_string())?)
+}

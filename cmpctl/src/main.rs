@@ -64,6 +64,11 @@ enum Command {
 
 #[derive(Subcommand)]
 enum Bench {
+    /// The cost of authorisation and the audit trail per read: latency p50/p99, calls per read.
+    Auth {
+        #[arg(long, default_value_t = 500)]
+        reads: usize,
+    },
     /// Events through ingest → stream → merge: events/s, POST-to-readable latency, calls per event.
     Ingest {
         /// Customers to generate (about 4.5 events each).
@@ -137,6 +142,10 @@ async fn main() -> Result<(), BoxError> {
         Command::Demo { url, customers, seed } => {
             let (n, samples) = cmpctl::bench::load_demo(&ApiClient::new(url), customers, seed).await?;
             println!("posted {n} events; sample identifiers: {}", serde_json::Value::Array(samples));
+        }
+        Command::Bench { which: Bench::Auth { reads } } => {
+            let report = cmpctl::bench::auth(reads).await?;
+            println!("{}", report.render());
         }
         Command::Bench { which: Bench::Ingest { customers, probes, poll_ms } } => {
             let report = cmpctl::bench::ingest(customers, probes, Duration::from_millis(poll_ms)).await?;

@@ -127,3 +127,21 @@ impl OpenApiValidator {
         v.iter_errors(instance).map(|e| format!("{} at {}", e, e.instance_path())).collect()
     }
 }
+
+/// `METHOD path` of every operation in the OpenAPI document, sorted.
+pub fn documented_routes(doc: &Value) -> Vec<String> {
+    let mut routes: Vec<String> = doc["paths"]
+        .as_object()
+        .expect("paths")
+        .iter()
+        .flat_map(|(p, ops)| {
+            ops.as_object()
+                .expect("operations")
+                .keys()
+                .filter(|m| ["get", "post", "put", "patch", "delete"].contains(&m.as_str()))
+                .map(move |m| format!("{} {p}", m.to_uppercase()))
+        })
+        .collect();
+    routes.sort();
+    routes
+}

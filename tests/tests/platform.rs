@@ -47,20 +47,8 @@ async fn the_platform_end_to_end() {
             _ => None,
         })
         .collect();
-    let mut documented: Vec<String> = openapi["paths"]
-        .as_object()
-        .unwrap()
-        .iter()
-        .flat_map(|(p, ops)| {
-            ops.as_object()
-                .unwrap()
-                .keys()
-                .filter(|m| ["get", "post", "put", "patch", "delete"].contains(&m.as_str()))
-                .map(move |m| format!("{} {p}", m.to_uppercase()))
-        })
-        .collect();
+    let documented = documented_routes(&openapi);
     served.sort();
-    documented.sort();
     assert_eq!(served, documented, "template routes and OpenAPI paths differ");
 
     // -- 1. an event posted to the API becomes a profile readable through the API

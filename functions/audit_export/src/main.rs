@@ -2,15 +2,11 @@
 //! Thin: wiring at cold start, then the shared handler for each batch.
 use aws_lambda_events::event::dynamodb::Event;
 use cmp_shared::handlers::{audit_export::AuditExportHandler, Wiring};
-use cmp_shared::{aws, config::Config, telemetry};
 use lambda_runtime::{service_fn, Error, LambdaEvent};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    telemetry::init();
-    let config = Config::from_env()?;
-    let clients = aws::Clients::new(&aws::sdk_config().await);
-    let wiring = Wiring::new(config, clients).await?;
+    let wiring = Wiring::from_env().await?;
     let handler = &AuditExportHandler::new(&wiring)?;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Event>| async move {
         Ok::<_, Error>(handler.handle(event.payload).await)

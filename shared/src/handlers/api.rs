@@ -87,10 +87,7 @@ impl ApiHandler {
 
     /// Writes the audit record; without it, nothing is answered.
     async fn audit(&self, entry: AuditEntry) -> Result<(), ApiError> {
-        audit::record(self.audit.as_ref(), entry).await.map(|_| ()).map_err(|e| {
-            tracing::error!(error_code = e.code(), "audit write failed");
-            ApiError::unavailable("audit_unavailable", "the audit trail cannot be written; nothing was read")
-        })
+        super::write_audit(self.audit.as_ref(), entry, "nothing was read").await
     }
 
     /// Authorises `action` on `customer` for `p`, auditing a refusal.

@@ -1,6 +1,6 @@
 //! `POST /v1/events` (API Gateway HTTP API, payload 2.0) → [`crate::ingest::Ingest`].
 use super::{denial, principal, purpose, Wiring};
-use crate::audit::{self, AuditEntry, AuditLog};
+use crate::audit::{AuditEntry, AuditLog};
 use crate::authz::Action;
 use crate::error::CmpError;
 use crate::http::{body_bytes, error_response, json_response, request_id, route_key, ApiError};
@@ -53,13 +53,8 @@ impl IngestHandler {
     }
 
     async fn audit(&self, entry: AuditEntry) -> Result<(), ApiError> {
-        audit::record(self.audit.as_ref(), entry).await.map(|_| ()).map_err(|e| {
-            tracing::error!(error_code = e.code(), "audit write failed");
-            ApiError::unavailable(
-                "audit_unavailable",
-                "the audit trail cannot be written; the events may have been accepted, and resending them is safe",
-            )
-        })
+        super::write_audit(self.audit.as_ref(), entry, "the events may have been accepted, and resending them is safe")
+            .await
     }
 
     async fn route(&self, req: &Request, rid: &str) -> Result<Response<Body>, ApiError> {

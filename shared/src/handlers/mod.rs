@@ -33,6 +33,15 @@ pub struct Wiring {
 }
 
 impl Wiring {
+    /// Cold start of a function: JSON logs, configuration from the environment, SDK clients from
+    /// the standard AWS environment, then [`Wiring::new`].
+    pub async fn from_env() -> Result<Self, CmpError> {
+        crate::telemetry::init();
+        let config = Config::from_env()?;
+        let clients = Clients::new(&crate::aws::sdk_config().await);
+        Wiring::new(config, clients).await
+    }
+
     /// Builds the adapters and unwraps the blind-index key (one KMS call per cold start).
     pub async fn new(config: Config, clients: Clients) -> Result<Self, CmpError> {
         let kms: Arc<dyn KeyService> = Arc::new(KmsKeyService::new(clients.kms.clone(), config.kms_key_id.clone()));
@@ -105,4 +114,16 @@ pub fn purpose(req: &Request, action: Action) -> Result<String, ApiError> {
             }
         }
     }
+}
+
+/// Appends an audit record for a request; without it nothing is answered (`503 audit_unavailable`).
+pub async fn write_audit(
+    log: &dyn AuditLog,
+    entry: crate::audit::AuditEntry,
+    consequence: &str,
+) -> Result<(), ApiError> {
+    crate::audit::record(log, entry).await.map(|_| ()).map_err(|e| {
+        tracing::error!(error_code = e.code(), "audit write failed");
+        ApiError::unavailable("audit_unavailable", format!("the audit trail cannot be written; {consequence}"))
+    })
 }
