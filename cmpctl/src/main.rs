@@ -55,10 +55,24 @@ enum Command {
         #[arg(long, default_value = ".local/stack.json")]
         stack: std::path::PathBuf,
     },
+    /// Flight-disruption compensation, offline (the same engine as the API and the compensate function).
+    Compensation {
+        #[command(subcommand)]
+        which: Compensation,
+    },
     /// Benchmarks (they start their own local stack).
     Bench {
         #[command(subcommand)]
         which: Bench,
+    },
+}
+
+#[derive(Subcommand)]
+enum Compensation {
+    /// Assess one journey and one disruption (the body of POST /v1/compensation/assessments).
+    Assess {
+        #[arg(long)]
+        input: std::path::PathBuf,
     },
 }
 
@@ -142,6 +156,16 @@ async fn main() -> Result<(), BoxError> {
         Command::Demo { url, customers, seed } => {
             let (n, samples) = cmpctl::bench::load_demo(&ApiClient::new(url), customers, seed).await?;
             println!("posted {n} events; sample identifiers: {}", serde_json::Value::Array(samples));
+        }
+        Command::Compensation { which: Compensation::Assess { input } } => {
+            let text = std::fs::read(&input).map_err(|e| format!("{}: {e}", input.display()))?;
+            let de = &mut serde_json::Deserializer::from_slice(&text);
+            let request: cmp_shared::compensation::AssessmentRequest = serde_path_to_error::deserialize(de)
+                .map_err(|e| format!("{}: at {}: {}", input.display(), e.path(), e.inner()))?;
+            match cmp_shared::compensation::assess(&request) {
+                Ok(a) => println!("{}", serde_json::to_string_pretty(&a)?),
+                Err(e) => return Err(format!("{} ({}): {e}", e.code(), e.path()).into()),
+            }
         }
         Command::Bench { which: Bench::Auth { reads } } => {
             let report = cmpctl::bench::auth(reads).await?;

@@ -84,11 +84,19 @@ pub enum Action {
     ReadTimeline,
     /// `GET /v1/audit`
     ReadAudit,
+    /// `POST /v1/compensation/assessments`
+    AssessCompensation,
 }
 
 impl Action {
-    pub const ALL: [Action; 5] =
-        [Action::IngestEvents, Action::ReadProfile, Action::FindProfile, Action::ReadTimeline, Action::ReadAudit];
+    pub const ALL: [Action; 6] = [
+        Action::IngestEvents,
+        Action::ReadProfile,
+        Action::FindProfile,
+        Action::ReadTimeline,
+        Action::ReadAudit,
+        Action::AssessCompensation,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -97,6 +105,7 @@ impl Action {
             Action::FindProfile => "find_profile",
             Action::ReadTimeline => "read_timeline",
             Action::ReadAudit => "read_audit",
+            Action::AssessCompensation => "assess_compensation",
         }
     }
 
@@ -112,6 +121,7 @@ impl Action {
             Action::IngestEvents => "data_collection",
             Action::ReadProfile | Action::FindProfile | Action::ReadTimeline => "customer_service",
             Action::ReadAudit => "privacy_audit",
+            Action::AssessCompensation => "compensation_assessment",
         }
     }
 }
@@ -124,6 +134,7 @@ pub const ROUTES: &[(&str, Option<Action>)] = &[
     ("GET /v1/profiles", Some(Action::FindProfile)),
     ("GET /v1/profiles/{id}/timeline", Some(Action::ReadTimeline)),
     ("GET /v1/audit", Some(Action::ReadAudit)),
+    ("POST /v1/compensation/assessments", Some(Action::AssessCompensation)),
 ];
 
 /// The action a route key performs.
@@ -155,6 +166,7 @@ pub const PERMISSIONS: &[(Action, &[Role])] = &[
     (Action::FindProfile, &[CallCentreAgent, CheckinAgent, CustomerAffairs, PrivacyOfficer, Admin]),
     (Action::ReadTimeline, &[CallCentreAgent, CheckinAgent, CustomerAffairs, PrivacyOfficer, Admin, Customer]),
     (Action::ReadAudit, &[PrivacyOfficer]),
+    (Action::AssessCompensation, &[CallCentreAgent, CustomerAffairs, Admin]),
 ];
 
 pub fn allowed(role: Role, action: Action) -> bool {

@@ -43,6 +43,16 @@ fn request_for(route: &str, id: &str, n: usize) -> (&'static str, String, Option
         "GET /v1/profiles" => ("GET", format!("/v1/profiles?email={}", encode(EMAIL)), None),
         "GET /v1/profiles/{id}/timeline" => ("GET", format!("/v1/profiles/{id}/timeline"), None),
         "GET /v1/audit" => ("GET", format!("/v1/audit?customer={id}"), None),
+        "POST /v1/compensation/assessments" => (
+            "POST",
+            "/v1/compensation/assessments".into(),
+            Some(
+                serde_json::from_slice(
+                    &std::fs::read(cmpctl::repo_root().join("events/compensation-assessment.json")).unwrap(),
+                )
+                .unwrap(),
+            ),
+        ),
         other => panic!("route {other} has no request in this test: add one"),
     }
 }

@@ -58,17 +58,33 @@ impl Cause {
     pub fn extraordinary(self) -> (bool, &'static str) {
         match self {
             Cause::Technical => (false, "CJEU C-549/07 Wallentin-Hermann; C-257/14 van der Lans"),
-            Cause::CrewShortage => (false, "CJEU C-549/07 Wallentin-Hermann (inherent in the carrier's normal activity)"),
+            Cause::CrewShortage => {
+                (false, "CJEU C-549/07 Wallentin-Hermann (inherent in the carrier's normal activity)")
+            }
             Cause::OwnStaffStrike => (false, "CJEU C-195/17 Krüsemann; C-28/20 Airhelp v SAS"),
-            Cause::Weather => (true, "Recital 14 and Art. 5(3) Regulation (EC) No 261/2004 (meteorological conditions)"),
-            Cause::Atc => (true, "Recital 15 and Art. 5(3) Regulation (EC) No 261/2004 (air traffic management decisions)"),
-            Cause::AtcStrike => (true, "Recital 14 and Art. 5(3) Regulation (EC) No 261/2004 (strikes by third parties); CJEU C-28/20"),
-            Cause::AirportStrike => (true, "Recital 14 and Art. 5(3) Regulation (EC) No 261/2004 (strikes by third parties); CJEU C-28/20"),
+            Cause::Weather => {
+                (true, "Recital 14 and Art. 5(3) Regulation (EC) No 261/2004 (meteorological conditions)")
+            }
+            Cause::Atc => {
+                (true, "Recital 15 and Art. 5(3) Regulation (EC) No 261/2004 (air traffic management decisions)")
+            }
+            Cause::AtcStrike => {
+                (true, "Recital 14 and Art. 5(3) Regulation (EC) No 261/2004 (strikes by third parties); CJEU C-28/20")
+            }
+            Cause::AirportStrike => {
+                (true, "Recital 14 and Art. 5(3) Regulation (EC) No 261/2004 (strikes by third parties); CJEU C-28/20")
+            }
             Cause::Security => (true, "Recital 14 and Art. 5(3) Regulation (EC) No 261/2004 (security risks)"),
             Cause::BirdStrike => (true, "CJEU C-315/15 Pešková"),
-            Cause::MedicalEmergency => (true, "Recital 14 and Art. 5(3) Regulation (EC) No 261/2004; CJEU C-74/19 LE v TAP"),
-            Cause::PoliticalInstability => (true, "Recital 14 and Art. 5(3) Regulation (EC) No 261/2004 (political instability)"),
-            Cause::HiddenManufacturingDefect => (true, "CJEU C-549/07 Wallentin-Hermann para. 26; C-257/14 van der Lans"),
+            Cause::MedicalEmergency => {
+                (true, "Recital 14 and Art. 5(3) Regulation (EC) No 261/2004; CJEU C-74/19 LE v TAP")
+            }
+            Cause::PoliticalInstability => {
+                (true, "Recital 14 and Art. 5(3) Regulation (EC) No 261/2004 (political instability)")
+            }
+            Cause::HiddenManufacturingDefect => {
+                (true, "CJEU C-549/07 Wallentin-Hermann para. 26; C-257/14 van der Lans")
+            }
         }
     }
 }
@@ -147,6 +163,8 @@ pub enum AssessError {
     UnknownAirport { path: String, code: String },
     #[error("{message} ({path})")]
     InvalidJourney { path: String, message: String },
+    #[error("{message} ({path})")]
+    Invalid { path: String, message: String },
 }
 
 impl AssessError {
@@ -154,11 +172,14 @@ impl AssessError {
         match self {
             AssessError::UnknownAirport { .. } => "unknown_airport",
             AssessError::InvalidJourney { .. } => "invalid_journey",
+            AssessError::Invalid { .. } => "validation_failed",
         }
     }
     pub fn path(&self) -> &str {
         match self {
-            AssessError::UnknownAirport { path, .. } | AssessError::InvalidJourney { path, .. } => path,
+            AssessError::UnknownAirport { path, .. }
+            | AssessError::InvalidJourney { path, .. }
+            | AssessError::Invalid { path, .. } => path,
         }
     }
 }
@@ -226,15 +247,62 @@ fn hm(d: Duration) -> String {
     format!("{}h{:02}", m / 60, (m % 60).abs())
 }
 
+/// `^[A-Z0-9]{2}$`
+fn is_carrier(s: &str) -> bool {
+    s.len() == 2 && s.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
+}
+
+/// `^[A-Z]{3}$`
+fn is_airport_code(s: &str) -> bool {
+    s.len() == 3 && s.bytes().all(|b| b.is_ascii_uppercase())
+}
+
+/// `^[A-Z0-9]{2}[0-9]{1,4}[A-Z]?$`
+fn is_flight_number(s: &str) -> bool {
+    if s.len() < 3 || !s.is_char_boundary(2) || !is_carrier(&s[..2]) {
+        return false;
+    }
+    let rest = &s[2..];
+    let digits = rest.strip_suffix(|c: char| c.is_ascii_uppercase()).unwrap_or(rest);
+    (1..=4).contains(&digits.len()) && digits.bytes().all(|b| b.is_ascii_digit())
+}
+
 /// Assesses one passenger journey (a single booking, possibly with connections) and one disruption.
 pub fn assess(req: &AssessmentRequest) -> Result<Assessment, AssessError> {
     let legs = &req.journey.legs;
     let d = &req.disruption;
     if legs.is_empty() {
-        return Err(AssessError::InvalidJourney { path: "/journey/legs".into(), message: "a journey has at least one leg".into() });
+        return Err(AssessError::InvalidJourney {
+            path: "/journey/legs".into(),
+            message: "a journey has at least one leg".into(),
+        });
+    }
+    if legs.len() > 8 {
+        return Err(AssessError::Invalid {
+            path: "/journey/legs".into(),
+            message: "a journey has at most 8 legs".into(),
+        });
+    }
+    for (i, l) in legs.iter().enumerate() {
+        for (field, ok) in [
+            ("flight", is_flight_number(&l.flight)),
+            ("operating_carrier", is_carrier(&l.operating_carrier)),
+            ("origin", is_airport_code(&l.origin)),
+            ("destination", is_airport_code(&l.destination)),
+        ] {
+            if !ok {
+                return Err(AssessError::Invalid {
+                    path: format!("/journey/legs/{i}/{field}"),
+                    message: format!("{field} is not a valid code"),
+                });
+            }
+        }
     }
     if d.leg >= legs.len() {
-        return Err(AssessError::InvalidJourney { path: "/disruption/leg".into(), message: "no such leg in the journey".into() });
+        return Err(AssessError::InvalidJourney {
+            path: "/disruption/leg".into(),
+            message: "no such leg in the journey".into(),
+        });
     }
     for (i, l) in legs.iter().enumerate() {
         known(&l.origin, format!("/journey/legs/{i}/origin"))?;
@@ -294,24 +362,37 @@ pub fn assess(req: &AssessmentRequest) -> Result<Assessment, AssessError> {
     let regime = if in_eu261_territory(&first.country) {
         cx.say(
             "scope_departure_eu",
-            format!("the journey departs from {} ({}), in the territory where the Regulation applies", first.iata, first.country),
+            format!(
+                "the journey departs from {} ({}), in the territory where the Regulation applies",
+                first.iata, first.country
+            ),
             art("Art. 3(1)(a)"),
         );
         Some(Regime::Eu261)
     } else if in_uk(&first.country) {
-        cx.say("scope_departure_uk", format!("the journey departs from {} in the United Kingdom", first.iata), "Art. 3(1)(a) UK261 (Regulation (EC) No 261/2004 as retained in UK law)");
+        cx.say(
+            "scope_departure_uk",
+            format!("the journey departs from {} in the United Kingdom", first.iata),
+            "Art. 3(1)(a) UK261 (Regulation (EC) No 261/2004 as retained in UK law)",
+        );
         Some(Regime::Uk261)
     } else if in_eu261_territory(&last.country) && carrier == Licence::Eu {
         cx.say(
             "scope_arrival_eu_carrier",
-            format!("the journey arrives in {} from a third country on a Community carrier ({})", last.country, disrupted.operating_carrier),
+            format!(
+                "the journey arrives in {} from a third country on a Community carrier ({})",
+                last.country, disrupted.operating_carrier
+            ),
             art("Art. 3(1)(b)"),
         );
         Some(Regime::Eu261)
     } else if in_uk(&last.country) && matches!(carrier, Licence::Uk | Licence::Eu) {
         cx.say(
             "scope_arrival_uk_carrier",
-            format!("the journey arrives in the United Kingdom on a UK or EU carrier ({})", disrupted.operating_carrier),
+            format!(
+                "the journey arrives in the United Kingdom on a UK or EU carrier ({})",
+                disrupted.operating_carrier
+            ),
             "Art. 3(1)(b) UK261",
         );
         Some(Regime::Uk261)
@@ -372,7 +453,11 @@ pub fn assess(req: &AssessmentRequest) -> Result<Assessment, AssessError> {
             "great-circle distance {} – {} is {distance_km} km{}: {base} {currency}",
             first.iata,
             last.iata,
-            if intra && band == Band::B && distance > 3500.0 { ", an intra-Community flight over 1,500 km" } else { "" }
+            if intra && band == Band::B && distance > 3500.0 {
+                ", an intra-Community flight over 1,500 km"
+            } else {
+                ""
+            }
         ),
         format!("{} and Art. 7(4) {REG}; CJEU C-559/16 Bossen", band.article()),
     );
@@ -384,14 +469,22 @@ pub fn assess(req: &AssessmentRequest) -> Result<Assessment, AssessError> {
             let (x, authority) = c.extraordinary();
             let name = serde_json::to_value(c).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
             if x {
-                cx.say("extraordinary_circumstances", format!("the cause ({name}) is an extraordinary circumstance that could not have been avoided"), authority);
+                cx.say(
+                    "extraordinary_circumstances",
+                    format!("the cause ({name}) is an extraordinary circumstance that could not have been avoided"),
+                    authority,
+                );
             } else {
                 cx.say("ordinary_cause", format!("the cause ({name}) is within the carrier's control"), authority);
             }
             x
         }
         None => {
-            cx.say("cause_not_proven", "no cause given: the carrier has not shown extraordinary circumstances", art("Art. 5(3)"));
+            cx.say(
+                "cause_not_proven",
+                "no cause given: the carrier has not shown extraordinary circumstances",
+                art("Art. 5(3)"),
+            );
             false
         }
     };
@@ -417,7 +510,10 @@ pub fn assess(req: &AssessmentRequest) -> Result<Assessment, AssessError> {
             if delay >= Duration::hours(3) {
                 cx.say(
                     "arrival_delay",
-                    format!("arrival at the final destination {} late: three hours or more gives the right to compensation", hm(delay)),
+                    format!(
+                        "arrival at the final destination {} late: three hours or more gives the right to compensation",
+                        hm(delay)
+                    ),
                     "CJEU C-402/07 Sturgeon; C-581/10 Nelson; C-452/13 Germanwings (arrival when a door opens)",
                 );
                 eligible = !extraordinary;
@@ -430,13 +526,20 @@ pub fn assess(req: &AssessmentRequest) -> Result<Assessment, AssessError> {
                     );
                 }
                 if extraordinary {
-                    cx.say("exempt", "extraordinary circumstances exempt the carrier from compensation for the delay", format!("Art. 5(3) {REG}; CJEU C-402/07 Sturgeon para. 69"));
+                    cx.say(
+                        "exempt",
+                        "extraordinary circumstances exempt the carrier from compensation for the delay",
+                        format!("Art. 5(3) {REG}; CJEU C-402/07 Sturgeon para. 69"),
+                    );
                 }
             } else {
                 eligible = false;
                 cx.say(
                     "arrival_delay_under_3h",
-                    format!("arrival at the final destination {} late: under three hours gives no compensation", hm(delay.max(Duration::zero()))),
+                    format!(
+                        "arrival at the final destination {} late: under three hours gives no compensation",
+                        hm(delay.max(Duration::zero()))
+                    ),
                     "CJEU C-402/07 Sturgeon; C-581/10 Nelson",
                 );
             }
@@ -449,13 +552,25 @@ pub fn assess(req: &AssessmentRequest) -> Result<Assessment, AssessError> {
                 care.hotel = expected_departure.date_naive() > disrupted.scheduled_departure.date_naive();
                 cx.say(
                     "care_delay",
-                    format!("a delay of {} or more on this distance: meals and refreshments, two calls or e-mails{}", hm(band.limit()), if care.hotel { ", and a hotel with transfers as the departure moves to the next day" } else { "" }),
+                    format!(
+                        "a delay of {} or more on this distance: meals and refreshments, two calls or e-mails{}",
+                        hm(band.limit()),
+                        if care.hotel {
+                            ", and a hotel with transfers as the departure moves to the next day"
+                        } else {
+                            ""
+                        }
+                    ),
                     format!("Art. 6(1) and Art. 9 {REG}"),
                 );
             }
             if delay >= Duration::hours(5) {
                 refund_or_reroute = true;
-                cx.say("refund_delay", "a delay of five hours or more: the passenger may choose a refund instead of travelling", format!("Art. 6(1)(c)(iii) and Art. 8(1)(a) {REG}"));
+                cx.say(
+                    "refund_delay",
+                    "a delay of five hours or more: the passenger may choose a refund instead of travelling",
+                    format!("Art. 6(1)(c)(iii) and Art. 8(1)(a) {REG}"),
+                );
             }
         }
         DisruptionType::Cancellation => {
@@ -469,7 +584,11 @@ pub fn assess(req: &AssessmentRequest) -> Result<Assessment, AssessError> {
                 reroute.is_some_and(|(dep, arr)| dep >= sched_dep - early && arr < sched_arr + late)
             };
             eligible = if notice >= Duration::days(14) {
-                cx.say("notice_14_days", format!("informed {} days before departure: at least two weeks", notice.num_days()), art("Art. 5(1)(c)(i)"));
+                cx.say(
+                    "notice_14_days",
+                    format!("informed {} days before departure: at least two weeks", notice.num_days()),
+                    art("Art. 5(1)(c)(i)"),
+                );
                 false
             } else if notice >= Duration::days(7) {
                 let ok = qualifying(Duration::hours(2), Duration::hours(4));
@@ -512,7 +631,11 @@ pub fn assess(req: &AssessmentRequest) -> Result<Assessment, AssessError> {
                     }
                 }
             }
-            care = Care { meals: true, communication: true, hotel: reroute.is_none_or(|(dep, _)| dep.date_naive() > sched_dep.date_naive()) };
+            care = Care {
+                meals: true,
+                communication: true,
+                hotel: reroute.is_none_or(|(dep, _)| dep.date_naive() > sched_dep.date_naive()),
+            };
             refund_or_reroute = true;
             cx.say("care_cancellation", "meals and refreshments, two calls or e-mails, and a hotel if the re-routing leaves on a later day; refund or re-routing at the passenger's choice", format!("Art. 5(1)(a)-(b), Art. 8 and Art. 9 {REG}"));
         }
@@ -521,12 +644,24 @@ pub fn assess(req: &AssessmentRequest) -> Result<Assessment, AssessError> {
                 eligible = false;
                 cx.say("volunteer", "the passenger gave up the seat voluntarily in exchange for benefits agreed with the carrier: no compensation under Art. 7", art("Art. 4(1)"));
                 refund_or_reroute = true;
-                cx.say("volunteer_assistance", "volunteers keep the right to a refund or re-routing", art("Art. 4(1) and Art. 8"));
+                cx.say(
+                    "volunteer_assistance",
+                    "volunteers keep the right to a refund or re-routing",
+                    art("Art. 4(1) and Art. 8"),
+                );
             } else {
                 eligible = true;
-                cx.say("denied_boarding", "boarding was denied against the passenger's will: compensation is due immediately", art("Art. 4(3)"));
+                cx.say(
+                    "denied_boarding",
+                    "boarding was denied against the passenger's will: compensation is due immediately",
+                    art("Art. 4(3)"),
+                );
                 if extraordinary {
-                    cx.say("no_exemption_denied_boarding", "extraordinary circumstances do not exempt the carrier from compensating denied boarding", "CJEU C-22/11 Finnair; C-321/11 Rodríguez Cachafeiro");
+                    cx.say(
+                        "no_exemption_denied_boarding",
+                        "extraordinary circumstances do not exempt the carrier from compensating denied boarding",
+                        "CJEU C-22/11 Finnair; C-321/11 Rodríguez Cachafeiro",
+                    );
                 }
                 if let Some(r) = &d.reroute {
                     let delay = r.arrival.with_timezone(&Utc) - sched_arr;
@@ -536,13 +671,32 @@ pub fn assess(req: &AssessmentRequest) -> Result<Assessment, AssessError> {
                         cx.say("halved_reroute", format!("re-routed, arriving {} late, within {} for this distance: the compensation is reduced by 50 %", hm(delay.max(Duration::zero())), hm(band.limit())), art("Art. 7(2)"));
                     }
                 }
-                care = Care { meals: true, communication: true, hotel: d.reroute.as_ref().is_none_or(|r| r.departure.with_timezone(&Utc).date_naive() > sched_dep.date_naive()) };
+                care = Care {
+                    meals: true,
+                    communication: true,
+                    hotel: d
+                        .reroute
+                        .as_ref()
+                        .is_none_or(|r| r.departure.with_timezone(&Utc).date_naive() > sched_dep.date_naive()),
+                };
                 refund_or_reroute = true;
-                cx.say("care_denied_boarding", "meals and refreshments, two calls or e-mails, a hotel if needed, and refund or re-routing", art("Art. 4(3), Art. 8 and Art. 9"));
+                cx.say(
+                    "care_denied_boarding",
+                    "meals and refreshments, two calls or e-mails, a hotel if needed, and refund or re-routing",
+                    art("Art. 4(3), Art. 8 and Art. 9"),
+                );
             }
         }
     }
-    let amount = if eligible { if halved { base / 2 } else { base } } else { 0 };
+    let amount = if eligible {
+        if halved {
+            base / 2
+        } else {
+            base
+        }
+    } else {
+        0
+    };
     if !halved && eligible {
         cx.say("not_halved", format!("{amount} {currency} in full"), art("Art. 7(1) and 7(2)"));
     }

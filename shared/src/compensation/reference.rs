@@ -104,8 +104,8 @@ pub fn licence(carrier: &str) -> Licence {
 /// ISO codes where they have one), plus the EEA states (Iceland, Liechtenstein, Norway) and
 /// Switzerland, which apply it by agreement. Not: the Faroe Islands, Greenland, the UK.
 pub const EU261_TERRITORY: &[&str] = &[
-    "AT", "BE", "BG", "HR", "CY", "CZ", "DK", "EE", "FI", "FR", "DE", "GR", "HU", "IE", "IT", "LV", "LT", "LU", "MT", "NL",
-    "PL", "PT", "RO", "SK", "SI", "ES", "SE", // member states (Azores, Madeira: PT; Canary Islands: ES)
+    "AT", "BE", "BG", "HR", "CY", "CZ", "DK", "EE", "FI", "FR", "DE", "GR", "HU", "IE", "IT", "LV", "LT", "LU", "MT",
+    "NL", "PL", "PT", "RO", "SK", "SI", "ES", "SE", // member states (Azores, Madeira: PT; Canary Islands: ES)
     "GP", "GF", "MQ", "RE", "YT", "MF", // outermost regions with their own codes
     "IS", "LI", "NO", "CH", // EEA and Switzerland
 ];

@@ -45,6 +45,62 @@ fn query(req: &Request, allowed: &[&str]) -> Result<Vec<(String, String)>, ApiEr
     Ok(out)
 }
 
+/// Largest assessment request accepted (a journey of up to 8 legs is far smaller).
+const MAX_ASSESSMENT_BYTES: usize = 65_536;
+
+/// Parses `POST /v1/compensation/assessments`: JSON only, bounded, unknown fields refused, errors
+/// located by JSON pointer.
+fn assessment_request(req: &Request) -> Result<crate::compensation::AssessmentRequest, ApiError> {
+    let ct = req.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or_default();
+    if !ct.split(';').next().unwrap_or_default().trim().eq_ignore_ascii_case("application/json") {
+        return Err(ApiError::new(415, "unsupported_media_type", "send application/json"));
+    }
+    let body = crate::http::body_bytes(req);
+    if body.len() > MAX_ASSESSMENT_BYTES {
+        return Err(ApiError::new(413, "payload_too_large", format!("at most {MAX_ASSESSMENT_BYTES} bytes")));
+    }
+    if serde_json::from_slice::<serde_json::Value>(body).is_err() {
+        return Err(ApiError::bad_request("invalid_json", "the body is not valid JSON"));
+    }
+    let de = &mut serde_json::Deserializer::from_slice(body);
+    serde_path_to_error::deserialize(de).map_err(|e| {
+        let pointer = json_pointer(&e.path().to_string());
+        let message = e.inner().to_string();
+        let message = message.split(" at line ").next().unwrap_or_default().to_owned();
+        ApiError::bad_request("validation_failed", "the assessment request does not match its schema").with_details(
+            vec![crate::http::ItemError {
+                index: 0,
+                event_id: None,
+                code: "schema_violation".into(),
+                path: pointer,
+                message,
+            }],
+        )
+    })
+}
+
+/// `journey.legs[0].origin` → `/journey/legs/0/origin`.
+fn json_pointer(path: &str) -> String {
+    if path == "." {
+        return String::new();
+    }
+    let mut out = String::new();
+    for part in path.split('.') {
+        let (name, rest) = part.split_once('[').map(|(n, r)| (n, Some(r))).unwrap_or((part, None));
+        if !name.is_empty() {
+            out.push('/');
+            out.push_str(&name.replace('~', "~0").replace('/', "~1"));
+        }
+        if let Some(r) = rest {
+            for idx in r.split('[') {
+                out.push('/');
+                out.push_str(idx.trim_end_matches(']'));
+            }
+        }
+    }
+    out
+}
+
 fn internal(e: crate::CmpError) -> ApiError {
     tracing::error!(error_code = e.code(), "backend error");
     ApiError::from(&e)
@@ -263,6 +319,29 @@ impl ApiHandler {
                     .collect();
                 Ok(json_response(200, &json!({"customer": customer, "chain": verification, "items": items})))
             }
+            Action::AssessCompensation => {
+                query(req, &[])?;
+                let request = assessment_request(req)?;
+                let mut entry = self.authorise(&p, action, None, &purpose, rid).await?;
+                match crate::compensation::assess(&request) {
+                    Ok(a) => {
+                        entry.outcome = format!("allowed:{}", if a.eligible { "eligible" } else { "not_eligible" });
+                        self.audit(entry).await?;
+                        Ok(json_response(200, &a))
+                    }
+                    Err(e) => {
+                        entry.outcome = format!("rejected:{}", e.code());
+                        self.audit(entry).await?;
+                        Err(ApiError::bad_request(e.code(), e.to_string()).with_details(vec![crate::http::ItemError {
+                            index: 0,
+                            event_id: None,
+                            code: e.code().into(),
+                            path: e.path().into(),
+                            message: e.to_string(),
+                        }]))
+                    }
+                }
+            }
             Action::IngestEvents => Err(ApiError::not_found("route_not_found", "no such route")),
         }
     }
@@ -349,6 +428,13 @@ mod tests {
         )
     }
 
+    #[test]
+    fn json_pointers_from_serde_paths() {
+        assert_eq!(json_pointer("journey.legs[0].origin"), "/journey/legs/0/origin");
+        assert_eq!(json_pointer("disruption.type"), "/disruption/type");
+        assert_eq!(json_pointer("."), "");
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig { cases: 300, ..ProptestConfig::default() })]
 
@@ -356,7 +442,7 @@ mod tests {
         /// 4xx with a stable code: never a 5xx, never a panic.
         #[test]
         fn read_routes_never_fail_on_bad_input(
-            route in prop_oneof![Just("GET /v1/profiles/{id}"), Just("GET /v1/profiles/{id}/timeline"), Just("GET /v1/profiles"), Just("GET /v1/audit"), Just("GET /v1/nope")],
+            route in prop_oneof![Just("GET /v1/profiles/{id}"), Just("GET /v1/profiles/{id}/timeline"), Just("GET /v1/profiles"), Just("GET /v1/audit"), Just("POST /v1/compensation/assessments"), Just("GET /v1/nope")],
             id in prop_oneof![Just("cus_0192f1a3c4d57e8f9a0b1c2d3e4f5a6b".to_owned()), "[ -~]{0,60}", "\\PC{0,20}"],
             query in prop::collection::vec(("[a-z]{1,8}", "[ -~]{0,40}"), 0..4),
             purpose in prop::option::of("[ -~]{0,70}"),
