@@ -24,6 +24,8 @@ use tokio::sync::OnceCell;
 /// Markers outlive the inbound stream's retention (7 days), so any replay from the stream is caught.
 pub const MARKER_TTL_DAYS: i64 = 8;
 const MAX_ATTEMPTS: u32 = 8;
+/// Bound of the pool of unused (customer id, data key) pairs.
+const MAX_SPARE_KEYS: usize = 64;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Tally {
@@ -49,7 +51,8 @@ pub struct Merge {
     validator: Arc<EventValidator>,
     dead_letter_ttl_days: i64,
     dead_letter_key: OnceCell<(DataKey, Vec<u8>)>,
-    spare: std::sync::Mutex<Option<(CustomerId, DataKey, Vec<u8>)>>,
+    /// Customer ids with data keys minted for creations that lost a race, for the next new customers.
+    spare: std::sync::Mutex<Vec<(CustomerId, DataKey, Vec<u8>)>>,
 }
 
 enum UnitResult {
@@ -124,7 +127,7 @@ impl Merge {
             validator,
             dead_letter_ttl_days,
             dead_letter_key: OnceCell::new(),
-            spare: std::sync::Mutex::new(None),
+            spare: std::sync::Mutex::new(Vec::new()),
         }
     }
 
@@ -249,7 +252,7 @@ impl Merge {
     ) -> Result<UnitResult, CmpError> {
         // a customer id with its data key minted for a creation that lost a race is used again
         // (the key's encryption context is the id, so the two travel together)
-        let spare = self.spare.lock().unwrap_or_else(|p| p.into_inner()).take();
+        let spare = self.spare.lock().unwrap_or_else(|p| p.into_inner()).pop();
         let (id, key, wrapped) = match spare {
             Some(s) => s,
             None => {
@@ -295,8 +298,12 @@ impl Merge {
         };
         if let Err(e) = self.store.commit(&commit).await {
             if matches!(e, CmpError::Store(StoreError::Conflict)) {
-                *self.spare.lock().unwrap_or_else(|p| p.into_inner()) =
-                    Some((id, key, commit.new_wrapped_key.unwrap_or_default()));
+                {
+                    let mut spare = self.spare.lock().unwrap_or_else(|p| p.into_inner());
+                    if spare.len() < MAX_SPARE_KEYS {
+                        spare.push((id, key, commit.new_wrapped_key.unwrap_or_default()));
+                    }
+                }
             }
             return Err(e);
         }
