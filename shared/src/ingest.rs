@@ -183,6 +183,15 @@ impl Ingest {
                 "another event in this batch has the same source and id",
             )]));
         }
+        // PCI-DSS: card numbers in free text never reach the stream
+        let mut clean = item.clone();
+        let removed = crate::pci::scrub_event(&mut clean);
+        let data = if removed > 0 {
+            tracing::info!(card_numbers_removed = removed, "free text scrubbed");
+            serde_json::to_vec(&clean).unwrap_or_default()
+        } else {
+            data
+        };
         Ok(Ready {
             index,
             id: raw.id.clone(),
@@ -565,6 +574,22 @@ mod tests {
                 Err(e) => proptest::prop_assert!((400..500).contains(&e.status), "{e:?}"),
             }
         }
+    }
+
+    #[tokio::test]
+    async fn card_numbers_never_reach_the_stream() {
+        let sink = Arc::new(FlakySink::default());
+        let ing = ingest_with(sink.clone());
+        let chat = json!({
+            "specversion": "1.0", "id": "chat-1", "source": "/channels/chat", "type": "customer.interaction_logged",
+            "time": "2026-11-20T10:00:00Z", "subject": "chat-77",
+            "data": {"channel": "chat", "kind": "chat", "customer": {"email": "a@example.com"},
+                     "text": "Agent: how would you like to pay? Customer: 4111 1111 1111 1111 exp 12/28"}
+        });
+        ing.ingest(Some("application/json"), &body(chat), false).await.unwrap();
+        let written = String::from_utf8(sink.accepted.lock().unwrap()[0].data.clone()).unwrap();
+        assert!(!written.contains("4111 1111 1111 1111") && !written.contains("4111111111111111"), "{written}");
+        assert!(written.contains(crate::pci::REDACTED));
     }
 
     #[tokio::test]

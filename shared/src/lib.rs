@@ -20,6 +20,7 @@ pub mod handlers;
 pub mod http;
 pub mod ingest;
 pub mod merge;
+pub mod pci;
 pub mod schema;
 pub mod store;
 pub mod telemetry;

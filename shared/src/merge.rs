@@ -134,7 +134,12 @@ impl Merge {
     /// Processes one stream record. `Err` means "retry later" (the record is reported as a batch item
     /// failure); invalid content is parked and answered `Ok(Outcome::Parked)`.
     pub async fn process_record(&self, data: &[u8], origin: &str) -> Result<Outcome, CmpError> {
-        let value: serde_json::Value = match serde_json::from_slice(data) {
+        // PCI-DSS: whatever put this record on the stream, no card number is stored, not even
+        // sealed in the dead-letter store
+        let text = String::from_utf8_lossy(data);
+        let (scrubbed, _) = crate::pci::redact(&text);
+        let data = scrubbed.as_bytes();
+        let mut value: serde_json::Value = match serde_json::from_slice(data) {
             Ok(v) => v,
             Err(_) => {
                 return self
@@ -142,6 +147,7 @@ impl Merge {
                     .await
             }
         };
+        crate::pci::scrub_event(&mut value);
         let errors = self.validator.validate(&value);
         if !errors.is_empty() {
             return self.park(data, origin, "schema_violation", errors).await;
@@ -527,6 +533,31 @@ mod tests {
         // the payload is sealed, not stored in clear
         assert!(!String::from_utf8_lossy(&parked[1].payload).contains("nope"));
         assert_eq!(w.store.profile_count(), 0);
+    }
+
+    #[tokio::test]
+    async fn card_numbers_are_not_stored_even_from_records_that_bypassed_ingest() {
+        let w = world();
+        let chat = serde_json::to_vec(&json!({
+            "specversion": "1.0", "id": "c1", "source": "/channels/chat", "type": "customer.interaction_logged",
+            "time": "2026-11-20T10:00:00Z", "subject": "chat-1",
+            "data": {"channel": "chat", "kind": "chat", "customer": {"email": "ines@example.com"},
+                     "text": "my card 5555-5555-5555-4444 was charged twice"}
+        }))
+        .unwrap();
+        w.merge.process_record(&chat, "t").await.unwrap();
+        let p = &w.store.profiles()[0];
+        let key = w.keys.key_for(&p.id).await.unwrap();
+        let page = w.store.timeline(&p.id, None, 10, None).await.unwrap();
+        let detail = key.open(p.id.as_str(), &timeline_field(&page.items[0].sk), &page.items[0].payload).unwrap();
+        let detail = String::from_utf8(detail).unwrap();
+        assert!(!detail.contains("5555-5555-5555-4444") && detail.contains(crate::pci::REDACTED), "{detail}");
+        // and an unparseable record carrying one is parked without it
+        w.merge.process_record(b"{oops 4111111111111111", "t").await.unwrap();
+        let parked = w.store.parked().pop().unwrap();
+        let (k, _) = (w.merge.dead_letter_key.get().unwrap().0.clone(), ());
+        let payload = String::from_utf8(k.open("dead-letter", &parked.reference, &parked.payload).unwrap()).unwrap();
+        assert!(!payload.contains("4111111111111111"), "{payload}");
     }
 
     #[tokio::test]

@@ -217,6 +217,53 @@ async fn the_platform_end_to_end() {
     assert_eq!(parked.len(), 1);
     assert_eq!(parked[0]["reason_code"].as_s().unwrap(), "invalid_json");
 
+    // -- PCI: a card number in a chat transcript reaches neither the stream, nor the table, nor a reader
+    let pan = "4111 1111 1111 1111";
+    let chat = json!({
+        "specversion": "1.0", "id": "e2e-chat-pan", "source": "/channels/chat", "type": "customer.interaction_logged",
+        "time": "2026-11-22T12:00:00Z", "subject": "chat-991",
+        "data": {"channel": "chat", "kind": "chat", "customer": {"email": "lukasz.wisniewski@example.com"},
+                 "summary": "payment help", "text": format!("Customer: my card {pan}, expiry 12/28, was charged twice")}
+    });
+    let before = stack.records_done();
+    let (status, body) = writer.post_json("/v1/events", &chat).await.unwrap();
+    assert_eq!(status, 202, "{body}");
+    drained(&stack, before, 1).await;
+    let lukasz = find(&client, "email=lukasz.wisniewski%40example.com").await.unwrap();
+    let (_, page) =
+        client.get(&format!("/v1/profiles/{}/timeline?kind=chat", lukasz["id"].as_str().unwrap())).await.unwrap();
+    let shown = page.to_string();
+    assert!(shown.contains("was charged twice") && shown.contains("[card number removed]"), "{shown}");
+    let digits: String = pan.chars().filter(|c| c.is_ascii_digit()).collect();
+    assert!(!shown.contains(pan) && !shown.contains(&digits));
+    let kinesis_client = aws_sdk_kinesis::Client::new(&stack.sdk);
+    let stream_name = stack.wiring.output("InboundStreamName").unwrap().to_owned();
+    let shards = kinesis_client.list_shards().stream_name(&stream_name).send().await.unwrap();
+    let mut on_stream = 0usize;
+    for shard in shards.shards() {
+        let it = kinesis_client
+            .get_shard_iterator()
+            .stream_name(&stream_name)
+            .shard_id(shard.shard_id())
+            .shard_iterator_type(aws_sdk_kinesis::types::ShardIteratorType::TrimHorizon)
+            .send()
+            .await
+            .unwrap();
+        let mut iterator = it.shard_iterator().map(str::to_owned);
+        while let Some(i) = iterator.take() {
+            let out = kinesis_client.get_records().shard_iterator(i).limit(1000).send().await.unwrap();
+            for r in out.records() {
+                let text = String::from_utf8_lossy(r.data().as_ref());
+                assert!(!text.contains(pan) && !text.contains(&digits), "a card number on the stream");
+                on_stream += 1;
+            }
+            if !out.records().is_empty() {
+                iterator = out.next_shard_iterator().map(str::to_owned);
+            }
+        }
+    }
+    assert!(on_stream > 0, "the stream was read");
+
     // -- 7. after the demo load, no loaded name, e-mail or phone is in the table in plaintext
     let customers = 150;
     let before = stack.records_done();
