@@ -17,7 +17,7 @@ fn luhn(digits: &[u8]) -> bool {
         }
         sum += v;
     }
-    sum % 10 == 0
+    sum.is_multiple_of(10)
 }
 
 /// Replaces every card number in `text`; returns the scrubbed text and how many were removed.
