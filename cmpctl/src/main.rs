@@ -124,9 +124,16 @@ async fn main() -> Result<(), BoxError> {
                         );
                     }
                 }
-                eprintln!("  curl -s '{}/v1/profiles/<id>/timeline?limit=10'", stack.base_url);
+                eprintln!(
+                    "  curl -s -H \"authorization: Bearer $TOKEN\" '{}/v1/profiles/<id>/timeline?limit=10'",
+                    stack.base_url
+                );
             }
-            eprintln!("post events:  curl -s -XPOST -H 'content-type: application/json' --data @events/batch.json {}/v1/events", stack.base_url);
+            eprintln!("post events:  CHANNEL=$(cargo run -q -p cmpctl -- token --role channel)");
+            eprintln!(
+                "  curl -s -XPOST -H \"authorization: Bearer $CHANNEL\" -H 'content-type: application/json' --data @events/batch.json {}/v1/events",
+                stack.base_url
+            );
             eprintln!("Ctrl-C stops everything.");
             let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
             tokio::select! {

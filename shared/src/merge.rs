@@ -135,19 +135,30 @@ impl Merge {
     /// failure); invalid content is parked and answered `Ok(Outcome::Parked)`.
     pub async fn process_record(&self, data: &[u8], origin: &str) -> Result<Outcome, CmpError> {
         // PCI-DSS: whatever put this record on the stream, no card number is stored, not even
-        // sealed in the dead-letter store
-        let text = String::from_utf8_lossy(data);
-        let (scrubbed, _) = crate::pci::redact(&text);
-        let data = scrubbed.as_bytes();
+        // sealed in the dead-letter store. Parsed events are scrubbed field by field (free text
+        // only, so identifiers that happen to pass a Luhn check stay intact); a record that does
+        // not parse is scrubbed as a whole before it is parked.
         let mut value: serde_json::Value = match serde_json::from_slice(data) {
             Ok(v) => v,
             Err(_) => {
+                let (scrubbed, _) = crate::pci::redact(&String::from_utf8_lossy(data));
                 return self
-                    .park(data, origin, "invalid_json", vec![FieldError::new("invalid_json", "", "record is not JSON")])
-                    .await
+                    .park(
+                        scrubbed.as_bytes(),
+                        origin,
+                        "invalid_json",
+                        vec![FieldError::new("invalid_json", "", "record is not JSON")],
+                    )
+                    .await;
             }
         };
-        crate::pci::scrub_event(&mut value);
+        let scrubbed;
+        let data = if crate::pci::scrub_event(&mut value) > 0 {
+            scrubbed = serde_json::to_vec(&value).unwrap_or_default();
+            scrubbed.as_slice()
+        } else {
+            data
+        };
         let errors = self.validator.validate(&value);
         if !errors.is_empty() {
             return self.park(data, origin, "schema_violation", errors).await;
@@ -558,6 +569,29 @@ mod tests {
         let (k, _) = (w.merge.dead_letter_key.get().unwrap().0.clone(), ());
         let payload = String::from_utf8(k.open("dead-letter", &parked.reference, &parked.payload).unwrap()).unwrap();
         assert!(!payload.contains("4111111111111111"), "{payload}");
+    }
+
+    #[tokio::test]
+    async fn identifiers_that_pass_a_luhn_check_are_not_mistaken_for_cards() {
+        let w = world();
+        // a valid German mobile number whose 13 digits pass the Luhn check
+        let digits = (0..100_000u32)
+            .map(|n| format!("49176{:08}", 73_840_000 + n))
+            .find(|d| {
+                crate::pci::redact(d).1 == 1 && crate::domain::pii::PhoneE164::parse(&format!("+{d}"), None).is_ok()
+            })
+            .expect("such numbers exist");
+        let e = observed(
+            "ph",
+            "/channels/web",
+            "w",
+            json!({"channel": "web", "phones": [{"number": format!("+{digits}")}]}),
+        );
+        let out = w.merge.process_record(&e, "t").await.unwrap();
+        assert_eq!(out, Outcome::Applied(Tally { created: 1, ..Default::default() }));
+        let p = &w.store.profiles()[0];
+        let g = open_profile(&w.keys.key_for(&p.id).await.unwrap(), p).unwrap();
+        assert_eq!(g.phones[0].value.as_str(), format!("+{digits}"));
     }
 
     #[tokio::test]

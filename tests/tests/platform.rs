@@ -302,6 +302,7 @@ async fn the_platform_end_to_end() {
     let found = find(&client, &format!("email={}", encode(&p.email))).await.expect("demo customer");
     assert_eq!(found["name"]["family"].as_str(), Some(p.family.as_str()));
     assert!(entity_count(&items, "profile") >= customers, "one profile per demo customer at least");
+    assert_eq!(entity_count(&items, "dead_letter"), 1, "only the deliberate poison record was parked");
 
     stack.stop().await;
 }
