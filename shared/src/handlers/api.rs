@@ -428,6 +428,15 @@ mod tests {
         )
     }
 
+    #[tokio::test]
+    async fn the_sample_api_gateway_event_is_understood() {
+        let text = include_str!("../../../events/apigw-get-profile.json");
+        let req = lambda_http::request::from_str(text).expect("a valid API Gateway payload 2.0 event");
+        let resp = handler().handle(req).await;
+        // authorised (the sample's claims are a call-centre agent's), then not found in an empty store
+        assert_eq!(resp.status().as_u16(), 404);
+    }
+
     #[test]
     fn json_pointers_from_serde_paths() {
         assert_eq!(json_pointer("journey.legs[0].origin"), "/journey/legs/0/origin");

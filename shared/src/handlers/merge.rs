@@ -87,3 +87,33 @@ impl MergeHandler {
         resp
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::crypto::fake::FakeKms;
+    use crate::crypto::{BlindIndexer, CachePolicy, KeyRing};
+    use crate::schema::EventValidator;
+    use crate::store::memory::MemoryStore;
+
+    #[tokio::test]
+    async fn the_sample_kinesis_batch_is_merged_without_failures() {
+        let store = Arc::new(MemoryStore::default());
+        let kms = Arc::new(FakeKms::new());
+        let keys = Arc::new(KeyRing::new(kms.clone(), store.clone(), CachePolicy::default()));
+        let merge = Merge::new(
+            store.clone(),
+            keys,
+            kms,
+            Arc::new(BlindIndexer::from_key(&[5; 32])),
+            Arc::new(EventValidator::new().unwrap()),
+            14,
+        );
+        let event: KinesisEvent = serde_json::from_str(include_str!("../../../events/kinesis-batch.json")).unwrap();
+        assert_eq!(event.records.len(), 3);
+        let resp = MergeHandler::from_merge(merge).handle(event).await;
+        assert!(resp.batch_item_failures.is_empty());
+        assert!(store.profile_count() >= 2, "the samples describe at least two people");
+        assert!(store.parked().is_empty(), "every sample is valid");
+    }
+}
