@@ -31,7 +31,7 @@ unit:
 	cargo test --workspace --exclude cmp-tests
 
 integration:
-	cargo test -p cmp-tests -- --nocapture
+	cargo test -p cmp-tests --tests -- --nocapture
 
 validate:
 	$(VENV)/bin/sam validate --lint -t infra/template.yaml
