@@ -13,6 +13,7 @@ pub mod authz;
 pub mod aws;
 pub mod compensation;
 pub mod config;
+pub mod consent;
 pub mod crypto;
 pub mod domain;
 pub mod error;
