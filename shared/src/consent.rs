@@ -99,7 +99,7 @@ pub struct Decision {
 }
 
 /// The record in force for `purpose`: the latest act, ties broken by event id (deterministic).
-pub fn in_force<'a>(ledger: &'a [ConsentRecord], purpose: Purpose, now: DateTime<Utc>) -> Option<&'a ConsentRecord> {
+pub fn in_force(ledger: &[ConsentRecord], purpose: Purpose, now: DateTime<Utc>) -> Option<&ConsentRecord> {
     ledger
         .iter()
         .filter(|r| r.purpose == purpose && r.acted_at <= now)
