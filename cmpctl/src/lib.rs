@@ -12,6 +12,7 @@ pub mod emulator;
 pub mod gateway;
 pub mod jwt;
 pub mod metrics;
+pub mod resolve;
 pub mod stack;
 pub mod stream;
 pub mod wiring;

@@ -60,6 +60,33 @@ enum Command {
         #[command(subcommand)]
         which: Compensation,
     },
+    /// Offline identity resolution of a CSV file: writes `id,cluster_id`; with --truth prints
+    /// pairwise and B-cubed precision/recall/F1, records/s and peak memory.
+    #[command(args_conflicts_with_subcommands = true)]
+    Resolve {
+        #[command(subcommand)]
+        which: Option<Resolve>,
+        #[arg(long)]
+        input: Option<std::path::PathBuf>,
+        #[arg(long)]
+        output: Option<std::path::PathBuf>,
+        /// Column holding the true cluster (for metrics only; never used for matching).
+        #[arg(long)]
+        truth: Option<String>,
+        /// A model from `cmpctl resolve train` (default: train on the input).
+        #[arg(long)]
+        model: Option<std::path::PathBuf>,
+        /// Column mapping overrides: `field=column,...` (fields: id given family dob street_number
+        /// address city postcode state national_id email phone; an empty column disables a field).
+        #[arg(long)]
+        map: Option<String>,
+        /// Override the model's edge threshold (posterior log2-odds).
+        #[arg(long, allow_hyphen_values = true)]
+        edge_threshold: Option<f64>,
+        /// Override the model's cluster link threshold (average posterior log2-odds).
+        #[arg(long, allow_hyphen_values = true)]
+        link_threshold: Option<f64>,
+    },
     /// Benchmarks (they start their own local stack).
     Bench {
         #[command(subcommand)]
@@ -73,6 +100,20 @@ enum Compensation {
     Assess {
         #[arg(long)]
         input: std::path::PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum Resolve {
+    /// Fit a match model on a CSV file (u from random pairs; m from leave-one-field-out anchor
+    /// pairs; the match prior by EM) and write it as JSON.
+    Train {
+        #[arg(long)]
+        input: std::path::PathBuf,
+        #[arg(long)]
+        model_out: std::path::PathBuf,
+        #[arg(long)]
+        map: Option<String>,
     },
 }
 
@@ -173,6 +214,22 @@ async fn main() -> Result<(), BoxError> {
                 Ok(a) => println!("{}", serde_json::to_string_pretty(&a)?),
                 Err(e) => return Err(format!("{} ({}): {e}", e.code(), e.path()).into()),
             }
+        }
+        Command::Resolve { which: Some(Resolve::Train { input, model_out, map }), .. } => {
+            cmpctl::resolve::train(&input, &model_out, map.as_deref())?;
+        }
+        Command::Resolve { which: None, input, output, truth, model, map, edge_threshold, link_threshold } => {
+            let input = input.ok_or("--input is required")?;
+            let output = output.ok_or("--output is required")?;
+            cmpctl::resolve::run(
+                &input,
+                &output,
+                truth.as_deref(),
+                model.as_deref(),
+                map.as_deref(),
+                edge_threshold,
+                link_threshold,
+            )?;
         }
         Command::Bench { which: Bench::Auth { reads } } => {
             let report = cmpctl::bench::auth(reads).await?;

@@ -22,6 +22,7 @@ pub mod http;
 pub mod ingest;
 pub mod merge;
 pub mod pci;
+pub mod resolve;
 pub mod schema;
 pub mod store;
 pub mod telemetry;
