@@ -310,10 +310,12 @@ pub fn fold_name(raw: &str) -> String {
     out
 }
 
-/// Trims and collapses white space in a human-entered string, keeping its letters (and diacritics)
-/// as written, in Unicode NFC as received.
+/// Normalises a human-entered string: Unicode NFC (so `e` + combining grave and `è` are the same
+/// letter, whichever keyboard or system produced them), white space trimmed and collapsed; letters
+/// and diacritics stay as written.
 pub fn clean_text(raw: &str) -> String {
-    raw.split_whitespace().collect::<Vec<_>>().join(" ")
+    use unicode_normalization::UnicodeNormalization;
+    raw.nfc().collect::<String>().split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 #[cfg(test)]
@@ -352,6 +354,8 @@ mod tests {
         assert_eq!(fold_name("Siobhán Ó Briain"), "siobhan o briain");
         assert_eq!(fold_name("Straße"), "strasse");
         assert_eq!(clean_text("  Inès   Lefèvre "), "Inès Lefèvre");
+        assert_eq!(clean_text("Ine\u{300}s Lefe\u{300}vre"), "Inès Lefèvre", "decomposed diacritics are composed");
+        assert_eq!(fold_name("Ine\u{300}s"), fold_name("Inès"));
     }
 
     #[test]
