@@ -50,6 +50,23 @@ pub fn decode_cursor(cursor: &str) -> Option<String> {
     TimelineRecord::is_sort_key(&sk).then_some(sk)
 }
 
+/// One e-mail or phone of the profile view: the value under `key`, with its verification and origin.
+fn contact_json(
+    key: &str,
+    value: &str,
+    verified: bool,
+    kind: &Option<String>,
+    source: &str,
+    seen: &chrono::DateTime<chrono::Utc>,
+) -> Value {
+    let mut v = json!({"verified": verified, "kind": kind, "source": source, "observed_at": seen});
+    if let Some(m) = v.as_object_mut() {
+        m.insert(key.to_owned(), Value::String(value.to_owned()));
+    }
+    drop_nulls(&mut v);
+    v
+}
+
 fn drop_nulls(v: &mut Value) {
     if let Value::Object(m) = v {
         m.retain(|_, x| !x.is_null());
@@ -65,38 +82,15 @@ impl ReadApi {
     pub async fn view(&self, record: &ProfileRecord) -> Result<Value, CmpError> {
         let key = self.keys.key_for(&record.id).await?;
         let g = open_profile(&key, record)?;
-        let contact = |value: String,
-                       e_verified: bool,
-                       kind: &Option<String>,
-                       source: &str,
-                       seen: &chrono::DateTime<chrono::Utc>| {
-            let mut v = json!({"verified": e_verified, "kind": kind, "source": source, "observed_at": seen});
-            v.as_object_mut().map(|m| m.insert("value".into(), Value::String(value)));
-            v
-        };
         let emails: Vec<Value> = g
             .emails
             .iter()
-            .map(|e| {
-                let mut v = contact(e.value.as_str().into(), e.verified, &e.kind, &e.source, &e.last_seen);
-                let m = v.as_object_mut().expect("object");
-                let val = m.remove("value").unwrap_or_default();
-                m.insert("address".into(), val);
-                drop_nulls(&mut v);
-                v
-            })
+            .map(|e| contact_json("address", e.value.as_str(), e.verified, &e.kind, &e.source, &e.last_seen))
             .collect();
         let phones: Vec<Value> = g
             .phones
             .iter()
-            .map(|p| {
-                let mut v = contact(p.value.as_str().into(), p.verified, &p.kind, &p.source, &p.last_seen);
-                let m = v.as_object_mut().expect("object");
-                let val = m.remove("value").unwrap_or_default();
-                m.insert("number".into(), val);
-                drop_nulls(&mut v);
-                v
-            })
+            .map(|p| contact_json("number", p.value.as_str(), p.verified, &p.kind, &p.source, &p.last_seen))
             .collect();
         let mut lineage = Map::new();
         for (field, l) in &record.lineage {
