@@ -38,7 +38,12 @@ INVALID = EVENTS / "invalid"
 OPENAPI = ROOT / "docs" / "openapi.yaml"
 URN_PREFIX = "urn:gamma-airways:cmp:schema:"
 ENVELOPE_ID = URN_PREFIX + "envelope"
-SINGLE_SAMPLES = ["customer.profile_observed.json", "customer.interaction_logged.json", "booking.recorded.json"]
+SINGLE_SAMPLES = [
+    "customer.profile_observed.json",
+    "customer.interaction_logged.json",
+    "booking.recorded.json",
+    "customer.consent_changed.json",
+]
 EXAMPLE_DOMAINS = ("example.com", "example.org", "example.net")
 
 # invalid sample -> (JSON pointer every error must point at, the keywords allowed to fail there)

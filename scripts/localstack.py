@@ -158,6 +158,7 @@ KINESIS_KNOWN_PROPERTIES = {
     "ParallelizationFactor",
     "FunctionResponseTypes",
     "DestinationConfig",
+    "FilterCriteria",
 }
 # Lambda's defaults for a DynamoDB event source mapping (the same as for Kinesis).
 DYNAMODB_DEFAULTS = dict(KINESIS_DEFAULTS)
@@ -1373,6 +1374,8 @@ def stream_event_wiring(resolver: Resolver, lid: str, event_name: str, etype: st
         "report_batch_item_failures": "ReportBatchItemFailures" in (settings.get("FunctionResponseTypes") or []),
         "on_failure_queue_url": queue_url,
         "on_failure_queue_arn": queue_arn,
+        # Lambda event filtering: a record is delivered when it matches any pattern.
+        "filter_patterns": [json.loads(f["Pattern"]) for f in ((settings.get("FilterCriteria") or {}).get("Filters") or [])],
     }
     if etype == "Kinesis":
         return {"name": event_name, "type": "Kinesis", "stream_name": stream_arn.rsplit("/", 1)[-1], "stream_arn": stream_arn, **common}

@@ -211,7 +211,7 @@ pub async fn auth(reads: usize) -> Result<AuthReport, BoxError> {
     let api_fn = stack.wiring.function_by_binary("api").ok_or("no api function")?.clone();
     let config = cmp_shared::config::Config::from_lookup(|k| api_fn.environment.get(k).cloned())?;
     let wiring = cmp_shared::handlers::Wiring::new(config, counted).await?;
-    let handler = std::sync::Arc::new(cmp_shared::handlers::api::ApiHandler::new(&wiring));
+    let handler = std::sync::Arc::new(cmp_shared::handlers::api::ApiHandler::new(&wiring)?);
     let mut read_ms = Vec::new();
     let mut claims = serde_json::Map::new();
     for (k, v) in [("sub", "bench"), ("token_use", "id"), ("cognito:groups", "[call_centre_agent]"), ("amr", "[pwd]")] {

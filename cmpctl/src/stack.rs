@@ -11,7 +11,8 @@ use aws_sdk_dynamodb::config::Credentials;
 use cmp_shared::aws::Clients;
 use cmp_shared::config::Config;
 use cmp_shared::handlers::{
-    api::ApiHandler, audit_export::AuditExportHandler, ingest::IngestHandler, merge::MergeHandler, Wiring,
+    api::ApiHandler, audit_export::AuditExportHandler, consent::ConsentHandler, ingest::IngestHandler,
+    merge::MergeHandler, stream::KinesisHandler, Wiring,
 };
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -105,10 +106,14 @@ impl LocalStack {
             let w = Wiring::new(config, fn_clients).await?;
             let http: Option<HttpFunction> = match f.binary.as_str() {
                 "ingest" => Some(HttpFunction::Ingest(Arc::new(IngestHandler::new(&w)?))),
-                "api" => Some(HttpFunction::Api(Arc::new(ApiHandler::new(&w)))),
+                "api" => Some(HttpFunction::Api(Arc::new(ApiHandler::new(&w)?))),
                 _ => None,
             };
-            let merge = (f.binary == "merge").then(|| Arc::new(MergeHandler::new(&w)));
+            let stream_handler: Option<Arc<dyn KinesisHandler>> = match f.binary.as_str() {
+                "merge" => Some(Arc::new(MergeHandler::new(&w))),
+                "consent" => Some(Arc::new(ConsentHandler::new(&w))),
+                _ => None,
+            };
             let audit_export = match f.binary.as_str() {
                 "audit_export" => Some(Arc::new(AuditExportHandler::new(&w)?)),
                 _ => None,
@@ -128,9 +133,11 @@ impl LocalStack {
                         maximum_record_age_seconds,
                         report_batch_item_failures,
                         on_failure_queue_url,
+                        filter_patterns,
                         ..
                     } => {
-                        let handler = merge.clone().ok_or_else(|| format!("{} has no stream handler", f.logical_id))?;
+                        let handler =
+                            stream_handler.clone().ok_or_else(|| format!("{} has no stream handler", f.logical_id))?;
                         mappings.push(Arc::new(Mapping {
                             config: MappingConfig {
                                 stream_name: stream_name.clone(),
@@ -144,6 +151,7 @@ impl LocalStack {
                                 report_batch_item_failures: *report_batch_item_failures,
                                 on_failure_queue_url: on_failure_queue_url.clone(),
                                 function_arn: format!("arn:aws:lambda:{REGION}:123456789012:function:{}", f.logical_id),
+                                filter_patterns: filter_patterns.clone(),
                             },
                             kinesis: aws_sdk_kinesis::Client::new(&sdk),
                             sqs: aws_sdk_sqs::Client::new(&sdk),

@@ -8,7 +8,7 @@ use crate::BoxError;
 use aws_lambda_events::event::kinesis::KinesisEvent;
 use aws_sdk_kinesis::types::{Record, ShardIteratorType};
 use base64::Engine;
-use cmp_shared::handlers::merge::MergeHandler;
+use cmp_shared::handlers::stream::KinesisHandler;
 use serde_json::json;
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -28,6 +28,8 @@ pub struct MappingConfig {
     pub report_batch_item_failures: bool,
     pub on_failure_queue_url: Option<String>,
     pub function_arn: String,
+    /// Lambda event filtering: a record is delivered when it matches any pattern (none: all).
+    pub filter_patterns: Vec<serde_json::Value>,
 }
 
 /// Counters of the mapping, for tests and benchmarks.
@@ -35,7 +37,7 @@ pub struct MappingConfig {
 pub struct MappingStats {
     pub invocations: AtomicU64,
     pub records_delivered: AtomicU64,
-    /// Records the handler finished (checkpointed past).
+    /// Records of this mapping's filter the handler finished (checkpointed past).
     pub records_done: AtomicU64,
     pub retries: AtomicU64,
     pub sent_to_on_failure: AtomicU64,
@@ -45,7 +47,7 @@ pub struct Mapping {
     pub config: MappingConfig,
     pub kinesis: aws_sdk_kinesis::Client,
     pub sqs: aws_sdk_sqs::Client,
-    pub handler: Arc<MergeHandler>,
+    pub handler: Arc<dyn KinesisHandler>,
     pub stats: Arc<MappingStats>,
 }
 
@@ -67,6 +69,41 @@ fn record_json(r: &Record, shard: &str, cfg: &MappingConfig) -> serde_json::Valu
         "awsRegion": cfg.region,
         "eventSourceARN": cfg.stream_arn
     })
+}
+
+/// Whether a value matches an event pattern (the subset of Lambda's filter syntax the template
+/// uses: nested objects, lists of exact values, and `{"anything-but": [...]}`).
+pub fn pattern_matches(pattern: &serde_json::Value, value: &serde_json::Value) -> bool {
+    use serde_json::Value;
+    match pattern {
+        Value::Object(fields) => fields.iter().all(|(k, p)| match (p, value.get(k)) {
+            (Value::Object(_), Some(v)) => pattern_matches(p, v),
+            (Value::Object(_), None) => false,
+            (Value::Array(options), v) => options.iter().any(|o| match o {
+                Value::Object(op) => match op.get("anything-but") {
+                    Some(Value::Array(not)) => v.is_some_and(|v| !not.contains(v)),
+                    Some(single) => v.is_some_and(|v| v != single),
+                    None => false,
+                },
+                exact => v == Some(exact),
+            }),
+            _ => false,
+        }),
+        _ => false,
+    }
+}
+
+/// Whether a Kinesis record passes the mapping's filters.
+fn passes(patterns: &[serde_json::Value], r: &Record) -> bool {
+    if patterns.is_empty() {
+        return true;
+    }
+    let Ok(data) = serde_json::from_slice::<serde_json::Value>(r.data().as_ref()) else {
+        // Lambda drops records whose data is not JSON when a filter looks into data
+        return false;
+    };
+    let doc = json!({"data": data, "partitionKey": r.partition_key()});
+    patterns.iter().any(|p| pattern_matches(p, &doc))
 }
 
 impl Mapping {
@@ -133,10 +170,17 @@ impl Mapping {
                 }
             }
             let batch: Vec<Record> = buffer.iter().take(cfg.batch_size).cloned().collect();
-            let records: Vec<serde_json::Value> = batch.iter().map(|r| record_json(r, shard_id, cfg)).collect();
+            let delivered: Vec<&Record> = batch.iter().filter(|r| passes(&cfg.filter_patterns, r)).collect();
+            if delivered.is_empty() {
+                // filtered out: checkpointed without an invocation, as Lambda does
+                buffer.drain(..batch.len());
+                continue;
+            }
+            let counted = |upto: usize| batch[..upto].iter().filter(|r| passes(&cfg.filter_patterns, r)).count() as u64;
+            let records: Vec<serde_json::Value> = delivered.iter().map(|r| record_json(r, shard_id, cfg)).collect();
             let event: KinesisEvent = serde_json::from_value(json!({ "Records": records }))?;
             self.stats.invocations.fetch_add(1, Ordering::Relaxed);
-            self.stats.records_delivered.fetch_add(batch.len() as u64, Ordering::Relaxed);
+            self.stats.records_delivered.fetch_add(delivered.len() as u64, Ordering::Relaxed);
             let response = self.handler.handle(event).await;
             let failed_seq = if cfg.report_batch_item_failures {
                 response
@@ -149,14 +193,14 @@ impl Mapping {
             };
             match failed_seq.and_then(|seq| batch.iter().position(|r| r.sequence_number() == seq)) {
                 None => {
-                    self.stats.records_done.fetch_add(batch.len() as u64, Ordering::Relaxed);
+                    self.stats.records_done.fetch_add(counted(batch.len()), Ordering::Relaxed);
                     buffer.drain(..batch.len());
                     attempts_on_head = 0;
                 }
                 Some(pos) => {
                     // checkpoint before the failed record; retry from it
+                    self.stats.records_done.fetch_add(counted(pos), Ordering::Relaxed);
                     buffer.drain(..pos);
-                    self.stats.records_done.fetch_add(pos as u64, Ordering::Relaxed);
                     if pos > 0 {
                         attempts_on_head = 0;
                     }
@@ -224,5 +268,23 @@ impl Mapping {
         if let Err(e) = self.sqs.send_message().queue_url(url).message_body(body.to_string()).send().await {
             tracing::error!(error = %aws_sdk_sqs::error::DisplayErrorContext(&e), "on-failure destination unreachable");
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::pattern_matches;
+    use serde_json::json;
+
+    #[test]
+    fn the_templates_filters_split_the_inbound_stream() {
+        let consent = json!({"data": {"type": ["customer.consent_changed"]}});
+        let others = json!({"data": {"type": [{"anything-but": ["customer.consent_changed"]}]}});
+        let c = json!({"data": {"type": "customer.consent_changed", "id": "x"}});
+        let b = json!({"data": {"type": "booking.recorded"}});
+        let none = json!({"data": {"id": "no type"}});
+        assert!(pattern_matches(&consent, &c) && !pattern_matches(&others, &c));
+        assert!(!pattern_matches(&consent, &b) && pattern_matches(&others, &b));
+        assert!(!pattern_matches(&consent, &none) && !pattern_matches(&others, &none));
     }
 }

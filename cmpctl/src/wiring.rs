@@ -59,6 +59,9 @@ pub enum EventSource {
         on_failure_queue_url: Option<String>,
         #[serde(default)]
         on_failure_queue_arn: Option<String>,
+        /// Lambda event filtering patterns (`FilterCriteria`); empty: every record.
+        #[serde(default)]
+        filter_patterns: Vec<serde_json::Value>,
     },
     DynamoDB {
         stream_arn: String,

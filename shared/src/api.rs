@@ -80,6 +80,9 @@ impl ReadApi {
 
     /// The profile as the API shows it: personal fields decrypted, lineage and sources attached.
     pub async fn view(&self, record: &ProfileRecord) -> Result<Value, CmpError> {
+        if record.status == ProfileStatus::Erased {
+            return Err(CmpError::Erased);
+        }
         let key = self.keys.key_for(&record.id).await?;
         let g = open_profile(&key, record)?;
         let emails: Vec<Value> = g
@@ -214,6 +217,9 @@ impl ReadApi {
         let Some(record) = self.store.get_profile(id).await? else {
             return Ok(None);
         };
+        if record.status == ProfileStatus::Erased {
+            return Err(CmpError::Erased);
+        }
         let page = self.store.timeline(&record.id, kind, limit, after).await?;
         let key = if page.items.is_empty() { None } else { Some(self.keys.key_for(&record.id).await?) };
         let mut items = Vec::with_capacity(page.items.len());

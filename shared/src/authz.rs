@@ -86,16 +86,35 @@ pub enum Action {
     ReadAudit,
     /// `POST /v1/compensation/assessments`
     AssessCompensation,
+    /// `GET /v1/profiles/{id}/consents` and `…/consents/history`
+    ReadConsents,
+    /// `POST /v1/profiles/{id}/consents`: recording a consent change (an agent on the phone, or the
+    /// customer in self-service)
+    ChangeConsent,
+    /// `POST` and `GET /v1/profiles/{id}/access-requests`: GDPR Art. 15/20 exports
+    RequestAccess,
+    /// `POST /v1/profiles/{id}/erasure`: GDPR Art. 17
+    EraseProfile,
+    /// `POST /v1/profiles/{id}/legal-holds`: placing or releasing a hold that stops erasure
+    ManageLegalHold,
+    /// `GET /v1/privacy/inventory`
+    ReadInventory,
 }
 
 impl Action {
-    pub const ALL: [Action; 6] = [
+    pub const ALL: [Action; 12] = [
         Action::IngestEvents,
         Action::ReadProfile,
         Action::FindProfile,
         Action::ReadTimeline,
         Action::ReadAudit,
         Action::AssessCompensation,
+        Action::ReadConsents,
+        Action::ChangeConsent,
+        Action::RequestAccess,
+        Action::EraseProfile,
+        Action::ManageLegalHold,
+        Action::ReadInventory,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -106,13 +125,32 @@ impl Action {
             Action::ReadTimeline => "read_timeline",
             Action::ReadAudit => "read_audit",
             Action::AssessCompensation => "assess_compensation",
+            Action::ReadConsents => "read_consents",
+            Action::ChangeConsent => "change_consent",
+            Action::RequestAccess => "request_access",
+            Action::EraseProfile => "erase_profile",
+            Action::ManageLegalHold => "manage_legal_hold",
+            Action::ReadInventory => "read_inventory",
         }
     }
 
     /// Privileged actions need a token whose `amr` includes `mfa`: anything that exports, erases,
     /// merges or unmerges, changes consent on someone's behalf, or reads the audit trail.
     pub fn requires_mfa(self) -> bool {
-        matches!(self, Action::ReadAudit)
+        matches!(
+            self,
+            Action::ReadAudit
+                | Action::ChangeConsent
+                | Action::RequestAccess
+                | Action::EraseProfile
+                | Action::ManageLegalHold
+        )
+    }
+
+    /// Whether `role` needs MFA for this action: a customer changes their own consents without a
+    /// second factor (as in any preference centre); staff doing it on their behalf need one.
+    pub fn requires_mfa_for(self, role: Role) -> bool {
+        self.requires_mfa() && !(self == Action::ChangeConsent && role == Role::Customer)
     }
 
     /// The purpose recorded in the audit trail when the caller sends no `X-Purpose`.
@@ -122,6 +160,10 @@ impl Action {
             Action::ReadProfile | Action::FindProfile | Action::ReadTimeline => "customer_service",
             Action::ReadAudit => "privacy_audit",
             Action::AssessCompensation => "compensation_assessment",
+            Action::ReadConsents | Action::ChangeConsent => "consent_management",
+            Action::RequestAccess | Action::EraseProfile => "data_subject_request",
+            Action::ManageLegalHold => "legal_hold",
+            Action::ReadInventory => "privacy_audit",
         }
     }
 }
@@ -135,6 +177,14 @@ pub const ROUTES: &[(&str, Option<Action>)] = &[
     ("GET /v1/profiles/{id}/timeline", Some(Action::ReadTimeline)),
     ("GET /v1/audit", Some(Action::ReadAudit)),
     ("POST /v1/compensation/assessments", Some(Action::AssessCompensation)),
+    ("GET /v1/profiles/{id}/consents", Some(Action::ReadConsents)),
+    ("GET /v1/profiles/{id}/consents/history", Some(Action::ReadConsents)),
+    ("POST /v1/profiles/{id}/consents", Some(Action::ChangeConsent)),
+    ("POST /v1/profiles/{id}/access-requests", Some(Action::RequestAccess)),
+    ("GET /v1/profiles/{id}/access-requests", Some(Action::RequestAccess)),
+    ("POST /v1/profiles/{id}/erasure", Some(Action::EraseProfile)),
+    ("POST /v1/profiles/{id}/legal-holds", Some(Action::ManageLegalHold)),
+    ("GET /v1/privacy/inventory", Some(Action::ReadInventory)),
 ];
 
 /// The action a route key performs.
@@ -167,6 +217,12 @@ pub const PERMISSIONS: &[(Action, &[Role])] = &[
     (Action::ReadTimeline, &[CallCentreAgent, CheckinAgent, CustomerAffairs, PrivacyOfficer, Admin, Customer]),
     (Action::ReadAudit, &[PrivacyOfficer]),
     (Action::AssessCompensation, &[CallCentreAgent, CustomerAffairs, Admin]),
+    (Action::ReadConsents, &[CallCentreAgent, CustomerAffairs, Marketing, PrivacyOfficer, Admin, Customer]),
+    (Action::ChangeConsent, &[CallCentreAgent, CustomerAffairs, PrivacyOfficer, Customer]),
+    (Action::RequestAccess, &[PrivacyOfficer, Customer]),
+    (Action::EraseProfile, &[PrivacyOfficer, Customer]),
+    (Action::ManageLegalHold, &[CustomerAffairs, PrivacyOfficer]),
+    (Action::ReadInventory, &[PrivacyOfficer, Admin]),
 ];
 
 pub fn allowed(role: Role, action: Action) -> bool {
@@ -314,7 +370,7 @@ impl Principal {
         if !allowed(self.role, action) {
             return Err(Denial::Forbidden);
         }
-        if action.requires_mfa() && !self.mfa {
+        if action.requires_mfa_for(self.role) && !self.mfa {
             return Err(Denial::MfaRequired);
         }
         if self.role == Role::Customer {
@@ -353,7 +409,12 @@ pub fn render_markdown() -> String {
     }
     s.push('\n');
     for a in Action::ALL {
-        s.push_str(&format!("| `{}` | {} |", a.as_str(), if a.requires_mfa() { "yes" } else { "" }));
+        let mfa = match (a.requires_mfa(), a.requires_mfa_for(Role::Customer)) {
+            (false, _) => "",
+            (true, true) => "yes",
+            (true, false) => "staff",
+        };
+        s.push_str(&format!("| `{}` | {} |", a.as_str(), mfa));
         for r in Role::ALL {
             let cell = match (allowed(r, a), r) {
                 (false, _) => "",

@@ -31,6 +31,8 @@ pub struct Config {
     pub audit_bucket: Option<String>,
     /// `AUDIT_RETENTION_DAYS`: how long audit records are kept (default 2557, about 7 years).
     pub audit_retention_days: i64,
+    /// `PRIVACY_BUCKET`: where access exports are written (API only).
+    pub privacy_bucket: Option<String>,
 }
 
 impl Config {
@@ -67,6 +69,7 @@ impl Config {
             audit_table: get("AUDIT_TABLE").filter(|v| !v.is_empty()),
             audit_bucket: get("AUDIT_BUCKET").filter(|v| !v.is_empty()),
             audit_retention_days: num(g, "AUDIT_RETENTION_DAYS", 2557i64)?,
+            privacy_bucket: get("PRIVACY_BUCKET").filter(|v| !v.is_empty()),
         })
     }
 

@@ -5,8 +5,18 @@
 //! time we heard of it), ties broken by the event id, so duplicates and out-of-order delivery give
 //! the same answer. Without any record, the answer is the default of the customer's jurisdiction
 //! (opt-in regimes say no).
+use crate::audit::{chain_of, AuditEntry};
+use crate::crypto::BlindIndexer;
+use crate::deadletter::{DeadLetters, Decoded};
+use crate::domain::event::{serde_message, Channel, EventType, FieldError, Identifier, RawEnvelope};
+use crate::domain::pii::{CountryCode, Email, LoyaltyNumber, PhoneE164};
+use crate::domain::{CustomerId, EventRef};
+use crate::error::CmpError;
+use crate::schema::EventValidator;
+use crate::store::{consent_sort_key, PrivacyStore, ProfileStatus, ProfileStore, StoreError};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use std::sync::Arc;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -118,6 +128,395 @@ pub fn may_use(ledger: &[ConsentRecord], jurisdiction: Option<&str>, purpose: Pu
 /// The current state of every purpose.
 pub fn current_state(ledger: &[ConsentRecord], jurisdiction: Option<&str>, now: DateTime<Utc>) -> Vec<Decision> {
     Purpose::ALL.iter().map(|p| may_use(ledger, jurisdiction, *p, now)).collect()
+}
+
+// ---------------------------------------------------------------- the inbound event
+
+/// Who a consent change is about, as the event names them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SubjectRef {
+    /// The platform's own id: decides alone.
+    Id(CustomerId),
+    /// Strong identifiers, strongest first; the first that finds a profile decides.
+    Identifiers(Vec<Identifier>),
+}
+
+/// A validated `customer.consent_changed` event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConsentChange {
+    pub subject: SubjectRef,
+    /// The ledger entry, with `recorded_at` set when it is appended.
+    pub record: ConsentRecord,
+    pub source: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WireConsentCustomer {
+    #[serde(default)]
+    customer_id: Option<String>,
+    #[serde(default)]
+    loyalty_number: Option<String>,
+    #[serde(default)]
+    email: Option<String>,
+    #[serde(default)]
+    phone: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WireConsentChanged {
+    customer: WireConsentCustomer,
+    purpose: Purpose,
+    granted: bool,
+    jurisdiction: String,
+    channel: Channel,
+    legal_basis: LegalBasis,
+    notice_version: String,
+    #[serde(default)]
+    captured_by: Option<String>,
+    #[serde(default)]
+    acted_at: Option<DateTime<Utc>>,
+}
+
+/// GDPR Art. 6(1) bases a consent record can be about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LegalBasis {
+    Consent,
+    LegitimateInterest,
+    Contract,
+    LegalObligation,
+}
+
+impl LegalBasis {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LegalBasis::Consent => "consent",
+            LegalBasis::LegitimateInterest => "legitimate_interest",
+            LegalBasis::Contract => "contract",
+            LegalBasis::LegalObligation => "legal_obligation",
+        }
+    }
+}
+
+/// Turns an envelope of type `customer.consent_changed` (already valid against its schema) into a
+/// [`ConsentChange`], or says what is wrong with it.
+pub fn parse_change(raw: &RawEnvelope) -> Result<ConsentChange, Vec<FieldError>> {
+    let w: WireConsentChanged = serde_json::from_value(raw.data.clone())
+        .map_err(|e| vec![FieldError::new("schema_violation", "/data", serde_message(&e))])?;
+    let mut errors = Vec::new();
+    let jurisdiction = match CountryCode::parse(&w.jurisdiction) {
+        Ok(c) => c.as_str().to_owned(),
+        Err(e) => {
+            errors.push(FieldError::new("invalid_country", "/data/jurisdiction", e.to_string()));
+            String::new()
+        }
+    };
+    let subject = match &w.customer.customer_id {
+        Some(id) => match id.parse::<CustomerId>() {
+            Ok(id) => Some(SubjectRef::Id(id)),
+            Err(_) => {
+                errors.push(FieldError::new(
+                    "invalid_customer_id",
+                    "/data/customer/customer_id",
+                    "a customer id is `cus_` followed by 32 lowercase hex digits",
+                ));
+                None
+            }
+        },
+        None => {
+            let mut ids = Vec::new();
+            if let Some(l) = &w.customer.loyalty_number {
+                match LoyaltyNumber::parse(l) {
+                    Ok(l) => ids.push(Identifier::Loyalty(l.match_key())),
+                    Err(e) => errors.push(FieldError::new(
+                        "invalid_loyalty_number",
+                        "/data/customer/loyalty_number",
+                        e.to_string(),
+                    )),
+                }
+            }
+            if let Some(m) = &w.customer.email {
+                match Email::parse(m) {
+                    Ok(m) => ids.push(Identifier::Email(m.match_key())),
+                    Err(e) => errors.push(FieldError::new("invalid_email", "/data/customer/email", e.to_string())),
+                }
+            }
+            if let Some(p) = &w.customer.phone {
+                match PhoneE164::parse(p, None) {
+                    Ok(p) => ids.push(Identifier::Phone(p.match_key())),
+                    Err(e) => errors.push(FieldError::new("invalid_phone", "/data/customer/phone", e.to_string())),
+                }
+            }
+            // the channel account the event came from, as the merge claimed it
+            ids.push(Identifier::SourceSubject(format!("{}|{}", raw.source, raw.subject)));
+            Some(SubjectRef::Identifiers(ids))
+        }
+    };
+    let acted_at = w.acted_at.unwrap_or(raw.time);
+    if acted_at > raw.time + chrono::Duration::minutes(5) {
+        errors.push(FieldError::new(
+            "acted_after_event",
+            "/data/acted_at",
+            "the customer cannot have acted after the event was produced",
+        ));
+    }
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    Ok(ConsentChange {
+        subject: subject.unwrap_or(SubjectRef::Identifiers(vec![])),
+        record: ConsentRecord {
+            purpose: w.purpose,
+            granted: w.granted,
+            acted_at,
+            recorded_at: acted_at,
+            jurisdiction: Some(jurisdiction),
+            channel: w.channel.as_str().to_owned(),
+            legal_basis: w.legal_basis.as_str().to_owned(),
+            notice_version: w.notice_version,
+            captured_by: w.captured_by.unwrap_or_else(|| "customer".into()),
+            event_id: EventRef::new(&raw.source, &raw.id).to_string(),
+        },
+        source: raw.source.clone(),
+    })
+}
+
+/// The customer's jurisdiction for defaults: the one their latest act was captured under.
+pub fn jurisdiction_of(ledger: &[ConsentRecord]) -> Option<&str> {
+    ledger.iter().max_by(|a, b| a.acted_at.cmp(&b.acted_at)).and_then(|r| r.jurisdiction.as_deref())
+}
+
+// ---------------------------------------------------------------- the ledger service
+
+/// Where a consent change's subject led.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Resolved {
+    Found(CustomerId),
+    Unknown,
+    Erased(CustomerId),
+}
+
+/// What appending to the ledger did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Appended {
+    /// Recorded; `changed` says whether the purpose's state in force changed.
+    Recorded { changed: bool, decision: Decision },
+    /// The same act was recorded before (a redelivery).
+    Duplicate,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum LedgerError {
+    #[error("no profile with this id")]
+    NotFound,
+    #[error("the customer was erased")]
+    Erased,
+    #[error(transparent)]
+    Backend(#[from] CmpError),
+}
+
+/// The consent ledger: appends, current state, history, and the gate every output path asks.
+pub struct ConsentLedger {
+    store: Arc<dyn ProfileStore>,
+    privacy: Arc<dyn PrivacyStore>,
+    indexer: Arc<BlindIndexer>,
+}
+
+const MAX_ATTEMPTS: u32 = 6;
+
+impl ConsentLedger {
+    pub fn new(store: Arc<dyn ProfileStore>, privacy: Arc<dyn PrivacyStore>, indexer: Arc<BlindIndexer>) -> Self {
+        ConsentLedger { store, privacy, indexer }
+    }
+
+    /// Follows merge redirects to the profile in force.
+    async fn follow(&self, id: CustomerId) -> Result<Resolved, CmpError> {
+        let mut id = id;
+        for _ in 0..5 {
+            match self.store.get_profile(&id).await? {
+                None => return Ok(Resolved::Unknown),
+                Some(p) => match p.status {
+                    ProfileStatus::Active => return Ok(Resolved::Found(id)),
+                    ProfileStatus::Erased => return Ok(Resolved::Erased(id)),
+                    ProfileStatus::Merged => match p.merged_into {
+                        Some(next) => id = next,
+                        None => return Ok(Resolved::Unknown),
+                    },
+                },
+            }
+        }
+        Err(CmpError::Integrity("merge redirects form a chain longer than 5".into()))
+    }
+
+    /// Finds the customer a consent change is about.
+    pub async fn resolve(&self, subject: &SubjectRef) -> Result<Resolved, CmpError> {
+        match subject {
+            SubjectRef::Id(id) => self.follow(id.clone()).await,
+            SubjectRef::Identifiers(ids) => {
+                let lookups: Vec<String> = ids.iter().map(|i| self.indexer.lookup_key(i)).collect();
+                let pre = self.store.prefetch(&[], &lookups).await?;
+                match lookups.iter().find_map(|l| pre.owners.get(l)) {
+                    Some(id) => self.follow(id.clone()).await,
+                    None => Ok(Resolved::Unknown),
+                }
+            }
+        }
+    }
+
+    /// Appends `record` to the customer's ledger with its audit record, in one transaction.
+    pub async fn append(
+        &self,
+        id: &CustomerId,
+        mut record: ConsentRecord,
+        audit: AuditEntry,
+    ) -> Result<Appended, LedgerError> {
+        for attempt in 0..MAX_ATTEMPTS {
+            if attempt > 0 {
+                tokio::time::sleep(std::time::Duration::from_millis(15u64 << attempt)).await;
+            }
+            let (profile, head) = self.store.get_profile_and_audit_head(id).await?;
+            match profile.map(|p| p.status) {
+                None | Some(ProfileStatus::Merged) => return Err(LedgerError::NotFound),
+                Some(ProfileStatus::Erased) => return Err(LedgerError::Erased),
+                Some(ProfileStatus::Active) => {}
+            }
+            let ledger = self.privacy.consents(id).await?;
+            let sk = consent_sort_key(&record);
+            if ledger.iter().any(|r| consent_sort_key(r) == sk) {
+                return Ok(Appended::Duplicate);
+            }
+            let now = Utc::now();
+            record.recorded_at = now;
+            let before = may_use(&ledger, jurisdiction_of(&ledger), record.purpose, now).allowed;
+            let mut after_ledger = ledger;
+            after_ledger.push(record.clone());
+            let decision = may_use(&after_ledger, jurisdiction_of(&after_ledger), record.purpose, now);
+            let entry = AuditEntry { at: now, ..audit.clone() };
+            match self.privacy.append_consent(id, &record, &head.next(chain_of(Some(id), now), entry)).await {
+                Ok(()) => return Ok(Appended::Recorded { changed: before != decision.allowed, decision }),
+                Err(CmpError::Store(StoreError::Conflict)) => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(LedgerError::Backend(StoreError::Conflict.into()))
+    }
+
+    /// The ledger, newest act first.
+    pub async fn history(&self, id: &CustomerId) -> Result<Vec<ConsentRecord>, CmpError> {
+        let mut ledger = self.privacy.consents(id).await?;
+        ledger.sort_by(|a, b| b.acted_at.cmp(&a.acted_at).then_with(|| b.event_id.cmp(&a.event_id)));
+        Ok(ledger)
+    }
+
+    /// The state of every purpose now, with its evidence.
+    pub async fn state(&self, id: &CustomerId) -> Result<Vec<Decision>, CmpError> {
+        let ledger = self.privacy.consents(id).await?;
+        Ok(current_state(&ledger, jurisdiction_of(&ledger), Utc::now()))
+    }
+
+    /// The gate: may this customer's data be used for `purpose` now? Reads the ledger every time, so
+    /// a withdrawal takes effect on the next call. Every output path that uses data for a purpose
+    /// (exports, outbound events, personalisation, recommendations, notifications) asks this.
+    pub async fn may_use(&self, id: &CustomerId, purpose: Purpose) -> Result<Decision, CmpError> {
+        let ledger = self.privacy.consents(id).await?;
+        Ok(may_use(&ledger, jurisdiction_of(&ledger), purpose, Utc::now()))
+    }
+}
+
+// ---------------------------------------------------------------- the stream consumer
+
+/// What the consent function did with one record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ConsentOutcome {
+    Recorded { customer: CustomerId, changed: bool },
+    Duplicate,
+    Parked { reason_code: String },
+    NotMine,
+}
+
+/// The consent function's use case: `customer.consent_changed` records → the ledger.
+pub struct ConsentProcessor {
+    pub ledger: ConsentLedger,
+    validator: Arc<EventValidator>,
+    dead_letters: DeadLetters,
+}
+
+impl ConsentProcessor {
+    pub fn new(ledger: ConsentLedger, validator: Arc<EventValidator>, dead_letters: DeadLetters) -> Self {
+        ConsentProcessor { ledger, validator, dead_letters }
+    }
+
+    /// `Err` means "retry later"; what cannot be processed is parked with its reason.
+    pub async fn process_record(&self, data: &[u8], origin: &str) -> Result<ConsentOutcome, CmpError> {
+        let (raw, data) = match crate::deadletter::decode(data, &self.validator) {
+            Decoded::Envelope { raw, data } => (raw, data),
+            Decoded::Rejected { data, reason_code, reasons } => {
+                let reason_code = self.dead_letters.park(&data, origin, reason_code, reasons).await?;
+                return Ok(ConsentOutcome::Parked { reason_code });
+            }
+        };
+        if raw.event_type != EventType::ConsentChanged {
+            return Ok(ConsentOutcome::NotMine);
+        }
+        let change = match parse_change(&raw) {
+            Ok(c) => c,
+            Err(reasons) => {
+                let reason_code = self.dead_letters.park(&data, origin, "invalid_event", reasons).await?;
+                return Ok(ConsentOutcome::Parked { reason_code });
+            }
+        };
+        let id = match self.ledger.resolve(&change.subject).await? {
+            Resolved::Found(id) => id,
+            Resolved::Unknown => {
+                let reasons = vec![FieldError::new(
+                    "unknown_customer",
+                    "/data/customer",
+                    "no profile has these identifiers; replay the event once the profile exists",
+                )];
+                let reason_code = self.dead_letters.park(&data, origin, "unknown_customer", reasons).await?;
+                return Ok(ConsentOutcome::Parked { reason_code });
+            }
+            Resolved::Erased(_) => {
+                // an erased customer's consent is not recorded again; nothing of the event is kept
+                tracing::info!(origin, "consent change for an erased customer ignored");
+                return Ok(ConsentOutcome::Duplicate);
+            }
+        };
+        let entry = AuditEntry {
+            at: Utc::now(),
+            actor: change.source.clone(),
+            role: "channel".into(),
+            action: "consent_recorded".into(),
+            customer_id: Some(id.to_string()),
+            fields: vec![format!("consent:{}", purpose_name(change.record.purpose))],
+            purpose: "consent_management".into(),
+            request_id: raw.id.clone(),
+            outcome: if change.record.granted { "granted".into() } else { "withdrawn".into() },
+        };
+        match self.ledger.append(&id, change.record, entry).await {
+            Ok(Appended::Recorded { changed, .. }) => Ok(ConsentOutcome::Recorded { customer: id, changed }),
+            Ok(Appended::Duplicate) => Ok(ConsentOutcome::Duplicate),
+            Err(LedgerError::Erased) => Ok(ConsentOutcome::Duplicate),
+            // merged or gone between the resolution and the write: resolve again on the retry
+            Err(LedgerError::NotFound) => Err(StoreError::Conflict.into()),
+            Err(LedgerError::Backend(e)) => Err(e),
+        }
+    }
+}
+
+/// The wire name of a purpose.
+pub fn purpose_name(p: Purpose) -> &'static str {
+    match p {
+        Purpose::MarketingEmail => "marketing_email",
+        Purpose::MarketingSms => "marketing_sms",
+        Purpose::MarketingPush => "marketing_push",
+        Purpose::Personalisation => "personalisation",
+        Purpose::PartnerSharing => "partner_sharing",
+        Purpose::Analytics => "analytics",
+        Purpose::Profiling => "profiling",
+    }
 }
 
 #[cfg(test)]

@@ -17,6 +17,11 @@ pub enum CmpError {
     Stream(String),
     #[error("stored data is inconsistent: {0}")]
     Integrity(String),
+    #[error("export storage failed: {0}")]
+    Export(String),
+    /// The customer was erased: nothing about them can be read or changed.
+    #[error("the customer was erased")]
+    Erased,
 }
 
 impl CmpError {
@@ -33,6 +38,8 @@ impl CmpError {
             CmpError::Seal(_) => "decryption_failed",
             CmpError::Stream(_) => "stream_unavailable",
             CmpError::Integrity(_) => "integrity_error",
+            CmpError::Export(_) => "export_unavailable",
+            CmpError::Erased => "profile_erased",
         }
     }
 
@@ -44,6 +51,7 @@ impl CmpError {
                 | CmpError::Store(StoreError::Unavailable(_))
                 | CmpError::Store(StoreError::Conflict)
                 | CmpError::Stream(_)
+                | CmpError::Export(_)
         )
     }
 }

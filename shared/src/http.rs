@@ -48,7 +48,9 @@ impl ApiError {
 
 impl From<&crate::CmpError> for ApiError {
     fn from(e: &crate::CmpError) -> Self {
-        if e.is_transient() {
+        if matches!(e, crate::CmpError::Erased) {
+            ApiError::new(410, "profile_erased", "this customer was erased at their request")
+        } else if e.is_transient() {
             ApiError::unavailable("service_unavailable", "a backing service is unavailable; retry with backoff")
         } else {
             ApiError::internal()

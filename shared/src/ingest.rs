@@ -6,7 +6,7 @@
 //! retried before any later event with the same key is sent, so retries never reorder a customer's
 //! events. Only failed entries are retried.
 use crate::crypto::BlindIndexer;
-use crate::domain::event::{parse_event, FieldError, RawEnvelope};
+use crate::domain::event::{check_semantics, FieldError, RawEnvelope};
 use crate::error::CmpError;
 use crate::http::{ApiError, ItemError};
 use crate::schema::EventValidator;
@@ -175,7 +175,7 @@ impl Ingest {
         }
         let raw: RawEnvelope = serde_json::from_value(item.clone())
             .map_err(|e| reject(vec![FieldError::new("schema_violation", "", e.to_string())]))?;
-        parse_event(&raw).map_err(reject)?;
+        check_semantics(&raw).map_err(reject)?;
         if !seen.insert((raw.source.clone(), raw.id.clone())) {
             return Err(reject(vec![FieldError::new(
                 "duplicate_event_id",

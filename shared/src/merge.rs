@@ -7,19 +7,18 @@
 //! transaction guarded by the profile version. A conflict re-reads and retries; a replay finds the
 //! marker and changes nothing. Events whose content is invalid are parked with their reason.
 use crate::audit::{chain_of, AuditEntry, ChainHead};
-use crate::crypto::{purpose_context, BlindIndexer, DataKey, KeyRing, KeyService};
-use crate::domain::event::{parse_event, Event, FieldError, RawEnvelope, Unit};
+use crate::crypto::{BlindIndexer, DataKey, KeyRing, KeyService};
+use crate::deadletter::{DeadLetters, Decoded};
+use crate::domain::event::{parse_event, Event, EventType, FieldError, Unit};
 use crate::domain::profile::{Golden, Lineage, FIELDS};
 use crate::domain::{CustomerId, EventRef};
 use crate::error::CmpError;
 use crate::schema::EventValidator;
-use crate::store::{Commit, ParkedEvent, ProfileRecord, ProfileStatus, ProfileStore, StoreError, TimelineRecord};
+use crate::store::{Commit, ProfileRecord, ProfileStatus, ProfileStore, StoreError, TimelineRecord};
 use chrono::Utc;
-use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::OnceCell;
 
 /// Markers outlive the inbound stream's retention (7 days), so any replay from the stream is caught.
 pub const MARKER_TTL_DAYS: i64 = 8;
@@ -40,17 +39,19 @@ pub struct Tally {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
     Applied(Tally),
-    Parked { reason_code: String },
+    Parked {
+        reason_code: String,
+    },
+    /// An event type another function handles.
+    NotMine,
 }
 
 pub struct Merge {
     store: Arc<dyn ProfileStore>,
     keys: Arc<KeyRing>,
-    kms: Arc<dyn KeyService>,
     indexer: Arc<BlindIndexer>,
     validator: Arc<EventValidator>,
-    dead_letter_ttl_days: i64,
-    dead_letter_key: OnceCell<(DataKey, Vec<u8>)>,
+    pub(crate) dead_letters: DeadLetters,
     /// Customer ids with data keys minted for creations that lost a race, for the next new customers.
     spare: std::sync::Mutex<Vec<(CustomerId, DataKey, Vec<u8>)>>,
 }
@@ -120,13 +121,11 @@ impl Merge {
         dead_letter_ttl_days: i64,
     ) -> Self {
         Merge {
-            store,
+            store: store.clone(),
             keys,
-            kms,
+            dead_letters: DeadLetters::new(store.clone(), kms, dead_letter_ttl_days),
             indexer,
             validator,
-            dead_letter_ttl_days,
-            dead_letter_key: OnceCell::new(),
             spare: std::sync::Mutex::new(Vec::new()),
         }
     }
@@ -134,51 +133,19 @@ impl Merge {
     /// Processes one stream record. `Err` means "retry later" (the record is reported as a batch item
     /// failure); invalid content is parked and answered `Ok(Outcome::Parked)`.
     pub async fn process_record(&self, data: &[u8], origin: &str) -> Result<Outcome, CmpError> {
-        // PCI-DSS: whatever put this record on the stream, no card number is stored, not even
-        // sealed in the dead-letter store. Parsed events are scrubbed field by field (free text
-        // only, so identifiers that happen to pass a Luhn check stay intact); a record that does
-        // not parse is scrubbed as a whole before it is parked.
-        let mut value: serde_json::Value = match serde_json::from_slice(data) {
-            Ok(v) => v,
-            Err(_) => {
-                let (scrubbed, _) = crate::pci::redact(&String::from_utf8_lossy(data));
-                return self
-                    .park(
-                        scrubbed.as_bytes(),
-                        origin,
-                        "invalid_json",
-                        vec![FieldError::new("invalid_json", "", "record is not JSON")],
-                    )
-                    .await;
+        let (raw, data) = match crate::deadletter::decode(data, &self.validator) {
+            Decoded::Envelope { raw, data } => (raw, data),
+            Decoded::Rejected { data, reason_code, reasons } => {
+                return self.park(&data, origin, reason_code, reasons).await
             }
         };
-        let scrubbed;
-        let data = if crate::pci::scrub_event(&mut value) > 0 {
-            scrubbed = serde_json::to_vec(&value).unwrap_or_default();
-            scrubbed.as_slice()
-        } else {
-            data
-        };
-        let errors = self.validator.validate(&value);
-        if !errors.is_empty() {
-            return self.park(data, origin, "schema_violation", errors).await;
+        if raw.event_type == EventType::ConsentChanged {
+            // the consent function's event; the template's filter keeps these away from the merge
+            return Ok(Outcome::NotMine);
         }
-        let raw: RawEnvelope = match serde_json::from_value(value) {
-            Ok(r) => r,
-            Err(e) => {
-                return self
-                    .park(
-                        data,
-                        origin,
-                        "schema_violation",
-                        vec![FieldError::new("schema_violation", "", e.to_string())],
-                    )
-                    .await
-            }
-        };
         let event = match parse_event(&raw) {
             Ok(e) => e,
-            Err(errors) => return self.park(data, origin, "invalid_event", errors).await,
+            Err(errors) => return self.park(&data, origin, "invalid_event", errors).await,
         };
         let mut tally = Tally::default();
         for unit in &event.units {
@@ -256,6 +223,11 @@ impl Merge {
             source: event.source.clone(),
             channel: unit.channel,
             event_id: event.id.clone(),
+            expires_at: crate::retention::timeline_expiry(
+                unit.timeline.kind,
+                &unit.timeline.detail,
+                unit.timeline.occurred_at,
+            ),
         }
     }
 
@@ -293,6 +265,7 @@ impl Merge {
             tier: golden.tier().map(|t| format!("{t:?}").to_lowercase()),
             lineage,
             sources: BTreeMap::from([(event.source.clone(), event.time)]),
+            erased_at: None,
         };
         let commit = Commit {
             marker: marker.to_owned(),
@@ -390,8 +363,7 @@ impl Merge {
         Ok(if profile_changed { UnitResult::Updated } else { UnitResult::Unchanged })
     }
 
-    /// Parks an unprocessable record: its payload sealed under a dead-letter data key (wrapped by KMS
-    /// and stored with it), its reasons in clear (they carry no values).
+    /// Parks an unprocessable record with its reasons.
     async fn park(
         &self,
         data: &[u8],
@@ -399,28 +371,8 @@ impl Merge {
         reason_code: &str,
         reasons: Vec<FieldError>,
     ) -> Result<Outcome, CmpError> {
-        let (key, wrapped) = self
-            .dead_letter_key
-            .get_or_try_init(|| async {
-                let (plain, wrapped) = self.kms.generate_data_key(&purpose_context("dead-letter")).await?;
-                Ok::<_, CmpError>((DataKey::from_bytes(&plain), wrapped))
-            })
-            .await?;
-        let reference = crate::domain::ids::hex(&Sha256::digest(data)[..16]);
-        let now = Utc::now();
-        let parked = ParkedEvent {
-            parked_at: now,
-            payload: key.seal("dead-letter", &reference, data),
-            reference,
-            reason_code: reason_code.to_owned(),
-            reasons,
-            origin: origin.to_owned(),
-            wrapped_key: wrapped.clone(),
-            expires_at: (now + chrono::Duration::days(self.dead_letter_ttl_days)).timestamp(),
-        };
-        self.store.park(&parked).await?;
-        tracing::warn!(reason_code, reference = %parked.reference, origin, "event parked");
-        Ok(Outcome::Parked { reason_code: reason_code.to_owned() })
+        let reason_code = self.dead_letters.park(data, origin, reason_code, reasons).await?;
+        Ok(Outcome::Parked { reason_code })
     }
 }
 
@@ -566,7 +518,7 @@ mod tests {
         // and an unparseable record carrying one is parked without it
         w.merge.process_record(b"{oops 4111111111111111", "t").await.unwrap();
         let parked = w.store.parked().pop().unwrap();
-        let (k, _) = (w.merge.dead_letter_key.get().unwrap().0.clone(), ());
+        let k = w.merge.dead_letters.key().unwrap().clone();
         let payload = String::from_utf8(k.open("dead-letter", &parked.reference, &parked.payload).unwrap()).unwrap();
         assert!(!payload.contains("4111111111111111"), "{payload}");
     }

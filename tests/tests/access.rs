@@ -23,9 +23,19 @@ fn seed_events() -> Value {
         {"specversion": "1.0", "id": "acc-2", "source": "/channels/call-centre", "type": "customer.interaction_logged",
          "time": "2026-11-21T09:00:00Z", "subject": "crm-1",
          "data": {"channel": "call_centre", "kind": "complaint", "customer": {"email": EMAIL},
-                  "summary": "Wheelchair not at the gate in DUB", "text": "Waited 40 minutes at gate B12."}}
+                  "summary": "Wheelchair not at the gate in DUB", "text": "Waited 40 minutes at gate B12."}},
+        // two more customers, for the erasures of the route walk
+        {"specversion": "1.0", "id": "acc-3", "source": "/channels/web", "type": "customer.profile_observed",
+         "time": "2026-11-20T08:00:00Z", "subject": "web-3",
+         "data": {"channel": "web", "emails": [{"address": VICTIMS[0], "verified": true}]}},
+        {"specversion": "1.0", "id": "acc-4", "source": "/channels/web", "type": "customer.profile_observed",
+         "time": "2026-11-20T08:00:00Z", "subject": "web-4",
+         "data": {"channel": "web", "emails": [{"address": VICTIMS[1], "verified": true}]}}
     ]})
 }
+
+/// Customers the walk erases (erasure succeeds once per allowed caller).
+const VICTIMS: [&str; 2] = ["walk.erase.one@example.org", "walk.erase.two@example.org"];
 
 fn request_for(route: &str, id: &str, n: usize) -> (&'static str, String, Option<Value>) {
     match route {
@@ -53,6 +63,29 @@ fn request_for(route: &str, id: &str, n: usize) -> (&'static str, String, Option
                 .unwrap(),
             ),
         ),
+        "GET /v1/profiles/{id}/consents" => ("GET", format!("/v1/profiles/{id}/consents"), None),
+        "GET /v1/profiles/{id}/consents/history" => ("GET", format!("/v1/profiles/{id}/consents/history"), None),
+        "POST /v1/profiles/{id}/consents" => (
+            "POST",
+            format!("/v1/profiles/{id}/consents"),
+            Some(
+                json!({"purpose": "marketing_sms", "granted": n.is_multiple_of(2), "jurisdiction": "FR", "channel": "call_centre",
+                        "notice_version": "privacy-2026-09"}),
+            ),
+        ),
+        "POST /v1/profiles/{id}/access-requests" => {
+            ("POST", format!("/v1/profiles/{id}/access-requests"), Some(json!({})))
+        }
+        "GET /v1/profiles/{id}/access-requests" => ("GET", format!("/v1/profiles/{id}/access-requests"), None),
+        "POST /v1/profiles/{id}/erasure" => ("POST", format!("/v1/profiles/{id}/erasure"), Some(json!({}))),
+        "POST /v1/profiles/{id}/legal-holds" => (
+            "POST",
+            format!("/v1/profiles/{id}/legal-holds"),
+            Some(
+                json!({"kind": "litigation", "action": if n.is_multiple_of(2) { "place" } else { "release" }, "reference": format!("LIT-{n}")}),
+            ),
+        ),
+        "GET /v1/privacy/inventory" => ("GET", "/v1/privacy/inventory".into(), None),
         other => panic!("route {other} has no request in this test: add one"),
     }
 }
@@ -73,10 +106,15 @@ async fn access_control_and_audit_trail() {
     let before = stack.records_done();
     let (status, body) = writer.post_json("/v1/events", &seed_events()).await.unwrap();
     assert_eq!(status, 202, "{body}");
-    drained(&stack, before, 2).await;
+    drained(&stack, before, 4).await;
     let agent = token("call_centre_agent", false, None);
     let (_, found) = agent.get(&format!("/v1/profiles?email={}", encode(EMAIL))).await.unwrap();
     let id = found["items"][0]["id"].as_str().expect("seeded profile").to_owned();
+    let mut victims = Vec::new();
+    for v in VICTIMS {
+        let (_, found) = agent.get(&format!("/v1/profiles?email={}", encode(v))).await.unwrap();
+        victims.push(found["items"][0]["id"].as_str().expect("seeded victim").to_owned());
+    }
 
     // -- the routes of the OpenAPI document are the routes the permission table knows
     let doc = openapi();
@@ -92,16 +130,21 @@ async fn access_control_and_audit_trail() {
         for role in Role::ALL {
             for mfa in [false, true] {
                 n += 1;
-                let own = (role == Role::Customer).then_some(id.as_str());
-                let caller = token(role.as_str(), mfa, own);
-                let (method, path, body) = request_for(route, &id, n);
-                let (status, resp) = call(&caller, method, &path, body.as_ref()).await;
                 let expected: Result<(), &str> = match action {
                     None => Ok(()),
                     Some(a) if !allowed(role, *a) => Err("forbidden"),
-                    Some(a) if a.requires_mfa() && !mfa => Err("mfa_required"),
+                    Some(a) if a.requires_mfa_for(role) && !mfa => Err("mfa_required"),
                     Some(_) => Ok(()),
                 };
+                // an erasure that will succeed takes a customer of its own
+                let target = match (*route, expected) {
+                    ("POST /v1/profiles/{id}/erasure", Ok(())) => victims.pop().expect("a customer to erase"),
+                    _ => id.clone(),
+                };
+                let own = (role == Role::Customer).then_some(target.as_str());
+                let caller = token(role.as_str(), mfa, own);
+                let (method, path, body) = request_for(route, &target, n);
+                let (status, resp) = call(&caller, method, &path, body.as_ref()).await;
                 match expected {
                     Ok(()) => assert!((200..300).contains(&status), "{route} as {role} (mfa {mfa}): {status} {resp}"),
                     Err(code) => {
@@ -117,6 +160,7 @@ async fn access_control_and_audit_trail() {
         }
     }
     assert_eq!(checked, ROUTES.len() * Role::ALL.len() * 2);
+    assert!(victims.is_empty(), "every erasure the table allows was exercised");
 
     // -- a customer token asking for someone else's profile or timeline
     let stranger = token("customer", true, Some("cus_0192f1a3c4d57e8f9a0b1c2d3e4f5a6b"));

@@ -1,4 +1,5 @@
-//! `api` Lambda: the read routes (`GET /v1/profiles...`, `GET /v1/health`). Thin: wiring at cold
+//! `api` Lambda: the HTTP routes but `POST /v1/events` (profiles, timelines, consents, data-subject
+//! requests, audit, compensation assessment). Thin: wiring at cold
 //! start, then the shared handler for each request.
 use cmp_shared::handlers::{api::ApiHandler, Wiring};
 use lambda_http::{service_fn, Error, Request};
@@ -6,6 +7,6 @@ use lambda_http::{service_fn, Error, Request};
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     let wiring = Wiring::from_env().await?;
-    let handler = &ApiHandler::new(&wiring);
+    let handler = &ApiHandler::new(&wiring)?;
     lambda_http::run(service_fn(move |req: Request| async move { Ok::<_, Error>(handler.handle(req).await) })).await
 }

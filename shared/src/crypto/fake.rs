@@ -91,4 +91,7 @@ impl WrappedKeyStore for MemoryKeyStore {
         keys.insert(key_id.to_owned(), wrapped.to_vec());
         Ok(true)
     }
+    async fn delete_wrapped(&self, key_id: &str) -> Result<bool, KeyError> {
+        Ok(self.keys.lock().unwrap().remove(key_id).is_some())
+    }
 }

@@ -111,6 +111,14 @@ impl KeyRing {
         self.cache.lock().unwrap_or_else(|p| p.into_inner()).remove(id);
     }
 
+    /// Crypto-shredding: destroys the customer's wrapped data key and forgets the cached one. Every
+    /// copy of what was sealed with it (table items, backups, stream records) is unreadable from
+    /// then on. Other containers drop their cached copy within the cache's `max_age`.
+    pub async fn shred(&self, id: &CustomerId) -> Result<bool, KeyError> {
+        self.forget(id);
+        self.store.delete_wrapped(id.as_str()).await
+    }
+
     pub fn len(&self) -> usize {
         self.cache.lock().unwrap_or_else(|p| p.into_inner()).len()
     }

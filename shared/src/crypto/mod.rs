@@ -58,4 +58,6 @@ pub trait WrappedKeyStore: Send + Sync {
     async fn get_wrapped(&self, key_id: &str) -> Result<Option<Vec<u8>>, KeyError>;
     /// Stores the wrapped key unless one exists; returns false if one did.
     async fn put_wrapped_if_absent(&self, key_id: &str, wrapped: &[u8], purpose: &str) -> Result<bool, KeyError>;
+    /// Destroys a wrapped key (crypto-shredding); `false` when there was none.
+    async fn delete_wrapped(&self, key_id: &str) -> Result<bool, KeyError>;
 }

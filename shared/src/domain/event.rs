@@ -16,16 +16,23 @@ pub enum EventType {
     InteractionLogged,
     #[serde(rename = "booking.recorded")]
     BookingRecorded,
+    #[serde(rename = "customer.consent_changed")]
+    ConsentChanged,
 }
 
 impl EventType {
-    pub const ALL: [EventType; 3] =
-        [EventType::ProfileObserved, EventType::InteractionLogged, EventType::BookingRecorded];
+    pub const ALL: [EventType; 4] = [
+        EventType::ProfileObserved,
+        EventType::InteractionLogged,
+        EventType::BookingRecorded,
+        EventType::ConsentChanged,
+    ];
     pub fn as_str(self) -> &'static str {
         match self {
             EventType::ProfileObserved => "customer.profile_observed",
             EventType::InteractionLogged => "customer.interaction_logged",
             EventType::BookingRecorded => "booking.recorded",
+            EventType::ConsentChanged => "customer.consent_changed",
         }
     }
 }
@@ -86,6 +93,25 @@ pub enum Channel {
 }
 
 impl Channel {
+    /// The wire name (`call_centre`, `mobile_app`, ...).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Channel::Web => "web",
+            Channel::MobileApp => "mobile_app",
+            Channel::CallCentre => "call_centre",
+            Channel::CheckIn => "check_in",
+            Channel::Airport => "airport",
+            Channel::Loyalty => "loyalty",
+            Channel::Booking => "booking",
+            Channel::Chat => "chat",
+            Channel::Email => "email",
+            Channel::Retail => "retail",
+            Channel::Social => "social",
+            Channel::Partner => "partner",
+            Channel::TravelAgent => "travel_agent",
+        }
+    }
+
     /// How much the platform trusts what this channel says about a person's identity attributes:
     /// channels that check documents or run the loyalty programme rank highest. Used by survivorship.
     pub fn trust(self) -> u8 {
@@ -714,6 +740,14 @@ pub fn parse_event(raw: &RawEnvelope) -> Result<Event, Vec<FieldError>> {
                 vec![]
             }
         },
+        EventType::ConsentChanged => {
+            errs.0.push(FieldError::new(
+                "wrong_handler",
+                "/type",
+                "consent changes are processed by the consent function (crate::consent::parse_change)",
+            ));
+            vec![]
+        }
     };
     if errs.0.is_empty() {
         Ok(Event {
@@ -729,9 +763,17 @@ pub fn parse_event(raw: &RawEnvelope) -> Result<Event, Vec<FieldError>> {
     }
 }
 
+/// The domain rules of any event type, as the ingest edge checks them before accepting an event.
+pub fn check_semantics(raw: &RawEnvelope) -> Result<(), Vec<FieldError>> {
+    match raw.event_type {
+        EventType::ConsentChanged => crate::consent::parse_change(raw).map(|_| ()),
+        _ => parse_event(raw).map(|_| ()),
+    }
+}
+
 /// serde's messages quote unknown field names and variants but never values of strings we parse;
 /// keep only the first line and cap the length anyway.
-fn serde_message(e: &serde_json::Error) -> String {
+pub(crate) fn serde_message(e: &serde_json::Error) -> String {
     let m = e.to_string();
     let m = m.split(" at line ").next().unwrap_or(&m);
     m.chars().take(200).collect()

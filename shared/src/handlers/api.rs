@@ -5,18 +5,88 @@ use super::{denial, principal, purpose, Wiring};
 use crate::api::{decode_cursor, Lookup, ReadApi};
 use crate::audit::{self, chain_of, AuditEntry, AuditLog};
 use crate::authz::{allowed, Action, Denial, Principal};
+use crate::consent::{
+    purpose_name, Appended, ConsentLedger, ConsentRecord, LedgerError, LegalBasis, Purpose, Resolved, SubjectRef,
+};
+use crate::domain::event::Channel;
 use crate::domain::event::TimelineKind;
 use crate::domain::pii::{Email, LoyaltyNumber, PhoneE164};
 use crate::domain::CustomerId;
 use crate::http::{error_response, json_response, request_id, route_key, ApiError};
+use crate::rights::{ExportStore, Rights, RightsError, S3Exports};
+use crate::store::{LegalHold, PrivacyStore};
 use chrono::{DateTime, Utc};
 use lambda_http::{Body, Request, RequestExt, Response};
+use serde::Deserialize;
 use serde_json::json;
 use std::sync::Arc;
 
 pub struct ApiHandler {
-    api: ReadApi,
+    api: Arc<ReadApi>,
     audit: Arc<dyn AuditLog>,
+    ledger: Arc<ConsentLedger>,
+    rights: Arc<Rights>,
+    privacy: Arc<dyn PrivacyStore>,
+}
+
+/// `POST /v1/profiles/{id}/consents`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ConsentBody {
+    purpose: Purpose,
+    granted: bool,
+    jurisdiction: String,
+    channel: Channel,
+    #[serde(default)]
+    legal_basis: Option<LegalBasis>,
+    notice_version: String,
+    #[serde(default)]
+    acted_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+enum HoldKind {
+    FraudInvestigation,
+    CompensationCase,
+    Litigation,
+    RegulatorInquiry,
+}
+
+impl HoldKind {
+    fn as_str(self) -> &'static str {
+        match self {
+            HoldKind::FraudInvestigation => "fraud_investigation",
+            HoldKind::CompensationCase => "compensation_case",
+            HoldKind::Litigation => "litigation",
+            HoldKind::RegulatorInquiry => "regulator_inquiry",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+enum HoldAction {
+    Place,
+    Release,
+}
+
+/// `POST /v1/profiles/{id}/legal-holds`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct HoldBody {
+    kind: HoldKind,
+    action: HoldAction,
+    #[serde(default)]
+    reference: Option<String>,
+}
+
+fn gone() -> ApiError {
+    ApiError::new(410, "profile_erased", "this customer was erased at their request")
+}
+
+fn no_profile() -> ApiError {
+    ApiError::not_found("profile_not_found", "no profile with this id")
 }
 
 const MAX_LIMIT: usize = 100;
@@ -47,17 +117,23 @@ fn query(req: &Request, allowed: &[&str]) -> Result<Vec<(String, String)>, ApiEr
 
 /// Largest assessment request accepted (a journey of up to 8 legs is far smaller).
 const MAX_ASSESSMENT_BYTES: usize = 65_536;
+/// Largest body of the small privacy requests (consent change, legal hold).
+const MAX_SMALL_BODY: usize = 8_192;
 
-/// Parses `POST /v1/compensation/assessments`: JSON only, bounded, unknown fields refused, errors
-/// located by JSON pointer.
+/// Parses `POST /v1/compensation/assessments`.
 fn assessment_request(req: &Request) -> Result<crate::compensation::AssessmentRequest, ApiError> {
+    json_body(req, MAX_ASSESSMENT_BYTES, "the assessment request does not match its schema")
+}
+
+/// Parses a JSON body: JSON only, bounded, unknown fields refused, errors located by JSON pointer.
+fn json_body<T: serde::de::DeserializeOwned>(req: &Request, max: usize, what: &str) -> Result<T, ApiError> {
     let ct = req.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or_default();
     if !ct.split(';').next().unwrap_or_default().trim().eq_ignore_ascii_case("application/json") {
         return Err(ApiError::new(415, "unsupported_media_type", "send application/json"));
     }
     let body = crate::http::body_bytes(req);
-    if body.len() > MAX_ASSESSMENT_BYTES {
-        return Err(ApiError::new(413, "payload_too_large", format!("at most {MAX_ASSESSMENT_BYTES} bytes")));
+    if body.len() > max {
+        return Err(ApiError::new(413, "payload_too_large", format!("at most {max} bytes")));
     }
     if serde_json::from_slice::<serde_json::Value>(body).is_err() {
         return Err(ApiError::bad_request("invalid_json", "the body is not valid JSON"));
@@ -67,15 +143,13 @@ fn assessment_request(req: &Request) -> Result<crate::compensation::AssessmentRe
         let pointer = json_pointer(&e.path().to_string());
         let message = e.inner().to_string();
         let message = message.split(" at line ").next().unwrap_or_default().to_owned();
-        ApiError::bad_request("validation_failed", "the assessment request does not match its schema").with_details(
-            vec![crate::http::ItemError {
-                index: 0,
-                event_id: None,
-                code: "schema_violation".into(),
-                path: pointer,
-                message,
-            }],
-        )
+        ApiError::bad_request("validation_failed", what).with_details(vec![crate::http::ItemError {
+            index: 0,
+            event_id: None,
+            code: "schema_violation".into(),
+            path: pointer,
+            message,
+        }])
     })
 }
 
@@ -102,7 +176,10 @@ fn json_pointer(path: &str) -> String {
 }
 
 fn internal(e: crate::CmpError) -> ApiError {
-    tracing::error!(error_code = e.code(), "backend error");
+    if !matches!(e, crate::CmpError::Erased) {
+        // SDK and store messages name tables, keys and codes, never item values
+        tracing::error!(error_code = e.code(), error = %e, "backend error");
+    }
     ApiError::from(&e)
 }
 
@@ -111,19 +188,87 @@ fn role_check(p: &Principal, action: Action) -> Result<(), Denial> {
     if !allowed(p.role, action) {
         return Err(Denial::Forbidden);
     }
-    if action.requires_mfa() && !p.mfa {
+    if action.requires_mfa_for(p.role) && !p.mfa {
         return Err(Denial::MfaRequired);
     }
     Ok(())
 }
 
+fn rights_code(e: &RightsError) -> &'static str {
+    match e {
+        RightsError::NotFound => "profile_not_found",
+        RightsError::Erased => "profile_erased",
+        RightsError::Held { .. } => "legal_hold",
+        RightsError::Backend(e) => e.code(),
+    }
+}
+
+fn rights_error(e: RightsError) -> ApiError {
+    match e {
+        RightsError::NotFound => no_profile(),
+        RightsError::Erased => gone(),
+        RightsError::Held { request, holds } => ApiError::new(
+            409,
+            "legal_hold",
+            format!("legal holds stop the erasure; request {} is deferred until they are released", request.id),
+        )
+        .with_details(
+            holds
+                .iter()
+                .enumerate()
+                .map(|(i, h)| crate::http::ItemError {
+                    index: i,
+                    event_id: None,
+                    code: "legal_hold".into(),
+                    path: format!("/holds/{i}"),
+                    message: format!("{} {} placed {}", h.kind, h.reference, h.placed_at.to_rfc3339()),
+                })
+                .collect(),
+        ),
+        RightsError::Backend(e) => internal(e),
+    }
+}
+
 impl ApiHandler {
-    pub fn new(w: &Wiring) -> Self {
-        ApiHandler { api: ReadApi::new(w.store.clone(), w.keys.clone(), w.indexer.clone()), audit: w.audit.clone() }
+    pub fn new(w: &Wiring) -> Result<Self, crate::CmpError> {
+        let bucket = w
+            .config
+            .privacy_bucket
+            .clone()
+            .ok_or_else(|| crate::CmpError::Config("PRIVACY_BUCKET is not set".into()))?;
+        let exports: Arc<dyn ExportStore> = Arc::new(S3Exports::new(w.clients.s3.clone(), bucket));
+        Ok(Self::from_parts(
+            w.store.clone(),
+            w.store.clone(),
+            w.keys.clone(),
+            w.indexer.clone(),
+            w.audit.clone(),
+            exports,
+        ))
     }
 
-    pub fn from_parts(api: ReadApi, audit: Arc<dyn AuditLog>) -> Self {
-        ApiHandler { api, audit }
+    pub fn from_parts(
+        store: Arc<dyn crate::store::ProfileStore>,
+        privacy: Arc<dyn PrivacyStore>,
+        keys: Arc<crate::crypto::KeyRing>,
+        indexer: Arc<crate::crypto::BlindIndexer>,
+        audit: Arc<dyn AuditLog>,
+        exports: Arc<dyn ExportStore>,
+    ) -> Self {
+        let api = Arc::new(ReadApi::new(store.clone(), keys.clone(), indexer.clone()));
+        let ledger = Arc::new(ConsentLedger::new(store.clone(), privacy.clone(), indexer));
+        let rights =
+            Arc::new(Rights::new(store, privacy.clone(), keys, api.clone(), ledger.clone(), audit.clone(), exports));
+        ApiHandler { api, audit, ledger, rights, privacy }
+    }
+
+    /// The active profile a privacy route is about (merge redirects followed).
+    async fn active(&self, id: &CustomerId) -> Result<CustomerId, ApiError> {
+        match self.ledger.resolve(&SubjectRef::Id(id.clone())).await.map_err(internal)? {
+            Resolved::Found(id) => Ok(id),
+            Resolved::Erased(_) => Err(gone()),
+            Resolved::Unknown => Err(no_profile()),
+        }
     }
 
     pub async fn handle(&self, req: Request) -> Response<Body> {
@@ -342,6 +487,161 @@ impl ApiHandler {
                     }
                 }
             }
+            Action::ReadConsents => {
+                let id = customer_id(req)?;
+                query(req, &[])?;
+                let mut entry = self.authorise(&p, action, Some(&id), &purpose, rid).await?;
+                let id = self.active(&id).await?;
+                let history = route.ends_with("/history");
+                let body = if history {
+                    json!({"customer_id": id, "items": self.ledger.history(&id).await.map_err(internal)?})
+                } else {
+                    json!({"customer_id": id, "purposes": self.ledger.state(&id).await.map_err(internal)?})
+                };
+                entry.fields = vec![if history { "consent_history".into() } else { "consents".into() }];
+                self.audit(entry).await?;
+                Ok(json_response(200, &body))
+            }
+            Action::ChangeConsent => {
+                let id = customer_id(req)?;
+                query(req, &[])?;
+                let body: ConsentBody = json_body(req, MAX_SMALL_BODY, "the consent change does not match its schema")?;
+                let jurisdiction = crate::domain::pii::CountryCode::parse(&body.jurisdiction)
+                    .map_err(|e| ApiError::bad_request("invalid_country", e.to_string()))?;
+                let notice_ok = (1..=64).contains(&body.notice_version.len())
+                    && body.notice_version.bytes().all(|b| b.is_ascii_alphanumeric() || b"._:-".contains(&b));
+                if !notice_ok {
+                    return Err(ApiError::bad_request(
+                        "invalid_notice_version",
+                        "notice_version is 1 to 64 of A-Z, a-z, 0-9 and . _ : -",
+                    ));
+                }
+                let now = Utc::now();
+                let acted_at = body.acted_at.unwrap_or(now);
+                if acted_at > now + chrono::Duration::minutes(5) {
+                    return Err(ApiError::bad_request("acted_in_future", "acted_at cannot be in the future"));
+                }
+                let entry = self.authorise(&p, action, Some(&id), &purpose, rid).await?;
+                let id = self.active(&id).await?;
+                let record = ConsentRecord {
+                    purpose: body.purpose,
+                    granted: body.granted,
+                    acted_at,
+                    recorded_at: now,
+                    jurisdiction: Some(jurisdiction.as_str().to_owned()),
+                    channel: body.channel.as_str().to_owned(),
+                    legal_basis: body.legal_basis.unwrap_or(LegalBasis::Consent).as_str().to_owned(),
+                    notice_version: body.notice_version,
+                    captured_by: if p.role == crate::authz::Role::Customer {
+                        "customer".into()
+                    } else {
+                        p.subject.clone()
+                    },
+                    event_id: crate::domain::EventRef::new("/api/v1/consents", rid).to_string(),
+                };
+                let entry = AuditEntry {
+                    customer_id: Some(id.to_string()),
+                    fields: vec![format!("consent:{}", purpose_name(body.purpose))],
+                    outcome: if body.granted { "granted".into() } else { "withdrawn".into() },
+                    ..entry
+                };
+                match self.ledger.append(&id, record, entry).await {
+                    Ok(Appended::Recorded { changed, decision }) => {
+                        Ok(json_response(201, &json!({"customer_id": id, "changed": changed, "decision": decision})))
+                    }
+                    Ok(Appended::Duplicate) => Err(ApiError::new(409, "duplicate", "this change is recorded already")),
+                    Err(LedgerError::Erased) => Err(gone()),
+                    Err(LedgerError::NotFound) => Err(no_profile()),
+                    Err(LedgerError::Backend(e)) => Err(internal(e)),
+                }
+            }
+            Action::RequestAccess => {
+                let id = customer_id(req)?;
+                query(req, &[])?;
+                let mut entry = self.authorise(&p, action, Some(&id), &purpose, rid).await?;
+                if req.method() == http::Method::GET {
+                    let items = match self.rights.requests(&id).await {
+                        Ok(items) => items,
+                        Err(RightsError::NotFound) => return Err(no_profile()),
+                        Err(e) => return Err(rights_error(e)),
+                    };
+                    entry.fields = vec!["data_subject_requests".into()];
+                    self.audit(entry).await?;
+                    return Ok(json_response(200, &json!({"customer_id": id, "items": items})));
+                }
+                let by = format!("{}:{}", p.role, p.subject);
+                match self.rights.access(&id, &by).await {
+                    Ok(export) => {
+                        entry.fields = vec!["*".into()];
+                        entry.outcome = "allowed:export_created".into();
+                        self.audit(entry).await?;
+                        Ok(json_response(201, &export))
+                    }
+                    Err(e) => {
+                        entry.outcome = format!("failed:{}", rights_code(&e));
+                        self.audit(entry).await?;
+                        Err(rights_error(e))
+                    }
+                }
+            }
+            Action::EraseProfile => {
+                let id = customer_id(req)?;
+                query(req, &[])?;
+                let mut entry = self.authorise(&p, action, Some(&id), &purpose, rid).await?;
+                match self.rights.erase(&id, entry.clone()).await {
+                    Ok(receipt) => Ok(json_response(200, &receipt)),
+                    Err(e) => {
+                        entry.outcome = format!("refused:{}", rights_code(&e));
+                        self.audit(entry).await?;
+                        Err(rights_error(e))
+                    }
+                }
+            }
+            Action::ManageLegalHold => {
+                let id = customer_id(req)?;
+                query(req, &[])?;
+                let body: HoldBody = json_body(req, MAX_SMALL_BODY, "the legal hold does not match its schema")?;
+                let reference = body.reference.unwrap_or_default();
+                if reference.len() > 64
+                    || !reference.bytes().all(|b| b.is_ascii_alphanumeric() || b"._:-/".contains(&b))
+                {
+                    return Err(ApiError::bad_request(
+                        "invalid_reference",
+                        "reference is at most 64 of A-Z, a-z, 0-9 and . _ : - / (a case or file number, no personal data)",
+                    ));
+                }
+                let mut entry = self.authorise(&p, action, Some(&id), &purpose, rid).await?;
+                let id = self.active(&id).await?;
+                let kind = body.kind.as_str();
+                let changed = match body.action {
+                    HoldAction::Place => {
+                        let hold = LegalHold {
+                            kind: kind.into(),
+                            reference,
+                            placed_at: Utc::now(),
+                            placed_by: format!("{}:{}", p.role, p.subject),
+                        };
+                        self.privacy.put_hold(&id, &hold).await.map_err(internal)?;
+                        true
+                    }
+                    HoldAction::Release => self.privacy.release_hold(&id, kind).await.map_err(internal)?,
+                };
+                entry.fields = vec![format!("legal_hold:{kind}")];
+                entry.outcome = format!(
+                    "{}:{}",
+                    if body.action == HoldAction::Place { "placed" } else { "released" },
+                    if changed { "changed" } else { "unchanged" }
+                );
+                self.audit(entry).await?;
+                let holds = self.privacy.holds(&id).await.map_err(internal)?;
+                Ok(json_response(200, &json!({"customer_id": id, "holds": holds})))
+            }
+            Action::ReadInventory => {
+                query(req, &[])?;
+                let entry = self.authorise(&p, action, None, &purpose, rid).await?;
+                self.audit(entry).await?;
+                Ok(json_response(200, &crate::inventory::inventory()))
+            }
             Action::IngestEvents => Err(ApiError::not_found("route_not_found", "no such route")),
         }
     }
@@ -359,8 +659,14 @@ mod tests {
     fn handler() -> ApiHandler {
         let store = Arc::new(MemoryStore::default());
         let keys = Arc::new(KeyRing::new(Arc::new(FakeKms::new()), store.clone(), CachePolicy::default()));
-        let api = ReadApi::new(store, keys, Arc::new(BlindIndexer::from_key(&[1; 32])));
-        ApiHandler::from_parts(api, Arc::new(MemoryAuditLog::default()))
+        ApiHandler::from_parts(
+            store.clone(),
+            store,
+            keys,
+            Arc::new(BlindIndexer::from_key(&[1; 32])),
+            Arc::new(MemoryAuditLog::default()),
+            Arc::new(crate::rights::MemoryExports::default()),
+        )
     }
 
     fn request(

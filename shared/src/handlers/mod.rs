@@ -3,8 +3,10 @@
 //! handler here; the local stack (`cmpctl dev`) calls the very same handlers.
 pub mod api;
 pub mod audit_export;
+pub mod consent;
 pub mod ingest;
 pub mod merge;
+pub mod stream;
 
 use crate::audit::AuditLog;
 use crate::authz::{Action, Denial, Principal};

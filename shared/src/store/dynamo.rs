@@ -8,11 +8,19 @@
 //! | identifier lookup (blind index) | `IDX#<kind>#<hmac>` | `IDX` |
 //! | processed-event marker | `EVT#<marker>` | `EVT` |
 //! | parked (dead-letter) event | `DLQ#<date>` | `<parked_at>#<reference>` |
+//! | consent ledger entry | `CUST#<id>` | `CONSENT#<acted_at>#<purpose>#<event ref>` |
+//! | legal hold | `CUST#<id>` | `HOLD#<kind>` |
+//! | data-subject request | `CUST#<id>` | `DSR#<requested_at>#<request id>` |
+//!
+//! Lookup items carry `owner` (`CUST#<id>`), the key of the sparse index `ByOwner` that erasure uses
+//! to find every lookup of a customer.
 //!
 //! Items map to and from Rust structs with `serde_dynamo`; ciphertexts are binary attributes.
 use super::{
-    Commit, ParkedEvent, Prefetch, ProfileRecord, ProfileStatus, ProfileStore, StoreError, TimelinePage, TimelineRecord,
+    consent_sort_key, request_sort_key, Commit, CustomerKeys, ErasurePlan, LegalHold, ParkedEvent, Prefetch,
+    PrivacyStore, ProfileRecord, ProfileStatus, ProfileStore, RightsRequest, StoreError, TimelinePage, TimelineRecord,
 };
+use crate::consent::{ConsentRecord, Purpose};
 use crate::crypto::{KeyError, WrappedKeyStore};
 use crate::domain::event::{Channel, FieldError, TimelineKind};
 use crate::domain::profile::Lineage;
@@ -63,6 +71,8 @@ struct ProfileItem {
     sealed: BTreeMap<String, ByteBuf>,
     lineage: BTreeMap<String, Lineage>,
     sources: BTreeMap<String, DateTime<Utc>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    erased_at: Option<DateTime<Utc>>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -77,6 +87,8 @@ struct TimelineItem {
     channel: Channel,
     event_id: String,
     payload: ByteBuf,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    expires_at: Option<i64>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -85,6 +97,8 @@ struct LookupItem {
     sk: String,
     entity: String,
     customer_id: String,
+    /// `CUST#<id>`: key of the `ByOwner` index.
+    owner: String,
     kind: String,
     created_at: DateTime<Utc>,
 }
@@ -111,6 +125,45 @@ struct ParkedItem {
     wrapped_key: ByteBuf,
     parked_at: DateTime<Utc>,
     expires_at: i64,
+}
+
+#[derive(Serialize, Deserialize)]
+struct ConsentItem {
+    pk: String,
+    sk: String,
+    entity: String,
+    customer_id: String,
+    purpose: Purpose,
+    granted: bool,
+    acted_at: DateTime<Utc>,
+    recorded_at: DateTime<Utc>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    jurisdiction: Option<String>,
+    channel: String,
+    legal_basis: String,
+    notice_version: String,
+    captured_by: String,
+    event_id: String,
+}
+
+#[derive(Serialize, Deserialize)]
+struct HoldItem {
+    pk: String,
+    sk: String,
+    entity: String,
+    customer_id: String,
+    #[serde(flatten)]
+    hold: LegalHold,
+}
+
+#[derive(Serialize, Deserialize)]
+struct RequestItem {
+    pk: String,
+    sk: String,
+    entity: String,
+    customer_id: String,
+    #[serde(flatten)]
+    request: RightsRequest,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -170,6 +223,7 @@ impl DynamoStore {
             sealed: p.sealed.iter().map(|(k, v)| (k.clone(), ByteBuf::from(v.clone()))).collect(),
             lineage: p.lineage.clone(),
             sources: p.sources.clone(),
+            erased_at: p.erased_at,
         }
     }
 
@@ -249,6 +303,7 @@ impl DynamoStore {
                     sk: "IDX".into(),
                     entity: "lookup".into(),
                     customer_id: c.profile.id.to_string(),
+                    owner: customer_pk(&c.profile.id),
                     kind,
                     created_at: now,
                 })?,
@@ -273,6 +328,7 @@ impl DynamoStore {
                     channel: t.channel,
                     event_id: t.event_id.clone(),
                     payload: ByteBuf::from(t.payload.clone()),
+                    expires_at: t.expires_at,
                 })?,
                 None,
             )?);
@@ -295,6 +351,7 @@ fn profile_from(item: ProfileItem) -> Result<ProfileRecord, CmpError> {
         sealed: item.sealed.into_iter().map(|(k, v)| (k, v.into_vec())).collect(),
         lineage: item.lineage,
         sources: item.sources,
+        erased_at: item.erased_at,
     })
 }
 
@@ -307,6 +364,7 @@ fn timeline_from(item: TimelineItem) -> TimelineRecord {
         channel: item.channel,
         event_id: item.event_id,
         payload: item.payload.into_vec(),
+        expires_at: item.expires_at,
     }
 }
 
@@ -542,6 +600,298 @@ impl ProfileStore for DynamoStore {
     }
 }
 
+fn is_conflict<E: ProvideErrorMetadata, R>(e: &SdkError<E, R>) -> bool {
+    match e {
+        SdkError::ServiceError(e) => matches!(
+            e.err().code(),
+            Some("TransactionCanceledException")
+                | Some("TransactionConflictException")
+                | Some("ConditionalCheckFailedException")
+        ),
+        _ => false,
+    }
+}
+
+impl DynamoStore {
+    /// Every item of a query, following pagination.
+    async fn query_all(
+        &self,
+        index: Option<&str>,
+        condition: &str,
+        values: &[(&str, String)],
+        names: &[(&str, &str)],
+    ) -> Result<Vec<Item>, CmpError> {
+        let mut out = Vec::new();
+        let mut start: Option<Item> = None;
+        loop {
+            let mut q = self
+                .client
+                .query()
+                .table_name(&self.profiles_table)
+                .set_index_name(index.map(str::to_owned))
+                .key_condition_expression(condition)
+                .set_exclusive_start_key(start.take());
+            if index.is_none() {
+                q = q.consistent_read(true);
+            }
+            for (k, v) in values {
+                q = q.expression_attribute_values(*k, s(v.clone()));
+            }
+            for (k, v) in names {
+                q = q.expression_attribute_names(*k, *v);
+            }
+            let resp = q.send().await.map_err(unavailable)?;
+            out.extend(resp.items.unwrap_or_default());
+            match resp.last_evaluated_key {
+                Some(k) if !k.is_empty() => start = Some(k),
+                _ => return Ok(out),
+            }
+        }
+    }
+
+    async fn query_prefix(&self, id: &CustomerId, prefix: &str) -> Result<Vec<Item>, CmpError> {
+        self.query_all(
+            None,
+            "pk = :pk AND begins_with(sk, :p)",
+            &[(":pk", customer_pk(id)), (":p", prefix.to_owned())],
+            &[],
+        )
+        .await
+    }
+
+    /// Deletes items by key in batches of 25, retrying what DynamoDB leaves unprocessed.
+    async fn delete_keys(&self, keys: Vec<Item>) -> Result<(), CmpError> {
+        use aws_sdk_dynamodb::types::{DeleteRequest, WriteRequest};
+        for chunk in keys.chunks(25) {
+            let mut requests = chunk
+                .iter()
+                .map(|k| {
+                    DeleteRequest::builder()
+                        .set_key(Some(k.clone()))
+                        .build()
+                        .map(|d| WriteRequest::builder().delete_request(d).build())
+                        .map_err(|e| CmpError::Integrity(e.to_string()))
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            for attempt in 0..8u32 {
+                if requests.is_empty() {
+                    break;
+                }
+                if attempt > 0 {
+                    tokio::time::sleep(Duration::from_millis(20u64 << attempt.min(5))).await;
+                }
+                let resp = self
+                    .client
+                    .batch_write_item()
+                    .request_items(&self.profiles_table, requests.clone())
+                    .send()
+                    .await
+                    .map_err(unavailable)?;
+                requests = resp.unprocessed_items.and_then(|mut u| u.remove(&self.profiles_table)).unwrap_or_default();
+            }
+            if !requests.is_empty() {
+                return Err(StoreError::Unavailable("deletes left unprocessed".into()).into());
+            }
+        }
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl PrivacyStore for DynamoStore {
+    async fn consents(&self, id: &CustomerId) -> Result<Vec<ConsentRecord>, CmpError> {
+        self.query_prefix(id, "CONSENT#")
+            .await?
+            .into_iter()
+            .map(|i| {
+                let c: ConsentItem = from_item(i)?;
+                Ok(ConsentRecord {
+                    purpose: c.purpose,
+                    granted: c.granted,
+                    acted_at: c.acted_at,
+                    recorded_at: c.recorded_at,
+                    jurisdiction: c.jurisdiction,
+                    channel: c.channel,
+                    legal_basis: c.legal_basis,
+                    notice_version: c.notice_version,
+                    captured_by: c.captured_by,
+                    event_id: c.event_id,
+                })
+            })
+            .collect()
+    }
+
+    async fn append_consent(
+        &self,
+        id: &CustomerId,
+        r: &ConsentRecord,
+        audit: &crate::audit::AuditRecord,
+    ) -> Result<(), CmpError> {
+        let item = to_item(&ConsentItem {
+            pk: customer_pk(id),
+            sk: consent_sort_key(r),
+            entity: "consent".into(),
+            customer_id: id.to_string(),
+            purpose: r.purpose,
+            granted: r.granted,
+            acted_at: r.acted_at,
+            recorded_at: r.recorded_at,
+            jurisdiction: r.jurisdiction.clone(),
+            channel: r.channel.clone(),
+            legal_basis: r.legal_basis.clone(),
+            notice_version: r.notice_version.clone(),
+            captured_by: r.captured_by.clone(),
+            event_id: r.event_id.clone(),
+        })?;
+        let mut items = vec![self.put(&self.profiles_table, item, Some("attribute_not_exists(pk)"))?];
+        // only an active profile takes new consents (not a merged or erased one)
+        let check = ConditionCheck::builder()
+            .table_name(&self.profiles_table)
+            .set_key(Some(key(customer_pk(id), PROFILE_SK)))
+            .condition_expression("#s = :active")
+            .expression_attribute_names("#s", "status")
+            .expression_attribute_values(":active", s("active"))
+            .build()
+            .map_err(|e| CmpError::Integrity(e.to_string()))?;
+        items.push(TransactWriteItem::builder().condition_check(check).build());
+        let log = self.audit.as_ref().ok_or_else(|| CmpError::Config("no audit table configured".into()))?;
+        items.extend(log.append_items(audit)?);
+        match self.client.transact_write_items().set_transact_items(Some(items)).send().await {
+            Ok(_) => Ok(()),
+            Err(e) if is_conflict(&e) => Err(StoreError::Conflict.into()),
+            Err(e) => Err(unavailable(e)),
+        }
+    }
+
+    async fn holds(&self, id: &CustomerId) -> Result<Vec<LegalHold>, CmpError> {
+        self.query_prefix(id, "HOLD#").await?.into_iter().map(|i| from_item::<HoldItem>(i).map(|h| h.hold)).collect()
+    }
+
+    async fn put_hold(&self, id: &CustomerId, hold: &LegalHold) -> Result<(), CmpError> {
+        let item = to_item(&HoldItem {
+            pk: customer_pk(id),
+            sk: format!("HOLD#{}", hold.kind),
+            entity: "legal_hold".into(),
+            customer_id: id.to_string(),
+            hold: hold.clone(),
+        })?;
+        self.client
+            .put_item()
+            .table_name(&self.profiles_table)
+            .set_item(Some(item))
+            .send()
+            .await
+            .map_err(unavailable)?;
+        Ok(())
+    }
+
+    async fn release_hold(&self, id: &CustomerId, kind: &str) -> Result<bool, CmpError> {
+        let resp = self
+            .client
+            .delete_item()
+            .table_name(&self.profiles_table)
+            .set_key(Some(key(customer_pk(id), &format!("HOLD#{kind}"))))
+            .return_values(aws_sdk_dynamodb::types::ReturnValue::AllOld)
+            .send()
+            .await
+            .map_err(unavailable)?;
+        Ok(resp.attributes.is_some_and(|a| !a.is_empty()))
+    }
+
+    async fn requests(&self, id: &CustomerId) -> Result<Vec<RightsRequest>, CmpError> {
+        self.query_prefix(id, "DSR#")
+            .await?
+            .into_iter()
+            .map(|i| from_item::<RequestItem>(i).map(|r| r.request))
+            .collect()
+    }
+
+    async fn put_request(&self, id: &CustomerId, request: &RightsRequest) -> Result<(), CmpError> {
+        let item = to_item(&RequestItem {
+            pk: customer_pk(id),
+            sk: request_sort_key(request),
+            entity: "rights_request".into(),
+            customer_id: id.to_string(),
+            request: request.clone(),
+        })?;
+        self.client
+            .put_item()
+            .table_name(&self.profiles_table)
+            .set_item(Some(item))
+            .send()
+            .await
+            .map_err(unavailable)?;
+        Ok(())
+    }
+
+    async fn customer_keys(&self, id: &CustomerId) -> Result<CustomerKeys, CmpError> {
+        let own = self.query_all(None, "pk = :pk", &[(":pk", customer_pk(id))], &[]).await?;
+        let sort_keys = own.iter().filter_map(|i| i.get("sk").and_then(|v| v.as_s().ok()).cloned()).collect::<Vec<_>>();
+        let lookups = self
+            .query_all(Some("ByOwner"), "#o = :o", &[(":o", customer_pk(id))], &[("#o", "owner")])
+            .await?
+            .iter()
+            .filter_map(|i| i.get("pk").and_then(|v| v.as_s().ok()).cloned())
+            .collect();
+        Ok(CustomerKeys { sort_keys, lookups })
+    }
+
+    async fn erase(&self, plan: &ErasurePlan) -> Result<(), CmpError> {
+        let id = &plan.tombstone.id;
+        // 1. the tombstone and the audit record, if nobody changed the profile meanwhile
+        let put = Put::builder()
+            .table_name(&self.profiles_table)
+            .set_item(Some(to_item(&Self::profile_item(&plan.tombstone))?))
+            .condition_expression("#v = :v")
+            .expression_attribute_names("#v", "version")
+            .expression_attribute_values(":v", AttributeValue::N(plan.expected_version.to_string()))
+            .build()
+            .map_err(|e| CmpError::Integrity(e.to_string()))?;
+        let mut items = vec![TransactWriteItem::builder().put(put).build()];
+        let log = self.audit.as_ref().ok_or_else(|| CmpError::Config("no audit table configured".into()))?;
+        items.extend(log.append_items(&plan.audit)?);
+        match self.client.transact_write_items().set_transact_items(Some(items)).send().await {
+            Ok(_) => {}
+            Err(e) if is_conflict(&e) => return Err(StoreError::Conflict.into()),
+            Err(e) => return Err(unavailable(e)),
+        }
+        // 2. replay guards: the markers of every event that contributed, without expiry
+        let now = Utc::now();
+        for m in &plan.replay_guards {
+            let item = to_item(&serde_json::json!({
+                "pk": marker_pk(m), "sk": "EVT", "entity": "replay_guard", "customer_id": id.to_string(),
+                "processed_at": now,
+            }))?;
+            self.client
+                .put_item()
+                .table_name(&self.profiles_table)
+                .set_item(Some(item))
+                .send()
+                .await
+                .map_err(unavailable)?;
+        }
+        // 3. lookups, each only while it still points at this customer
+        for l in &plan.delete_lookups {
+            match self
+                .client
+                .delete_item()
+                .table_name(&self.profiles_table)
+                .set_key(Some(key(l.clone(), "IDX")))
+                .condition_expression("customer_id = :c")
+                .expression_attribute_values(":c", s(id.to_string()))
+                .send()
+                .await
+            {
+                Ok(_) => {}
+                Err(e) if is_conflict(&e) => {}
+                Err(e) => return Err(unavailable(e)),
+            }
+        }
+        // 4. everything else under the customer
+        self.delete_keys(plan.delete_sort_keys.iter().map(|sk| key(customer_pk(id), sk)).collect()).await
+    }
+}
+
 fn key_error<E: ProvideErrorMetadata + std::error::Error + 'static, R: std::fmt::Debug>(e: SdkError<E, R>) -> KeyError {
     KeyError::Unavailable(format!("keys table: {}", DisplayErrorContext(&e)))
 }
@@ -585,5 +935,18 @@ impl WrappedKeyStore for DynamoStore {
             Err(SdkError::ServiceError(e)) if e.err().is_conditional_check_failed_exception() => Ok(false),
             Err(e) => Err(key_error(e)),
         }
+    }
+
+    async fn delete_wrapped(&self, key_id: &str) -> Result<bool, KeyError> {
+        let resp = self
+            .client
+            .delete_item()
+            .table_name(&self.keys_table)
+            .key("pk", s(key_id))
+            .return_values(aws_sdk_dynamodb::types::ReturnValue::AllOld)
+            .send()
+            .await
+            .map_err(key_error)?;
+        Ok(resp.attributes.is_some_and(|a| !a.is_empty()))
     }
 }

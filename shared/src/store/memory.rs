@@ -1,6 +1,10 @@
 //! In-memory fake of the profile store with the same semantics as the DynamoDB adapter: conditional,
 //! all-or-nothing commits. Optional fault injection lets tests exercise retries.
-use super::{Commit, ParkedEvent, Prefetch, ProfileRecord, ProfileStore, StoreError, TimelinePage, TimelineRecord};
+use super::{
+    consent_sort_key, request_sort_key, Commit, CustomerKeys, ErasurePlan, LegalHold, ParkedEvent, Prefetch,
+    PrivacyStore, ProfileRecord, ProfileStore, RightsRequest, StoreError, TimelinePage, TimelineRecord,
+};
+use crate::consent::ConsentRecord;
 use crate::crypto::{KeyError, WrappedKeyStore};
 use crate::domain::event::TimelineKind;
 use crate::domain::CustomerId;
@@ -19,6 +23,15 @@ struct State {
     keys: HashMap<String, Vec<u8>>,
     parked: Vec<ParkedEvent>,
     audit: Vec<crate::audit::AuditRecord>,
+    consents: HashMap<CustomerId, BTreeMap<String, ConsentRecord>>,
+    holds: HashMap<CustomerId, BTreeMap<String, LegalHold>>,
+    requests: HashMap<CustomerId, BTreeMap<String, RightsRequest>>,
+}
+
+impl State {
+    fn audit_next_ok(&self, a: &crate::audit::AuditRecord) -> bool {
+        self.audit.iter().filter(|r| r.chain == a.chain).map(|r| r.seq).max().unwrap_or(0) + 1 == a.seq
+    }
 }
 
 #[derive(Default)]
@@ -54,6 +67,20 @@ impl MemoryStore {
     }
     pub fn delete_key(&self, key_id: &str) {
         self.st().keys.remove(key_id);
+    }
+    pub fn get_wrapped_for_test(&self, key_id: &str) -> Option<Vec<u8>> {
+        self.st().keys.get(key_id).cloned()
+    }
+    /// Every wrapped key left in the store.
+    pub fn all_wrapped_for_test(&self) -> Vec<Vec<u8>> {
+        self.st().keys.values().cloned().collect()
+    }
+    pub fn has_marker(&self, marker: &str) -> bool {
+        self.st().markers.contains(marker)
+    }
+    /// Lookup keys owned by `id`.
+    pub fn lookups_of(&self, id: &CustomerId) -> Vec<String> {
+        self.st().lookups.iter().filter(|(_, o)| *o == id).map(|(k, _)| k.clone()).collect()
     }
     fn call(&self) {
         self.calls.fetch_add(1, Ordering::Relaxed);
@@ -108,9 +135,7 @@ impl ProfileStore for MemoryStore {
             }
             && c.new_wrapped_key.as_ref().is_none_or(|_| !st.keys.contains_key(c.profile.id.as_str()))
             && c.claim_lookups.iter().all(|l| !st.lookups.contains_key(l))
-            && c.audit.as_ref().is_none_or(|a| {
-                st.audit.iter().filter(|r| r.chain == a.chain).map(|r| r.seq).max().unwrap_or(0) + 1 == a.seq
-            });
+            && c.audit.as_ref().is_none_or(|a| st.audit_next_ok(a));
         if !ok {
             return Err(StoreError::Conflict.into());
         }
@@ -185,5 +210,112 @@ impl WrappedKeyStore for MemoryStore {
         }
         st.keys.insert(key_id.to_owned(), wrapped.to_vec());
         Ok(true)
+    }
+    async fn delete_wrapped(&self, key_id: &str) -> Result<bool, KeyError> {
+        self.call();
+        Ok(self.st().keys.remove(key_id).is_some())
+    }
+}
+
+#[async_trait]
+impl PrivacyStore for MemoryStore {
+    async fn consents(&self, id: &CustomerId) -> Result<Vec<ConsentRecord>, CmpError> {
+        self.call();
+        Ok(self.st().consents.get(id).map(|m| m.values().cloned().collect()).unwrap_or_default())
+    }
+
+    async fn append_consent(
+        &self,
+        id: &CustomerId,
+        record: &ConsentRecord,
+        audit: &crate::audit::AuditRecord,
+    ) -> Result<(), CmpError> {
+        self.call();
+        let mut st = self.st();
+        let sk = consent_sort_key(record);
+        let exists = st.consents.get(id).is_some_and(|m| m.contains_key(&sk));
+        if exists || !st.audit_next_ok(audit) {
+            return Err(StoreError::Conflict.into());
+        }
+        st.consents.entry(id.clone()).or_default().insert(sk, record.clone());
+        st.audit.push(audit.clone());
+        Ok(())
+    }
+
+    async fn holds(&self, id: &CustomerId) -> Result<Vec<LegalHold>, CmpError> {
+        self.call();
+        Ok(self.st().holds.get(id).map(|m| m.values().cloned().collect()).unwrap_or_default())
+    }
+
+    async fn put_hold(&self, id: &CustomerId, hold: &LegalHold) -> Result<(), CmpError> {
+        self.call();
+        self.st().holds.entry(id.clone()).or_default().insert(hold.kind.clone(), hold.clone());
+        Ok(())
+    }
+
+    async fn release_hold(&self, id: &CustomerId, kind: &str) -> Result<bool, CmpError> {
+        self.call();
+        Ok(self.st().holds.get_mut(id).and_then(|m| m.remove(kind)).is_some())
+    }
+
+    async fn requests(&self, id: &CustomerId) -> Result<Vec<RightsRequest>, CmpError> {
+        self.call();
+        Ok(self.st().requests.get(id).map(|m| m.values().cloned().collect()).unwrap_or_default())
+    }
+
+    async fn put_request(&self, id: &CustomerId, request: &RightsRequest) -> Result<(), CmpError> {
+        self.call();
+        self.st().requests.entry(id.clone()).or_default().insert(request_sort_key(request), request.clone());
+        Ok(())
+    }
+
+    async fn customer_keys(&self, id: &CustomerId) -> Result<CustomerKeys, CmpError> {
+        self.call();
+        let st = self.st();
+        let mut sort_keys = Vec::new();
+        if st.profiles.contains_key(id) {
+            sort_keys.push(super::dynamo::PROFILE_SK.to_owned());
+        }
+        sort_keys.extend(st.timelines.get(id).into_iter().flat_map(|t| t.keys().cloned()));
+        sort_keys.extend(st.consents.get(id).into_iter().flat_map(|t| t.keys().cloned()));
+        sort_keys.extend(st.holds.get(id).into_iter().flat_map(|t| t.keys().map(|k| format!("HOLD#{k}"))));
+        sort_keys.extend(st.requests.get(id).into_iter().flat_map(|t| t.keys().cloned()));
+        let lookups = st.lookups.iter().filter(|(_, o)| *o == id).map(|(k, _)| k.clone()).collect();
+        Ok(CustomerKeys { sort_keys, lookups })
+    }
+
+    async fn erase(&self, plan: &ErasurePlan) -> Result<(), CmpError> {
+        self.call();
+        let mut st = self.st();
+        let id = plan.tombstone.id.clone();
+        if st.profiles.get(&id).map(|p| p.version) != Some(plan.expected_version) || !st.audit_next_ok(&plan.audit) {
+            return Err(StoreError::Conflict.into());
+        }
+        st.profiles.insert(id.clone(), plan.tombstone.clone());
+        st.audit.push(plan.audit.clone());
+        for m in &plan.replay_guards {
+            st.markers.insert(m.clone());
+        }
+        for l in &plan.delete_lookups {
+            if st.lookups.get(l) == Some(&id) {
+                st.lookups.remove(l);
+            }
+        }
+        for sk in &plan.delete_sort_keys {
+            if sk.starts_with("TL#") {
+                if let Some(t) = st.timelines.get_mut(&id) {
+                    t.remove(sk);
+                }
+            } else if sk.starts_with("CONSENT#") {
+                if let Some(t) = st.consents.get_mut(&id) {
+                    t.remove(sk);
+                }
+            } else if let Some(kind) = sk.strip_prefix("HOLD#") {
+                if let Some(t) = st.holds.get_mut(&id) {
+                    t.remove(kind);
+                }
+            }
+        }
+        Ok(())
     }
 }

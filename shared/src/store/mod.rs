@@ -30,6 +30,8 @@ pub enum StoreError {
 pub enum ProfileStatus {
     Active,
     Merged,
+    /// Erased at the customer's request: a tombstone without personal data.
+    Erased,
 }
 
 /// A profile as persisted: personal fields only as ciphertext, everything else free of personal data.
@@ -48,6 +50,8 @@ pub struct ProfileRecord {
     pub lineage: BTreeMap<String, Lineage>,
     /// Source → first time it told us about this customer.
     pub sources: BTreeMap<String, DateTime<Utc>>,
+    /// When the customer was erased (tombstones only).
+    pub erased_at: Option<DateTime<Utc>>,
 }
 
 /// A timeline entry as persisted.
@@ -62,6 +66,8 @@ pub struct TimelineRecord {
     pub event_id: String,
     /// Sealed detail.
     pub payload: Vec<u8>,
+    /// When the entry is deleted by the table's TTL (epoch seconds), from its retention class.
+    pub expires_at: Option<i64>,
 }
 
 impl TimelineRecord {
@@ -158,4 +164,123 @@ pub trait ProfileStore: Send + Sync {
     ) -> Result<TimelinePage, CmpError>;
     /// Parks an unprocessable event.
     async fn park(&self, parked: &ParkedEvent) -> Result<(), CmpError>;
+}
+
+/// A legal hold that stops erasure (an open compensation case, a fraud investigation, litigation).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LegalHold {
+    pub kind: String,
+    /// A reference without personal data (case id, investigation number).
+    pub reference: String,
+    pub placed_at: DateTime<Utc>,
+    pub placed_by: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RightsRequestKind {
+    Access,
+    Erasure,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RightsRequestStatus {
+    Open,
+    Completed,
+    /// Waiting for a legal hold to be released.
+    Deferred,
+}
+
+/// A data-subject request (GDPR Art. 15, 17, 20), tracked until completed. No personal data.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RightsRequest {
+    pub id: String,
+    pub kind: RightsRequestKind,
+    pub status: RightsRequestStatus,
+    pub requested_at: DateTime<Utc>,
+    /// One month after the request (Art. 12(3)).
+    pub due_at: DateTime<Utc>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub completed_at: Option<DateTime<Utc>>,
+    /// Role and subject id of who asked (the customer, or the privacy officer on their behalf).
+    pub requested_by: String,
+    /// Where the access export was written (access requests).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub object_key: Option<String>,
+    /// Counts and notes of the outcome (erasure receipt, export summary); never personal data.
+    #[serde(default)]
+    pub outcome: serde_json::Value,
+}
+
+/// The keys of what is stored about one customer, for erasure.
+#[derive(Debug, Clone, Default)]
+pub struct CustomerKeys {
+    /// Sort keys of the items under `CUST#<id>` (profile, timeline, consents, holds, requests).
+    pub sort_keys: Vec<String>,
+    /// Blind-index lookup items the customer owns.
+    pub lookups: Vec<String>,
+}
+
+/// What an erasure writes and deletes (the data key is destroyed before, through the key store).
+#[derive(Debug, Clone)]
+pub struct ErasurePlan {
+    /// The tombstone replacing the profile (no personal data), written if the profile is still at
+    /// `expected_version`.
+    pub tombstone: ProfileRecord,
+    pub expected_version: u64,
+    /// Markers of every event that contributed, kept without expiry so a replay changes nothing.
+    pub replay_guards: Vec<String>,
+    /// Items under the customer to delete (everything but the profile and the request records).
+    pub delete_sort_keys: Vec<String>,
+    /// Lookup items to delete (each only while it still points at this customer).
+    pub delete_lookups: Vec<String>,
+    /// The audit record of the erasure, appended to the customer's chain.
+    pub audit: crate::audit::AuditRecord,
+}
+
+/// The privacy port: the consent ledger, legal holds, data-subject requests and erasure.
+#[async_trait]
+pub trait PrivacyStore: Send + Sync {
+    /// The customer's consent ledger, in no particular order.
+    async fn consents(&self, id: &CustomerId) -> Result<Vec<crate::consent::ConsentRecord>, CmpError>;
+    /// Appends a ledger entry with its audit record, all or nothing; `StoreError::Conflict` when the
+    /// entry exists already or the audit chain moved.
+    async fn append_consent(
+        &self,
+        id: &CustomerId,
+        record: &crate::consent::ConsentRecord,
+        audit: &crate::audit::AuditRecord,
+    ) -> Result<(), CmpError>;
+    async fn holds(&self, id: &CustomerId) -> Result<Vec<LegalHold>, CmpError>;
+    async fn put_hold(&self, id: &CustomerId, hold: &LegalHold) -> Result<(), CmpError>;
+    /// Releases a hold; `false` when there was none of that kind.
+    async fn release_hold(&self, id: &CustomerId, kind: &str) -> Result<bool, CmpError>;
+    async fn requests(&self, id: &CustomerId) -> Result<Vec<RightsRequest>, CmpError>;
+    async fn put_request(&self, id: &CustomerId, request: &RightsRequest) -> Result<(), CmpError>;
+    /// Everything stored under the customer, and the lookup items they own.
+    async fn customer_keys(&self, id: &CustomerId) -> Result<CustomerKeys, CmpError>;
+    /// Applies an erasure; `StoreError::Conflict` when the profile moved on meanwhile.
+    async fn erase(&self, plan: &ErasurePlan) -> Result<(), CmpError>;
+}
+
+/// Sort key of a consent ledger entry: ordered by the time the customer acted.
+pub fn consent_sort_key(r: &crate::consent::ConsentRecord) -> String {
+    format!(
+        "CONSENT#{}#{}#{}",
+        r.acted_at.format("%Y-%m-%dT%H:%M:%S%.6fZ"),
+        serde_json::to_value(r.purpose).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default(),
+        r.event_id
+    )
+}
+
+/// Sort key of a data-subject request record.
+pub fn request_sort_key(r: &RightsRequest) -> String {
+    format!("DSR#{}#{}", r.requested_at.format("%Y-%m-%dT%H:%M:%S%.6fZ"), r.id)
+}
+
+/// The event marker inside a timeline sort key (`TL#<time>#<marker>`).
+pub fn marker_of_timeline_key(sk: &str) -> Option<&str> {
+    let rest = sk.strip_prefix("TL#")?;
+    rest.split_once('#').map(|(_, m)| m)
 }

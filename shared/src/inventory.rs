@@ -1,0 +1,141 @@
+//! The personal-data inventory for the privacy office (`GET /v1/privacy/inventory`): each personal
+//! field, its classification, where it is stored, how it is protected, its retention and which
+//! outputs may carry it. Built from the permission table ([`crate::authz`]) and the retention rules
+//! ([`crate::retention`]), so it says what the code does.
+use crate::authz::{profile_view, Field, Role};
+use crate::retention::{rule, DataClass};
+use serde_json::{json, Value};
+
+const SEALED: &str =
+    "AES-256-GCM under the customer's own data key (KMS envelope encryption); the key is destroyed on erasure";
+
+fn roles_seeing(field: Field) -> Vec<&'static str> {
+    Role::ALL.into_iter().filter(|r| profile_view(*r).contains(&field)).map(Role::as_str).collect()
+}
+
+fn retention(class: DataClass) -> Value {
+    let r = rule(class);
+    json!({"class": r.class, "days": r.days, "mechanism": r.mechanism, "basis": r.basis})
+}
+
+fn profile_field(field: Field, classification: &str, note: &str) -> Value {
+    json!({
+        "field": field.as_str(),
+        "classification": classification,
+        "stored_in": format!("profiles table, item CUST#<id>/PROFILE, attribute sealed.{}", field.as_str()),
+        "encrypted": SEALED,
+        "searchable_by": if matches!(field, Field::Emails | Field::Phones | Field::Loyalty | Field::Documents) {
+            Value::String("keyed blind index (HMAC-SHA-256, key in KMS): lookup items IDX#<kind>#<digest>".into())
+        } else { Value::Null },
+        "retention": "while the profile exists; erased with it",
+        "outputs": {
+            "api_roles": roles_seeing(field),
+            "access_export": true,
+            "outbound_events": false,
+            "partner_exports": false,
+            "logs": false,
+        },
+        "note": note,
+    })
+}
+
+pub fn inventory() -> Value {
+    let mut fields = vec![
+        profile_field(Field::Name, "direct_identifier", "given, middle and family names, title"),
+        profile_field(Field::Emails, "direct_identifier", "with verification status and source"),
+        profile_field(Field::Phones, "direct_identifier", "E.164, with verification status and source"),
+        profile_field(Field::DateOfBirth, "direct_identifier", "partner exports carry an age band only"),
+        profile_field(Field::Nationality, "quasi_identifier", ""),
+        profile_field(Field::Loyalty, "direct_identifier", "membership number and tier"),
+        profile_field(Field::Address, "direct_identifier", "partner exports carry the country only"),
+        profile_field(Field::Documents, "direct_identifier", "passport and identity card numbers with issuing country"),
+        profile_field(Field::Preferences, "personal", "meal and seat preferences"),
+        profile_field(
+            Field::SpecialAssistance,
+            "special_category_health",
+            "SSR codes (wheelchair, medical); GDPR Art. 9: shown only to roles that serve the passenger",
+        ),
+    ];
+    fields.push(json!({
+        "field": "tier",
+        "classification": "pseudonymous",
+        "stored_in": "profiles table, item CUST#<id>/PROFILE, attribute tier (clear, for segmentation and routing)",
+        "encrypted": "table encryption at rest (KMS)",
+        "retention": "while the profile exists; erased with it",
+        "outputs": {"api_roles": roles_seeing(Field::Tier), "access_export": true, "outbound_events": false, "partner_exports": false, "logs": false},
+    }));
+    fields.push(json!({
+        "field": "timeline.detail",
+        "classification": "personal_free_text",
+        "stored_in": "profiles table, items CUST#<id>/TL#<time>#<event>, attribute payload",
+        "encrypted": SEALED,
+        "retention": [retention(DataClass::Interaction), retention(DataClass::FreeText), retention(DataClass::Booking), retention(DataClass::ProfileObservation)],
+        "outputs": {"api_roles": crate::authz::PERMISSIONS.iter().find(|(a, _)| *a == crate::authz::Action::ReadTimeline).map(|(_, r)| r.iter().map(|x| x.as_str()).collect::<Vec<_>>()).unwrap_or_default(),
+                    "access_export": true, "outbound_events": false, "partner_exports": false, "logs": false},
+        "note": "card numbers (Luhn-valid 13-19 digits) are redacted from free text before anything is stored or logged (PCI-DSS)",
+    }));
+    fields.push(json!({
+        "field": "consents",
+        "classification": "pseudonymous",
+        "stored_in": "profiles table, items CUST#<id>/CONSENT#<acted_at>#<purpose>#<event>",
+        "encrypted": "table encryption at rest (KMS); holds no direct identifier",
+        "retention": retention(DataClass::Consent),
+        "outputs": {"api_roles": crate::authz::PERMISSIONS.iter().find(|(a, _)| *a == crate::authz::Action::ReadConsents).map(|(_, r)| r.iter().map(|x| x.as_str()).collect::<Vec<_>>()).unwrap_or_default(),
+                    "access_export": true, "outbound_events": false, "partner_exports": false, "logs": false},
+    }));
+    fields.push(json!({
+        "field": "dead_letters",
+        "classification": "personal (whole events)",
+        "stored_in": "profiles table, items DLQ#<date>/<time>#<reference>, attribute payload",
+        "encrypted": "AES-256-GCM under the dead-letter data key (KMS)",
+        "retention": retention(DataClass::DeadLetter),
+        "outputs": {"api_roles": [], "access_export": false, "outbound_events": false, "partner_exports": false, "logs": false},
+    }));
+    fields.push(json!({
+        "field": "audit_trail",
+        "classification": "staff_pseudonymous",
+        "stored_in": "audit table (hash-chained), exported to the Object Lock audit bucket",
+        "encrypted": "table and bucket encryption at rest (KMS); holds customer ids, staff subject ids, purposes and field names, never values",
+        "retention": retention(DataClass::Audit),
+        "outputs": {"api_roles": ["privacy_officer"], "access_export": true, "outbound_events": false, "partner_exports": false, "logs": false},
+    }));
+    fields.push(json!({
+        "field": "access_exports",
+        "classification": "personal (everything held about one customer)",
+        "stored_in": "privacy bucket, access-requests/<id>/<request>.json",
+        "encrypted": "bucket encryption at rest (KMS); delivered through a 15-minute pre-signed link",
+        "retention": retention(DataClass::AccessExport),
+        "outputs": {"api_roles": ["customer", "privacy_officer"], "access_export": false, "outbound_events": false, "partner_exports": false, "logs": false},
+    }));
+    json!({
+        "controller": "Gamma Airways",
+        "fields": fields,
+        "retention_rules": crate::retention::RULES,
+        "consent_purposes": crate::consent::Purpose::ALL,
+        "opt_in_jurisdictions": crate::consent::OPT_IN,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn every_profile_field_with_personal_data_is_listed() {
+        let inv = super::inventory();
+        let listed: Vec<&str> = inv["fields"].as_array().unwrap().iter().filter_map(|f| f["field"].as_str()).collect();
+        for f in crate::domain::profile::FIELDS {
+            assert!(listed.contains(&f), "{f} missing from the inventory");
+        }
+        let dob = inv["fields"].as_array().unwrap().iter().find(|f| f["field"] == "date_of_birth").unwrap();
+        assert_eq!(
+            dob["outputs"]["api_roles"],
+            serde_json::json!([
+                "call_centre_agent",
+                "checkin_agent",
+                "customer_affairs",
+                "privacy_officer",
+                "admin",
+                "customer"
+            ])
+        );
+    }
+}

@@ -1,0 +1,141 @@
+//! Retention per data class: how long each kind of data is kept and how the deletion is enforced.
+//! The one place these periods are configured; `docs/privacy.md` and `GET /v1/privacy/inventory`
+//! list them from here.
+//!
+//! Items get their expiry when written (DynamoDB TTL on `expires_at`, S3 lifecycle rules declared in
+//! the template), so a changed period applies to data written from then on.
+use crate::domain::event::TimelineKind;
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DataClass {
+    /// Calls, e-mails, chats, purchases, check-ins, complaints and feedback without free text.
+    Interaction,
+    /// Interactions carrying free text (transcripts, e-mail bodies, complaint and feedback text).
+    FreeText,
+    /// Booking records on the timeline.
+    Booking,
+    /// Timeline entries recording what a channel said about the profile.
+    ProfileObservation,
+    /// The consent ledger: evidence of consent for as long as the profile exists.
+    Consent,
+    /// The audit trail (no personal data; accountability, GDPR Art. 5(2)).
+    Audit,
+    /// Parked (dead-letter) events, sealed.
+    DeadLetter,
+    /// Processed-event markers (idempotency).
+    EventMarker,
+    /// Access exports handed to the customer.
+    AccessExport,
+}
+
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct Rule {
+    pub class: DataClass,
+    /// `None`: kept while the profile exists (deleted by erasure).
+    pub days: Option<i64>,
+    pub mechanism: &'static str,
+    pub basis: &'static str,
+}
+
+pub const RULES: &[Rule] = &[
+    Rule {
+        class: DataClass::Interaction,
+        days: Some(1095),
+        mechanism: "dynamodb_ttl",
+        basis: "customer service history: 3 years after the interaction",
+    },
+    Rule {
+        class: DataClass::FreeText,
+        days: Some(730),
+        mechanism: "dynamodb_ttl",
+        basis: "free text is the most sensitive and least structured: 2 years",
+    },
+    Rule {
+        class: DataClass::Booking,
+        days: Some(2557),
+        mechanism: "dynamodb_ttl",
+        basis: "accounting and tax records: 7 years",
+    },
+    Rule {
+        class: DataClass::ProfileObservation,
+        days: Some(1095),
+        mechanism: "dynamodb_ttl",
+        basis: "lineage of profile attributes: 3 years",
+    },
+    Rule {
+        class: DataClass::Consent,
+        days: None,
+        mechanism: "erasure",
+        basis: "proof of consent (Art. 7(1)) for as long as the profile exists",
+    },
+    Rule {
+        class: DataClass::Audit,
+        days: Some(2557),
+        mechanism: "dynamodb_ttl (AUDIT_RETENTION_DAYS) and S3 Object Lock on the export",
+        basis: "accountability (Art. 5(2)); holds no personal data",
+    },
+    Rule {
+        class: DataClass::DeadLetter,
+        days: Some(14),
+        mechanism: "dynamodb_ttl (DEAD_LETTER_TTL_DAYS)",
+        basis: "time to repair and replay a rejected event",
+    },
+    Rule {
+        class: DataClass::EventMarker,
+        days: Some(8),
+        mechanism: "dynamodb_ttl",
+        basis: "longer than the inbound stream's 7-day retention; erased customers' markers are kept as replay guards",
+    },
+    Rule {
+        class: DataClass::AccessExport,
+        days: Some(30),
+        mechanism: "s3_lifecycle",
+        basis: "the customer downloads it; the link itself expires after 15 minutes",
+    },
+];
+
+pub fn rule(class: DataClass) -> &'static Rule {
+    RULES.iter().find(|r| r.class == class).unwrap_or(&RULES[0])
+}
+
+/// The class of a timeline entry.
+pub fn timeline_class(kind: TimelineKind, detail: &serde_json::Value) -> DataClass {
+    match kind {
+        TimelineKind::Booking => DataClass::Booking,
+        TimelineKind::ProfileObserved => DataClass::ProfileObservation,
+        _ if detail.get("text").is_some_and(|t| !t.is_null()) => DataClass::FreeText,
+        _ => DataClass::Interaction,
+    }
+}
+
+/// When a timeline entry expires (epoch seconds), counted from when it happened.
+pub fn timeline_expiry(kind: TimelineKind, detail: &serde_json::Value, occurred_at: DateTime<Utc>) -> Option<i64> {
+    rule(timeline_class(kind, detail)).days.map(|d| (occurred_at + chrono::Duration::days(d)).timestamp())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+    use serde_json::json;
+
+    #[test]
+    fn every_class_has_one_rule() {
+        for r in RULES {
+            assert_eq!(RULES.iter().filter(|x| x.class == r.class).count(), 1, "{:?}", r.class);
+        }
+    }
+
+    #[test]
+    fn free_text_expires_before_the_rest_of_the_timeline() {
+        let at = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap();
+        let chat = timeline_expiry(TimelineKind::Chat, &json!({"text": "hello"}), at).unwrap();
+        let call = timeline_expiry(TimelineKind::Call, &json!({"summary": "rebooked"}), at).unwrap();
+        let booking = timeline_expiry(TimelineKind::Booking, &json!({"record_locator": "K7PX2Q"}), at).unwrap();
+        assert_eq!(chat, Utc.with_ymd_and_hms(2028, 1, 1, 0, 0, 0).unwrap().timestamp());
+        assert!(chat < call && call < booking);
+    }
+}

@@ -1,0 +1,252 @@
+use super::*;
+use crate::audit::MemoryAuditLog;
+use crate::consent::{ConsentRecord, Purpose};
+use crate::crypto::fake::FakeKms;
+use crate::crypto::{customer_context, BlindIndexer, CachePolicy, DataKey, KeyService};
+use crate::domain::event::Identifier;
+use crate::merge::{timeline_field, Merge, Outcome};
+use crate::schema::EventValidator;
+use crate::store::memory::MemoryStore;
+use serde_json::json;
+
+struct World {
+    store: Arc<MemoryStore>,
+    kms: Arc<FakeKms>,
+    keys: Arc<KeyRing>,
+    merge: Merge,
+    ledger: Arc<ConsentLedger>,
+    indexer: Arc<BlindIndexer>,
+    exports: Arc<MemoryExports>,
+    rights: Rights,
+}
+
+fn world() -> World {
+    let store = Arc::new(MemoryStore::default());
+    let kms = Arc::new(FakeKms::new());
+    let keys = Arc::new(KeyRing::new(kms.clone(), store.clone(), CachePolicy::default()));
+    let indexer = Arc::new(BlindIndexer::from_key(&[3; 32]));
+    let merge = Merge::new(
+        store.clone(),
+        keys.clone(),
+        kms.clone(),
+        indexer.clone(),
+        Arc::new(EventValidator::new().unwrap()),
+        14,
+    );
+    let ledger = Arc::new(ConsentLedger::new(store.clone(), store.clone(), indexer.clone()));
+    let read = Arc::new(ReadApi::new(store.clone(), keys.clone(), indexer.clone()));
+    let exports = Arc::new(MemoryExports::default());
+    let rights = Rights::new(
+        store.clone(),
+        store.clone(),
+        keys.clone(),
+        read,
+        ledger.clone(),
+        Arc::new(MemoryAuditLog::default()),
+        exports.clone(),
+    );
+    World { store, kms, keys, merge, ledger, indexer, exports, rights }
+}
+
+fn event(id: &str, kind: &str, data: serde_json::Value) -> Vec<u8> {
+    serde_json::to_vec(&json!({
+        "specversion": "1.0", "id": id, "source": "/channels/web", "type": kind,
+        "time": "2026-11-20T10:00:00Z", "subject": "acct-77", "data": data
+    }))
+    .unwrap()
+}
+
+fn profile_event() -> Vec<u8> {
+    event(
+        "p1",
+        "customer.profile_observed",
+        json!({"channel": "web", "name": {"given": "Sinéad", "family": "Ní Bhriain"},
+               "emails": [{"address": "sinead.nibhriain@example.ie", "verified": true}],
+               "phones": [{"number": "+353 87 123 4567"}],
+               "loyalty": {"number": "GA77120044", "tier": "gold"}, "date_of_birth": "1988-02-29"}),
+    )
+}
+
+fn chat_event() -> Vec<u8> {
+    event(
+        "c1",
+        "customer.interaction_logged",
+        json!({"channel": "chat", "kind": "chat", "customer": {"loyalty_number": "GA77120044"},
+               "summary": "Seat change", "text": "Could I move to 12A please?"}),
+    )
+}
+
+fn booking_event() -> Vec<u8> {
+    event(
+        "b1",
+        "booking.recorded",
+        json!({"record_locator": "Q8ZP4M", "channel": "web", "status": "confirmed", "booked_at": "2026-11-20T09:58:00Z",
+               "segments": [{"segment_id": "S1", "flight_number": "GA201", "operating_carrier": "GA", "departure_date": "2026-12-18",
+                              "origin": "DUB", "destination": "ATH",
+                              "scheduled_departure": "2026-12-18T07:05:00+00:00", "scheduled_arrival": "2026-12-18T13:35:00+02:00"}],
+               "passengers": [{"passenger_id": "P1", "name": {"given": "Sinéad", "family": "Ní Bhriain"}, "type": "adult",
+                               "loyalty_number": "GA77120044", "ticket_number": "0722100000001"}]}),
+    )
+}
+
+async fn seeded(w: &World) -> CustomerId {
+    for e in [profile_event(), chat_event(), booking_event()] {
+        let out = w.merge.process_record(&e, "t").await.unwrap();
+        assert!(matches!(out, Outcome::Applied(_)), "{out:?}");
+    }
+    let id = w.store.profiles()[0].id.clone();
+    let rec = ConsentRecord {
+        purpose: Purpose::MarketingEmail,
+        granted: true,
+        acted_at: "2026-11-20T10:05:00Z".parse().unwrap(),
+        recorded_at: Utc::now(),
+        jurisdiction: Some("IE".into()),
+        channel: "web".into(),
+        legal_basis: "consent".into(),
+        notice_version: "privacy-2026-09".into(),
+        captured_by: "customer".into(),
+        event_id: "e-consent".into(),
+    };
+    let entry = AuditEntry {
+        at: Utc::now(),
+        actor: "/channels/web".into(),
+        role: "channel".into(),
+        action: "consent_recorded".into(),
+        customer_id: Some(id.to_string()),
+        fields: vec![],
+        purpose: "consent_management".into(),
+        request_id: "r".into(),
+        outcome: "granted".into(),
+    };
+    w.ledger.append(&id, rec, entry).await.unwrap();
+    id
+}
+
+fn officer() -> AuditEntry {
+    AuditEntry {
+        at: Utc::now(),
+        actor: "dpo-1".into(),
+        role: "privacy_officer".into(),
+        action: "erase_profile".into(),
+        customer_id: None,
+        fields: vec![],
+        purpose: "data_subject_request".into(),
+        request_id: "req-1".into(),
+        outcome: "allowed".into(),
+    }
+}
+
+#[tokio::test]
+async fn an_access_export_holds_every_kind_of_item_the_profile_has() {
+    let w = world();
+    let id = seeded(&w).await;
+    let out = w.rights.access(&id, "customer:cus").await.unwrap();
+    assert_eq!(out.request.status, RightsRequestStatus::Completed);
+    assert_eq!(out.request.due_at, out.request.requested_at.checked_add_months(Months::new(1)).unwrap());
+    let key = out.request.object_key.clone().unwrap();
+    let body = w.exports.objects.lock().unwrap().get(&key).cloned().unwrap();
+    let doc: Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(doc["format"], EXPORT_FORMAT);
+    assert_eq!(doc["profile"]["name"]["given"], "Sinéad");
+    assert_eq!(doc["profile"]["lineage"]["name"]["source"], "/channels/web");
+    let kinds: Vec<&str> = doc["identifiers"].as_array().unwrap().iter().filter_map(|i| i["kind"].as_str()).collect();
+    for k in ["email", "phone", "loyalty", "booking_passenger", "ticket"] {
+        assert!(kinds.contains(&k), "identifier kind {k} missing: {kinds:?}");
+    }
+    let mut timeline_kinds: Vec<&str> =
+        doc["timeline"].as_array().unwrap().iter().filter_map(|t| t["kind"].as_str()).collect();
+    timeline_kinds.sort();
+    assert_eq!(timeline_kinds, ["booking", "chat", "profile_observed"]);
+    let chat = doc["timeline"].as_array().unwrap().iter().find(|t| t["kind"] == "chat").unwrap();
+    assert_eq!(chat["detail"]["text"], "Could I move to 12A please?");
+    assert_eq!(doc["bookings"][0]["detail"]["record_locator"], "Q8ZP4M");
+    assert_eq!(doc["consents"]["history"].as_array().unwrap().len(), 1);
+    assert_eq!(doc["consents"]["current"].as_array().unwrap().len(), Purpose::ALL.len());
+    assert!(doc["identifier_index_entries"].as_u64().unwrap() >= 5);
+    for k in ["disclosures", "legal_holds", "data_subject_requests", "retention", "cases"] {
+        assert!(doc[k].is_array(), "{k} missing");
+    }
+    // tracked: listed with a fresh link
+    let listed = w.rights.requests(&id).await.unwrap();
+    assert_eq!(listed[0]["status"], "completed");
+    assert!(listed[0]["url"].as_str().is_some());
+}
+
+#[tokio::test]
+async fn erasure_shreds_the_key_and_a_replayed_event_cannot_bring_the_customer_back() {
+    let w = world();
+    let id = seeded(&w).await;
+    w.rights.access(&id, "customer:x").await.unwrap();
+    let before = w.store.profiles()[0].clone();
+    let page = w.store.timeline(&id, None, 10, None).await.unwrap();
+    let old_timeline = page.items[0].clone();
+    let wrapped = w.store.get_wrapped_for_test(id.as_str());
+    let loyalty_lookup = w.indexer.lookup_key(&Identifier::Loyalty("GA77120044".into()));
+    assert_eq!(w.store.owner_of(&loyalty_lookup).await.unwrap(), Some(id.clone()));
+
+    let receipt = w.rights.erase(&id, officer()).await.unwrap();
+    assert!(receipt.data_key_destroyed);
+    assert_eq!(receipt.exports_deleted, 1);
+    assert!(receipt.replay_guards >= 3 && receipt.lookups_deleted >= 5, "{receipt:?}");
+
+    // nothing left in the system opens the old ciphertexts
+    assert!(matches!(w.keys.key_for(&id).await, Err(crate::crypto::KeyError::Missing)));
+    assert!(w.store.get_wrapped_for_test(id.as_str()).is_none());
+    let name = before.sealed.get("name").unwrap();
+    for k in w.store.all_wrapped_for_test() {
+        if let Ok(plain) = w.kms.decrypt_data_key(&k, &customer_context(id.as_str())).await {
+            let key = DataKey::from_bytes(&plain);
+            assert!(key.open(id.as_str(), "name", name).is_err());
+            assert!(key.open(id.as_str(), &timeline_field(&old_timeline.sk), &old_timeline.payload).is_err());
+        }
+    }
+    // the key that was destroyed did open them (the test would prove nothing otherwise)
+    let plain = w.kms.decrypt_data_key(&wrapped.unwrap(), &customer_context(id.as_str())).await.unwrap();
+    assert!(DataKey::from_bytes(&plain).open(id.as_str(), "name", name).is_ok());
+
+    // the tombstone holds nothing personal; blind indexes no longer find them
+    let tomb = w.store.get_profile(&id).await.unwrap().unwrap();
+    assert_eq!(tomb.status, ProfileStatus::Erased);
+    assert!(tomb.sealed.is_empty() && tomb.lineage.is_empty() && tomb.sources.is_empty() && tomb.tier.is_none());
+    assert_eq!(w.store.owner_of(&loyalty_lookup).await.unwrap(), None);
+    assert!(w.store.lookups_of(&id).is_empty());
+    assert_eq!(w.store.timeline_count(&id), 0);
+    assert!(w.ledger.history(&id).await.unwrap().is_empty());
+    assert!(w.exports.objects.lock().unwrap().is_empty());
+
+    // replaying the old events changes nothing
+    for e in [profile_event(), chat_event(), booking_event()] {
+        w.merge.process_record(&e, "replay").await.unwrap();
+    }
+    assert_eq!(w.store.profile_count(), 1, "no profile re-created");
+    assert_eq!(w.store.lookup_count(), 0);
+    // reads answer erased; a second erasure is refused as such
+    assert!(matches!(w.rights.access(&id, "x").await, Err(RightsError::Erased)));
+    assert!(matches!(w.rights.erase(&id, officer()).await, Err(RightsError::Erased)));
+    let reqs = w.store.requests(&id).await.unwrap();
+    assert!(reqs.iter().any(|r| r.kind == RightsRequestKind::Erasure && r.status == RightsRequestStatus::Completed));
+}
+
+#[tokio::test]
+async fn a_legal_hold_defers_the_erasure_and_says_why() {
+    let w = world();
+    let id = seeded(&w).await;
+    let hold = LegalHold {
+        kind: "fraud_investigation".into(),
+        reference: "FR-2026-118".into(),
+        placed_at: Utc::now(),
+        placed_by: "dpo-1".into(),
+    };
+    w.store.put_hold(&id, &hold).await.unwrap();
+    match w.rights.erase(&id, officer()).await {
+        Err(RightsError::Held { request, holds }) => {
+            assert_eq!(request.status, RightsRequestStatus::Deferred);
+            assert_eq!(holds, vec![hold]);
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(w.keys.key_for(&id).await.is_ok(), "nothing was erased");
+    assert_eq!(w.store.get_profile(&id).await.unwrap().unwrap().status, ProfileStatus::Active);
+    w.store.release_hold(&id, "fraud_investigation").await.unwrap();
+    assert!(w.rights.erase(&id, officer()).await.is_ok());
+}

@@ -1,0 +1,232 @@
+//! Consent and data-subject rights end to end on the local stack: consent changes from a channel
+//! (through the consent function) and from an agent, the current state and history, an access export
+//! fetched through its pre-signed link, a legal hold, and an erasure by crypto-shredding that a
+//! replayed event cannot undo.
+use aws_sdk_dynamodb::types::AttributeValue;
+use cmp_tests::*;
+use cmpctl::client::{encode, ApiClient};
+use serde_json::{json, Value};
+use std::time::Duration;
+
+const EMAIL: &str = "tomasz.zielinski@example.com";
+const LOYALTY: &str = "GA30551872";
+
+fn seed() -> Value {
+    json!({"events": [
+        {"specversion": "1.0", "id": "priv-1", "source": "/channels/loyalty", "type": "customer.profile_observed",
+         "time": "2026-11-18T08:00:00Z", "subject": "member-30551872",
+         "data": {"channel": "loyalty", "name": {"given": "Tomasz", "family": "Zieliński"},
+                  "emails": [{"address": EMAIL, "verified": true}], "phones": [{"number": "+48 601 555 214"}],
+                  "loyalty": {"number": LOYALTY, "tier": "gold"}, "date_of_birth": "1979-05-30",
+                  "address": {"lines": ["ul. Złota 44"], "city": "Warszawa", "country": "PL"}}},
+        {"specversion": "1.0", "id": "priv-2", "source": "/channels/chat", "type": "customer.interaction_logged",
+         "time": "2026-11-19T09:00:00Z", "subject": "chat-1",
+         "data": {"channel": "chat", "kind": "chat", "customer": {"loyalty_number": LOYALTY},
+                  "summary": "Baggage allowance", "text": "How many bags can I take to Lisbon?"}},
+        {"specversion": "1.0", "id": "priv-3", "source": "/channels/web", "type": "customer.consent_changed",
+         "time": "2026-11-19T10:00:00Z", "subject": "web-8812",
+         "data": {"customer": {"email": EMAIL}, "purpose": "marketing_email", "granted": true, "jurisdiction": "PL",
+                  "channel": "web", "legal_basis": "consent", "notice_version": "privacy-2026-09",
+                  "acted_at": "2026-11-19T09:59:30Z"}}
+    ]})
+}
+
+async fn download(url: &str) -> (u16, Value) {
+    let after_scheme = url.find("://").map(|i| i + 3).unwrap();
+    let path_at = url[after_scheme..].find('/').map(|i| i + after_scheme).unwrap();
+    ApiClient::new(&url[..path_at]).request("GET", &url[path_at..], None, vec![]).await.unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn consents_access_and_erasure() {
+    let (stack, anonymous) = start_stack().await;
+    let token = |role: &str, mfa: bool, customer: Option<&str>| {
+        anonymous.with_token(stack.token(role, mfa, customer).unwrap()).with_header("x-purpose", "privacy_test")
+    };
+    let writer = token("channel", false, None);
+    let before = stack.records_done();
+    let (status, body) = writer.post_json("/v1/events", &seed()).await.unwrap();
+    assert_eq!(status, 202, "{body}");
+    // 3 records for the merge (it skips the consent change), 1 for the consent function; the
+    // consent may race its profile and be parked, so it is sent again below if needed
+    drained(&stack, before, 4).await;
+    let agent = token("call_centre_agent", true, None);
+    let (_, found) = agent.get(&format!("/v1/profiles?loyalty={LOYALTY}")).await.unwrap();
+    let id = found["items"][0]["id"].as_str().expect("profile").to_owned();
+    let customer = token("customer", false, Some(&id));
+
+    // -- the channel's consent reached the ledger through the consent function
+    let (status, state) = customer.get(&format!("/v1/profiles/{id}/consents")).await.unwrap();
+    assert_eq!(status, 200, "{state}");
+    let email_state = |s: &Value| {
+        s["purposes"].as_array().unwrap().iter().find(|p| p["purpose"] == "marketing_email").cloned().unwrap()
+    };
+    let mut marketing = email_state(&state);
+    if marketing["evidence"].is_null() {
+        // the consent change was processed before its profile existed and parked: replay it
+        let before = stack.records_done();
+        writer.post_json("/v1/events", &json!({"events": [seed()["events"][2].clone()]})).await.unwrap();
+        drained(&stack, before, 2).await;
+        marketing = email_state(&customer.get(&format!("/v1/profiles/{id}/consents")).await.unwrap().1);
+    }
+    assert_eq!(marketing["allowed"], true, "{marketing}");
+    assert_eq!(marketing["evidence"]["channel"], "web");
+    assert_eq!(marketing["regime"], "opt_in");
+    // no record: Poland is opt-in, so no
+    let sms = state["purposes"].as_array().unwrap().iter().find(|p| p["purpose"] == "marketing_sms").unwrap();
+    assert_eq!((sms["allowed"].clone(), sms["evidence"].clone()), (json!(false), Value::Null));
+
+    // -- an agent on the phone records a withdrawal (with MFA); it is in force on the next read
+    let change = json!({"purpose": "marketing_email", "granted": false, "jurisdiction": "PL", "channel": "call_centre",
+                        "notice_version": "privacy-2026-09"});
+    let (status, resp) = token("call_centre_agent", false, None)
+        .post_json(&format!("/v1/profiles/{id}/consents"), &change)
+        .await
+        .unwrap();
+    assert_eq!((status, resp["error"]["code"].as_str()), (403, Some("mfa_required")));
+    let (status, resp) = agent.post_json(&format!("/v1/profiles/{id}/consents"), &change).await.unwrap();
+    assert_eq!(status, 201, "{resp}");
+    assert_eq!((resp["changed"].clone(), resp["decision"]["allowed"].clone()), (json!(true), json!(false)));
+    let (_, state) = customer.get(&format!("/v1/profiles/{id}/consents")).await.unwrap();
+    assert_eq!(email_state(&state)["allowed"], false);
+    assert_ne!(email_state(&state)["evidence"]["captured_by"], "customer", "the agent's id is the evidence");
+    // an out-of-order event (acted before the withdrawal) does not override it
+    let late = json!({"specversion": "1.0", "id": "priv-late", "source": "/channels/app", "type": "customer.consent_changed",
+        "time": "2026-11-19T11:00:00Z", "subject": "app-1",
+        "data": {"customer": {"customer_id": id}, "purpose": "marketing_email", "granted": true, "jurisdiction": "PL",
+                 "channel": "mobile_app", "legal_basis": "consent", "notice_version": "privacy-2026-09"}});
+    let before = stack.records_done();
+    writer.post_json("/v1/events", &late).await.unwrap();
+    drained(&stack, before, 2).await;
+    let (_, history) = customer.get(&format!("/v1/profiles/{id}/consents/history")).await.unwrap();
+    let items = history["items"].as_array().unwrap();
+    assert!(items.len() >= 3, "{history}");
+    assert_eq!(items[0]["channel"], "call_centre", "newest act first: {history}");
+    let (_, state) = customer.get(&format!("/v1/profiles/{id}/consents")).await.unwrap();
+    assert_eq!(email_state(&state)["allowed"], false, "the later act decides, not the later arrival");
+    // the customer changes their own consent without a second factor
+    let (status, resp) = customer
+        .post_json(&format!("/v1/profiles/{id}/consents"), &json!({"purpose": "analytics", "granted": true, "jurisdiction": "PL", "channel": "web", "notice_version": "privacy-2026-09"}))
+        .await
+        .unwrap();
+    assert_eq!(status, 201, "{resp}");
+    // bad input is answered with why
+    let (status, resp) = agent
+        .post_json(&format!("/v1/profiles/{id}/consents"), &json!({"purpose": "spam", "granted": true}))
+        .await
+        .unwrap();
+    assert_eq!((status, resp["error"]["code"].as_str()), (400, Some("validation_failed")), "{resp}");
+
+    // -- access export: a document in S3 behind a short-lived link, holding every kind of item
+    let dpo = token("privacy_officer", true, None);
+    let (status, export) = token("customer", true, Some(&id))
+        .post_json(&format!("/v1/profiles/{id}/access-requests"), &json!({}))
+        .await
+        .unwrap();
+    assert_eq!(status, 201, "{export}");
+    assert_eq!(export["request"]["status"], "completed");
+    let url = export["url"].as_str().unwrap();
+    assert!(url.contains("X-Amz-Signature") && url.contains("X-Amz-Expires=900"), "{url}");
+    let (status, doc) = download(url).await;
+    assert_eq!(status, 200, "{doc}");
+    assert_eq!(doc["profile"]["name"]["family"], "Zieliński");
+    assert_eq!(doc["timeline"].as_array().unwrap().len(), 2);
+    assert_eq!(doc["consents"]["history"].as_array().unwrap().len(), items.len() + 1);
+    assert!(doc["disclosures"].as_array().unwrap().iter().any(|d| d["role"] == "call_centre_agent"), "who read it");
+    let (_, listed) = dpo.get(&format!("/v1/profiles/{id}/access-requests")).await.unwrap();
+    assert_eq!(listed["items"][0]["kind"], "access");
+    assert!(listed["items"][0]["due_at"].is_string() && listed["items"][0]["url"].is_string(), "{listed}");
+
+    // -- a legal hold defers the erasure, and says why
+    let hold = json!({"kind": "fraud_investigation", "action": "place", "reference": "FR-2026-0117"});
+    let (status, resp) = dpo.post_json(&format!("/v1/profiles/{id}/legal-holds"), &hold).await.unwrap();
+    assert_eq!(status, 200, "{resp}");
+    let (status, resp) = dpo.post_json(&format!("/v1/profiles/{id}/erasure"), &json!({})).await.unwrap();
+    assert_eq!((status, resp["error"]["code"].as_str()), (409, Some("legal_hold")), "{resp}");
+    assert!(resp["error"]["details"][0]["message"].as_str().unwrap().contains("FR-2026-0117"));
+    let release = json!({"kind": "fraud_investigation", "action": "release"});
+    assert_eq!(dpo.post_json(&format!("/v1/profiles/{id}/legal-holds"), &release).await.unwrap().0, 200);
+
+    // -- erasure by crypto-shredding
+    let dynamo = aws_sdk_dynamodb::Client::new(&stack.sdk);
+    let table = stack.profiles_table().unwrap().to_owned();
+    let keys_table = stack.wiring.output("KeysTableName").expect("KeysTableName output").to_owned();
+    let profile_item = dynamo
+        .get_item()
+        .table_name(&table)
+        .key("pk", AttributeValue::S(format!("CUST#{id}")))
+        .key("sk", AttributeValue::S("PROFILE".into()))
+        .send()
+        .await
+        .unwrap()
+        .item
+        .unwrap();
+    let sealed_name = profile_item["sealed"].as_m().unwrap()["name"].as_b().unwrap().clone().into_inner();
+    let (status, receipt) =
+        token("customer", true, Some(&id)).post_json(&format!("/v1/profiles/{id}/erasure"), &json!({})).await.unwrap();
+    assert_eq!(status, 200, "{receipt}");
+    assert_eq!(receipt["data_key_destroyed"], true);
+    assert!(receipt["replay_guards"].as_u64().unwrap() >= 2 && receipt["exports_deleted"] == 1, "{receipt}");
+    // the old ciphertext opens with nothing left in the system: no wrapped key in the keys table
+    // decrypts under this customer's encryption context
+    let kms = aws_sdk_kms::Client::new(&stack.sdk);
+    let keys = dynamo.scan().table_name(&keys_table).send().await.unwrap().items.unwrap_or_default();
+    assert!(keys.iter().all(|k| k["pk"].as_s().unwrap() != &id), "the wrapped key is gone");
+    for k in &keys {
+        let wrapped = k["wrapped_key"].as_b().unwrap().clone();
+        let opened = kms.decrypt().ciphertext_blob(wrapped).encryption_context("customer_id", &id).send().await;
+        assert!(opened.is_err(), "a remaining key opens under this customer's context");
+    }
+    assert!(!sealed_name.is_empty());
+    // what is left under the customer: the tombstone and the request records, nothing personal
+    let left = scan_profiles(&stack).await;
+    let theirs: Vec<_> =
+        left.iter().filter(|i| i.get("pk").and_then(|v| v.as_s().ok()) == Some(&format!("CUST#{id}"))).collect();
+    assert!(
+        theirs.iter().all(|i| {
+            let sk = i["sk"].as_s().unwrap();
+            sk == "PROFILE" || sk.starts_with("DSR#")
+        }),
+        "items left: {:?}",
+        theirs.iter().map(|i| i["sk"].as_s().unwrap()).collect::<Vec<_>>()
+    );
+    let tomb = theirs.iter().find(|i| i["sk"].as_s().unwrap() == "PROFILE").unwrap();
+    assert_eq!(tomb["status"].as_s().unwrap(), "erased");
+    assert!(tomb["sealed"].as_m().unwrap().is_empty());
+    assert!(
+        left.iter().all(|i| i.get("customer_id").and_then(|v| v.as_s().ok()) != Some(&id)
+            || i["entity"].as_s().unwrap() != "lookup"),
+        "a lookup item still points at them"
+    );
+    // blind indexes no longer find them; reads answer 410
+    let (_, found) = agent.get(&format!("/v1/profiles?email={}", encode(EMAIL))).await.unwrap();
+    assert_eq!(found["items"], json!([]));
+    let (status, resp) = dpo.get(&format!("/v1/profiles/{id}")).await.unwrap();
+    assert_eq!((status, resp["error"]["code"].as_str()), (410, Some("profile_erased")));
+    let (status, _) = dpo.get(&format!("/v1/profiles/{id}/consents")).await.unwrap();
+    assert_eq!(status, 410);
+    let (status, _) = download(url).await;
+    assert!(status == 404 || status == 403, "the export is gone: {status}");
+
+    // -- replaying the old events brings nothing back
+    let profiles_before = entity_count(&left, "profile");
+    let before = stack.records_done();
+    writer.post_json("/v1/events", &seed()).await.unwrap();
+    drained(&stack, before, 4).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let after = scan_profiles(&stack).await;
+    assert_eq!(entity_count(&after, "profile"), profiles_before, "a replay re-created a profile");
+    let (_, found) = agent.get(&format!("/v1/profiles?loyalty={LOYALTY}")).await.unwrap();
+    assert_eq!(found["items"], json!([]));
+
+    // -- the inventory lists every personal field and where it goes
+    let (status, inv) = dpo.get("/v1/privacy/inventory").await.unwrap();
+    assert_eq!(status, 200);
+    assert!(inv["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|f| f["field"] == "special_assistance" && f["classification"] == "special_category_health"));
+
+    stack.stop().await;
+}
