@@ -256,6 +256,25 @@ def check_batch() -> None:
 check("sample batch.json", check_batch)
 
 
+# outbound events (published by the platform): each sample validates against the outbound schema
+OUTBOUND_ID = URN_PREFIX + "outbound"
+
+
+def check_outbound(f: Path) -> Callable[[], None]:
+    def run() -> None:
+        schema = schemas.get(OUTBOUND_ID)
+        if schema is None:
+            raise AssertionError(f"no schema with $id {OUTBOUND_ID}")
+        errors = list(make_validator(schema).iter_errors(load_json(f)))
+        if errors:
+            raise AssertionError("; ".join(f"{pointer(e.absolute_path) or '/'}: {e.message}" for e in errors))
+    return run
+
+
+for f in sorted((EVENTS / "outbound").glob("*.json")):
+    check(f"outbound sample {f.name}", check_outbound(f))
+
+
 def check_invalid(f: Path) -> Callable[[], None]:
     def run() -> None:
         if f.name not in EXPECTED_INVALID:

@@ -4,7 +4,7 @@ use crate::BoxError;
 use aws_lambda_events::event::dynamodb::Event;
 use aws_sdk_dynamodbstreams::types::{AttributeValue, Record, ShardIteratorType};
 use base64::Engine;
-use cmp_shared::handlers::audit_export::AuditExportHandler;
+use cmp_shared::handlers::stream::DynamoDbStreamHandler;
 use serde_json::{json, Map, Value};
 use std::collections::{HashSet, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -20,6 +20,8 @@ pub struct DdbMappingConfig {
     pub batching_window: Duration,
     pub max_retries: i64,
     pub on_failure_queue_url: Option<String>,
+    /// Lambda event filtering: a record is delivered when it matches any pattern (none: all).
+    pub filter_patterns: Vec<Value>,
 }
 
 #[derive(Debug, Default)]
@@ -33,7 +35,7 @@ pub struct DdbMapping {
     pub config: DdbMappingConfig,
     pub streams: aws_sdk_dynamodbstreams::Client,
     pub sqs: aws_sdk_sqs::Client,
-    pub handler: Arc<AuditExportHandler>,
+    pub handler: Arc<dyn DynamoDbStreamHandler>,
     pub stats: Arc<DdbMappingStats>,
 }
 
@@ -72,9 +74,10 @@ fn record_json(r: &Record, cfg: &DdbMappingConfig) -> Value {
             "ApproximateCreationDateTime": d.and_then(|d| d.approximate_creation_date_time()).map(|t| t.secs()).unwrap_or(0),
             "Keys": d.and_then(|d| d.keys()).map(image).unwrap_or(json!({})),
             "NewImage": d.and_then(|d| d.new_image()).map(image).unwrap_or(json!({})),
+            "OldImage": d.and_then(|d| d.old_image()).map(image).unwrap_or(json!({})),
             "SequenceNumber": d.and_then(|d| d.sequence_number()).unwrap_or_default(),
             "SizeBytes": d.and_then(|d| d.size_bytes()).unwrap_or(0),
-            "StreamViewType": "NEW_IMAGE"
+            "StreamViewType": "NEW_AND_OLD_IMAGES"
         }
     })
 }
@@ -148,9 +151,21 @@ impl DdbMapping {
                 }
             }
             let batch: Vec<Record> = buffer.iter().take(cfg.batch_size).cloned().collect();
-            let event: Event = serde_json::from_value(
-                json!({"Records": batch.iter().map(|r| record_json(r, cfg)).collect::<Vec<_>>()}),
-            )?;
+            let delivered: Vec<Value> = batch
+                .iter()
+                .map(|r| record_json(r, cfg))
+                .filter(|j| {
+                    cfg.filter_patterns.is_empty()
+                        || cfg.filter_patterns.iter().any(|p| crate::stream::pattern_matches(p, j))
+                })
+                .collect();
+            if delivered.is_empty() {
+                // filtered out: checkpointed without an invocation, as Lambda does
+                self.stats.records_done.fetch_add(batch.len() as u64, Ordering::Relaxed);
+                buffer.drain(..batch.len());
+                continue;
+            }
+            let event: Event = serde_json::from_value(json!({ "Records": delivered }))?;
             self.stats.invocations.fetch_add(1, Ordering::Relaxed);
             let resp = self.handler.handle(event).await;
             let failed = resp.batch_item_failures.iter().filter_map(|f| f.item_identifier.clone()).next();

@@ -12,7 +12,7 @@ use cmp_shared::aws::Clients;
 use cmp_shared::config::Config;
 use cmp_shared::handlers::{
     api::ApiHandler, audit_export::AuditExportHandler, consent::ConsentHandler, ingest::IngestHandler,
-    merge::MergeHandler, stream::KinesisHandler, Wiring,
+    merge::MergeHandler, publish::PublishHandler, stream::DynamoDbStreamHandler, stream::KinesisHandler, Wiring,
 };
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -114,8 +114,9 @@ impl LocalStack {
                 "consent" => Some(Arc::new(ConsentHandler::new(&w))),
                 _ => None,
             };
-            let audit_export = match f.binary.as_str() {
+            let table_stream_handler: Option<Arc<dyn DynamoDbStreamHandler>> = match f.binary.as_str() {
                 "audit_export" => Some(Arc::new(AuditExportHandler::new(&w)?)),
+                "publish" => Some(Arc::new(PublishHandler::new(&w)?)),
                 _ => None,
             };
             for ev in &f.events {
@@ -165,8 +166,9 @@ impl LocalStack {
                         maximum_batching_window_seconds,
                         maximum_retry_attempts,
                         on_failure_queue_url,
+                        filter_patterns,
                     } => {
-                        let handler = audit_export
+                        let handler = table_stream_handler
                             .clone()
                             .ok_or_else(|| format!("{} has no table-stream handler", f.logical_id))?;
                         ddb_mappings.push(Arc::new(DdbMapping {
@@ -177,6 +179,7 @@ impl LocalStack {
                                 batching_window: Duration::from_secs(*maximum_batching_window_seconds),
                                 max_retries: *maximum_retry_attempts,
                                 on_failure_queue_url: on_failure_queue_url.clone(),
+                                filter_patterns: filter_patterns.clone(),
                             },
                             streams: aws_sdk_dynamodbstreams::Client::new(&sdk),
                             sqs: aws_sdk_sqs::Client::new(&sdk),

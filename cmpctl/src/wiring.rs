@@ -72,6 +72,8 @@ pub enum EventSource {
         maximum_retry_attempts: i64,
         #[serde(default)]
         on_failure_queue_url: Option<String>,
+        #[serde(default)]
+        filter_patterns: Vec<serde_json::Value>,
     },
     #[serde(other)]
     Other,

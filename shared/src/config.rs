@@ -33,6 +33,8 @@ pub struct Config {
     pub audit_retention_days: i64,
     /// `PRIVACY_BUCKET`: where access exports are written (API only).
     pub privacy_bucket: Option<String>,
+    /// `OUTBOUND_STREAM`: the Kinesis stream change events are published to (publish only).
+    pub outbound_stream: Option<String>,
 }
 
 impl Config {
@@ -70,6 +72,7 @@ impl Config {
             audit_bucket: get("AUDIT_BUCKET").filter(|v| !v.is_empty()),
             audit_retention_days: num(g, "AUDIT_RETENTION_DAYS", 2557i64)?,
             privacy_bucket: get("PRIVACY_BUCKET").filter(|v| !v.is_empty()),
+            outbound_stream: get("OUTBOUND_STREAM").filter(|v| !v.is_empty()),
         })
     }
 

@@ -284,84 +284,93 @@ impl Ingest {
         })
     }
 
-    /// Writes the events, one in flight per partition key, retrying only failed entries.
-    /// Returns (written, not written) as positions in `ready`.
     async fn write(&self, ready: &[Ready]) -> (Vec<usize>, Vec<usize>) {
-        // queues per partition key, in submission order
-        let mut order: Vec<&str> = Vec::new();
-        let mut queues: std::collections::HashMap<&str, VecDeque<usize>> = Default::default();
-        for (pos, r) in ready.iter().enumerate() {
-            let k = r.record.partition_key.as_str();
-            queues
-                .entry(k)
-                .or_insert_with(|| {
-                    order.push(k);
-                    VecDeque::new()
-                })
-                .push_back(pos);
-        }
-        let mut attempts: std::collections::HashMap<usize, u32> = Default::default();
-        let mut written = Vec::new();
-        let mut failed = Vec::new();
-        loop {
-            // the head of every queue, within the per-call limits
-            let mut call: Vec<usize> = Vec::new();
-            let mut bytes = 0;
-            for k in &order {
-                if let Some(&pos) = queues.get(k).and_then(|q| q.front()) {
-                    let size = ready[pos].record.data.len() + ready[pos].record.partition_key.len();
-                    if call.len() == MAX_CALL_RECORDS || bytes + size > MAX_CALL_BYTES {
-                        break;
-                    }
-                    bytes += size;
-                    call.push(pos);
-                }
-            }
-            if call.is_empty() {
-                break;
-            }
-            let records: Vec<OutRecord> = call.iter().map(|p| ready[*p].record.clone()).collect();
-            let outcome = match self.sink.put_records(&records).await {
-                Ok(o) => o,
-                Err(e) => {
-                    tracing::warn!(error_code = e.code(), records = records.len(), "PutRecords call failed");
-                    vec![Some("CallFailed".to_owned()); records.len()]
-                }
-            };
-            let mut any_failed = false;
-            for (pos, result) in call.iter().zip(outcome) {
-                let key = ready[*pos].record.partition_key.as_str();
-                match result {
-                    None => {
-                        written.push(*pos);
-                        if let Some(q) = queues.get_mut(key) {
-                            q.pop_front();
-                        }
-                    }
-                    Some(code) => {
-                        any_failed = true;
-                        let n = attempts.entry(*pos).or_insert(0);
-                        *n += 1;
-                        if *n >= self.retry.attempts {
-                            tracing::warn!(error_code = %code, "event not written after retries");
-                            // give up on this key: its later events must not overtake it
-                            if let Some(q) = queues.get_mut(key) {
-                                failed.extend(q.drain(..));
-                            }
-                        }
-                    }
-                }
-            }
-            if any_failed {
-                let max = attempts.values().copied().max().unwrap_or(1).min(8);
-                let jitter = rand::random::<u64>() % 20;
-                tokio::time::sleep(self.retry.base_delay * 2u32.pow(max - 1) + Duration::from_millis(jitter)).await;
-            }
-        }
-        written.sort_unstable();
-        failed.sort_unstable();
-        (written, failed)
+        let records: Vec<OutRecord> = ready.iter().map(|r| r.record.clone()).collect();
+        write_ordered(self.sink.as_ref(), &records, self.retry).await
     }
+}
+
+/// Writes records to a stream, one in flight per partition key (so retries never reorder a key's
+/// records), retrying only failed entries. Returns (written, not written) as positions in `records`.
+pub async fn write_ordered(
+    sink: &dyn EventSink,
+    records: &[OutRecord],
+    retry: RetryPolicy,
+) -> (Vec<usize>, Vec<usize>) {
+    // queues per partition key, in submission order
+    let mut order: Vec<&str> = Vec::new();
+    let mut queues: std::collections::HashMap<&str, VecDeque<usize>> = Default::default();
+    for (pos, r) in records.iter().enumerate() {
+        let k = r.partition_key.as_str();
+        queues
+            .entry(k)
+            .or_insert_with(|| {
+                order.push(k);
+                VecDeque::new()
+            })
+            .push_back(pos);
+    }
+    let mut attempts: std::collections::HashMap<usize, u32> = Default::default();
+    let mut written = Vec::new();
+    let mut failed = Vec::new();
+    loop {
+        // the head of every queue, within the per-call limits
+        let mut call: Vec<usize> = Vec::new();
+        let mut bytes = 0;
+        for k in &order {
+            if let Some(&pos) = queues.get(k).and_then(|q| q.front()) {
+                let size = records[pos].data.len() + records[pos].partition_key.len();
+                if call.len() == MAX_CALL_RECORDS || bytes + size > MAX_CALL_BYTES {
+                    break;
+                }
+                bytes += size;
+                call.push(pos);
+            }
+        }
+        if call.is_empty() {
+            break;
+        }
+        let batch: Vec<OutRecord> = call.iter().map(|p| records[*p].clone()).collect();
+        let outcome = match sink.put_records(&batch).await {
+            Ok(o) => o,
+            Err(e) => {
+                tracing::warn!(error_code = e.code(), records = batch.len(), "PutRecords call failed");
+                vec![Some("CallFailed".to_owned()); batch.len()]
+            }
+        };
+        let mut any_failed = false;
+        for (pos, result) in call.iter().zip(outcome) {
+            let key = records[*pos].partition_key.as_str();
+            match result {
+                None => {
+                    written.push(*pos);
+                    if let Some(q) = queues.get_mut(key) {
+                        q.pop_front();
+                    }
+                }
+                Some(code) => {
+                    any_failed = true;
+                    let n = attempts.entry(*pos).or_insert(0);
+                    *n += 1;
+                    if *n >= retry.attempts {
+                        tracing::warn!(error_code = %code, "record not written after retries");
+                        // give up on this key: its later records must not overtake it
+                        if let Some(q) = queues.get_mut(key) {
+                            failed.extend(q.drain(..));
+                        }
+                    }
+                }
+            }
+        }
+        if any_failed {
+            let max = attempts.values().copied().max().unwrap_or(1).min(8);
+            let jitter = rand::random::<u64>() % 20;
+            tokio::time::sleep(retry.base_delay * 2u32.pow(max - 1) + Duration::from_millis(jitter)).await;
+        }
+    }
+    written.sort_unstable();
+    failed.sort_unstable();
+    (written, failed)
 }
 
 #[cfg(test)]

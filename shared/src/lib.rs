@@ -24,6 +24,7 @@ pub mod ingest;
 pub mod inventory;
 pub mod merge;
 pub mod pci;
+pub mod publish;
 pub mod resolve;
 pub mod retention;
 pub mod rights;

@@ -31,6 +31,50 @@ fn seed() -> Value {
     ]})
 }
 
+/// Every event on the outbound stream so far.
+async fn outbound(stack: &cmpctl::stack::LocalStack) -> Vec<Value> {
+    let kinesis = aws_sdk_kinesis::Client::new(&stack.sdk);
+    let name = stack.wiring.output("OutboundStreamName").expect("OutboundStreamName output").to_owned();
+    let shards = kinesis.list_shards().stream_name(&name).send().await.unwrap();
+    let mut out = Vec::new();
+    for shard in shards.shards() {
+        let it = kinesis
+            .get_shard_iterator()
+            .stream_name(&name)
+            .shard_id(shard.shard_id())
+            .shard_iterator_type(aws_sdk_kinesis::types::ShardIteratorType::TrimHorizon)
+            .send()
+            .await
+            .unwrap();
+        let mut iterator = it.shard_iterator().map(str::to_owned);
+        while let Some(i) = iterator.take() {
+            let page = kinesis.get_records().shard_iterator(i).limit(1000).send().await.unwrap();
+            for r in page.records() {
+                out.push(serde_json::from_slice(r.data().as_ref()).expect("outbound events are JSON"));
+            }
+            if !page.records().is_empty() {
+                iterator = page.next_shard_iterator().map(str::to_owned);
+            }
+        }
+    }
+    out
+}
+
+/// The outbound events about `id`, once `want` says they are complete.
+async fn events_of(stack: &cmpctl::stack::LocalStack, id: &str, want: impl Fn(&[Value]) -> bool) -> Vec<Value> {
+    eventually("the outbound events", Duration::from_secs(60), || async {
+        let mine: Vec<Value> = outbound(stack).await.into_iter().filter(|e| e["subject"] == id).collect();
+        want(&mine).then_some(mine)
+    })
+    .await
+}
+
+fn update(id: &str, phone: &str) -> Value {
+    json!({"specversion": "1.0", "id": id, "source": "/channels/app", "type": "customer.profile_observed",
+           "time": "2026-11-20T08:00:00Z", "subject": format!("app-{id}"),
+           "data": {"channel": "mobile_app", "loyalty": {"number": LOYALTY}, "phones": [{"number": phone}]}})
+}
+
 async fn download(url: &str) -> (u16, Value) {
     let after_scheme = url.find("://").map(|i| i + 3).unwrap();
     let path_at = url[after_scheme..].find('/').map(|i| i + after_scheme).unwrap();
@@ -72,6 +116,16 @@ async fn consents_access_and_erasure() {
     assert_eq!(marketing["allowed"], true, "{marketing}");
     assert_eq!(marketing["evidence"]["channel"], "web");
     assert_eq!(marketing["regime"], "opt_in");
+    // the outbound stream: created, the consent, and an update carrying the consent in force
+    let before = stack.records_done();
+    writer.post_json("/v1/events", &update("priv-upd-1", "+48 601 555 215")).await.unwrap();
+    drained(&stack, before, 1).await;
+    let phone_update = |x: &Value| x["type"] == "customer.updated" && x["data"]["changed"] == json!(["phones"]);
+    let mine = events_of(&stack, &id, |e| e.iter().any(phone_update)).await;
+    let types: Vec<&str> = mine.iter().filter_map(|e| e["type"].as_str()).collect();
+    assert!(types.contains(&"customer.created") && types.contains(&"customer.consent_changed"), "{types:?}");
+    let upd = mine.iter().find(|x| phone_update(x)).unwrap();
+    assert_eq!(upd["data"]["contactable"]["marketing_email"], true, "{upd}");
     // no record: Poland is opt-in, so no
     let sms = state["purposes"].as_array().unwrap().iter().find(|p| p["purpose"] == "marketing_sms").unwrap();
     assert_eq!((sms["allowed"].clone(), sms["evidence"].clone()), (json!(false), Value::Null));
@@ -90,6 +144,16 @@ async fn consents_access_and_erasure() {
     let (_, state) = customer.get(&format!("/v1/profiles/{id}/consents")).await.unwrap();
     assert_eq!(email_state(&state)["allowed"], false);
     assert_ne!(email_state(&state)["evidence"]["captured_by"], "customer", "the agent's id is the evidence");
+    // the withdrawal is published, and the next outbound event honours it
+    let before = stack.records_done();
+    writer.post_json("/v1/events", &update("priv-upd-2", "+48 601 555 216")).await.unwrap();
+    drained(&stack, before, 1).await;
+    let mine = events_of(&stack, &id, |e| e.iter().filter(|x| phone_update(x)).count() >= 2).await;
+    assert!(mine.iter().any(|x| x["type"] == "customer.consent_changed"
+        && x["data"]["granted"] == false
+        && x["data"]["contactable"]["marketing_email"] == false));
+    let last = mine.iter().rev().find(|x| phone_update(x)).unwrap();
+    assert_eq!(last["data"]["contactable"]["marketing_email"], false, "{last}");
     // an out-of-order event (acted before the withdrawal) does not override it
     let late = json!({"specversion": "1.0", "id": "priv-late", "source": "/channels/app", "type": "customer.consent_changed",
         "time": "2026-11-19T11:00:00Z", "subject": "app-1",
@@ -130,7 +194,7 @@ async fn consents_access_and_erasure() {
     let (status, doc) = download(url).await;
     assert_eq!(status, 200, "{doc}");
     assert_eq!(doc["profile"]["name"]["family"], "Zieliński");
-    assert_eq!(doc["timeline"].as_array().unwrap().len(), 2);
+    assert_eq!(doc["timeline"].as_array().unwrap().len(), 4, "two observations, the chat and two updates");
     assert_eq!(doc["consents"]["history"].as_array().unwrap().len(), items.len() + 1);
     assert!(doc["disclosures"].as_array().unwrap().iter().any(|d| d["role"] == "call_centre_agent"), "who read it");
     let (_, listed) = dpo.get(&format!("/v1/profiles/{id}/access-requests")).await.unwrap();
@@ -218,6 +282,21 @@ async fn consents_access_and_erasure() {
     assert_eq!(entity_count(&after, "profile"), profiles_before, "a replay re-created a profile");
     let (_, found) = agent.get(&format!("/v1/profiles?loyalty={LOYALTY}")).await.unwrap();
     assert_eq!(found["items"], json!([]));
+
+    // -- the outbound stream: the erasure is published, nothing personal ever was, a replay added
+    // nothing, and every event id is unique
+    let all = outbound(&stack).await;
+    let mine = events_of(&stack, &id, |e| e.iter().any(|x| x["type"] == "customer.erased")).await;
+    let text = serde_json::to_string(&all).unwrap();
+    for needle in [EMAIL, LOYALTY, "Zieliński", "Tomasz", "601 555", "601555", "Złota"] {
+        assert!(!text.contains(needle), "{needle} on the outbound stream");
+    }
+    let mut ids: Vec<&str> = all.iter().filter_map(|e| e["id"].as_str()).collect();
+    let n = ids.len();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), n, "one event per change");
+    assert_eq!(mine.last().unwrap()["type"], "customer.erased", "nothing after the erasure: {mine:?}");
 
     // -- the inventory lists every personal field and where it goes
     let (status, inv) = dpo.get("/v1/privacy/inventory").await.unwrap();

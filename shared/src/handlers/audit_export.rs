@@ -88,3 +88,10 @@ impl AuditExportHandler {
         resp
     }
 }
+
+#[async_trait::async_trait]
+impl super::stream::DynamoDbStreamHandler for AuditExportHandler {
+    async fn handle(&self, event: Event) -> DynamoDbEventResponse {
+        AuditExportHandler::handle(self, event).await
+    }
+}

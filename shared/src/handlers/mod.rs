@@ -6,6 +6,7 @@ pub mod audit_export;
 pub mod consent;
 pub mod ingest;
 pub mod merge;
+pub mod publish;
 pub mod stream;
 
 use crate::audit::AuditLog;

@@ -21,6 +21,15 @@ pub trait KinesisHandler: Send + Sync {
     async fn handle(&self, event: KinesisEvent) -> KinesisEventResponse;
 }
 
+/// A function triggered by a DynamoDB Streams event source mapping.
+#[async_trait]
+pub trait DynamoDbStreamHandler: Send + Sync {
+    async fn handle(
+        &self,
+        event: aws_lambda_events::event::dynamodb::Event,
+    ) -> aws_lambda_events::event::streams::DynamoDbEventResponse;
+}
+
 /// A record of a batch: position, sequence number, origin (for parking), data.
 type Pending = (usize, String, String, Arc<Vec<u8>>);
 
