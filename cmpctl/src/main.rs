@@ -26,6 +26,21 @@ enum Command {
         #[arg(long, default_value_t = 2000)]
         customers: usize,
     },
+    /// Run the partner exports on a running local stack (`cmpctl dev`) and print where they went
+    /// and what the k-anonymity check suppressed.
+    Export {
+        #[arg(long, default_value = "http://127.0.0.1:3000")]
+        url: String,
+        /// Partner ids (default: every configured partner).
+        #[arg(long = "partner")]
+        partners: Vec<String>,
+        /// k of the k-anonymity check (default: the function's EXPORT_K).
+        #[arg(long)]
+        k: Option<usize>,
+        /// The running stack's wiring (written by `cmpctl dev`).
+        #[arg(long, default_value = ".local/stack.json")]
+        stack: std::path::PathBuf,
+    },
     /// Post the demo data set to a running stack.
     Demo {
         #[arg(long, default_value = "http://127.0.0.1:3000")]
@@ -124,6 +139,14 @@ enum Bench {
         #[arg(long, default_value_t = 500)]
         reads: usize,
     },
+    /// Partner exports over N customers seeded into the local stack: profiles/s, calls per
+    /// profile, and the share of rows suppressed at k = 5, 10, 20.
+    Export {
+        #[arg(long, default_value_t = 100_000)]
+        profiles: usize,
+        #[arg(long, default_value_t = 7)]
+        seed: u64,
+    },
     /// Events through ingest → stream → merge: events/s, POST-to-readable latency, calls per event.
     Ingest {
         /// Customers to generate (about 4.5 events each).
@@ -201,6 +224,53 @@ async fn main() -> Result<(), BoxError> {
             let issuer = cmpctl::jwt::LocalIssuer::load_or_create(&cmpctl::jwt::key_dir())?;
             println!("{}", issuer.sign(&cmpctl::jwt::claims(&req))?);
         }
+        Command::Export { url, partners, k, stack } => {
+            let wiring: cmpctl::wiring::StackWiring = serde_json::from_slice(&std::fs::read(&stack).map_err(|e| {
+                format!("{}: {e} (start the local stack with `make dev` first, or pass --stack)", stack.display())
+            })?)?;
+            let (issuer, audience) = wiring.authorizer().ok_or("the stack has no JWT authorizer")?;
+            let req = cmpctl::jwt::TokenRequest {
+                role: "privacy_officer".into(),
+                mfa: true,
+                subject: Some("cmpctl-export".into()),
+                customer_id: None,
+                issuer,
+                audience,
+                ttl_seconds: 900,
+            };
+            let token =
+                cmpctl::jwt::LocalIssuer::load_or_create(&cmpctl::jwt::key_dir())?.sign(&cmpctl::jwt::claims(&req))?;
+            let mut body = serde_json::Map::new();
+            if !partners.is_empty() {
+                body.insert("partners".into(), serde_json::json!(partners));
+            }
+            if let Some(k) = k {
+                body.insert("k".into(), serde_json::json!(k));
+            }
+            let client = ApiClient::new(url).with_token(token).with_header("x-purpose", "partner_export");
+            let (status, resp) = client.post_json("/v1/exports", &serde_json::Value::Object(body)).await?;
+            if status != 201 {
+                return Err(format!("POST /v1/exports answered {status}: {resp}").into());
+            }
+            let bucket = wiring.output("ExportsBucketName").unwrap_or("<exports bucket>").to_owned();
+            println!("k = {}", resp["k"]);
+            for r in resp["reports"].as_array().into_iter().flatten() {
+                let m = &r["manifest"];
+                println!(
+                    "{:<16} s3://{}/{}  rows {:>6}  suppressed {:>5} rows in {:>4} of {:>4} classes  without consent {:>6}  out of segment {:>6}  erasure notices {}",
+                    r["partner"].as_str().unwrap_or_default(),
+                    bucket,
+                    r["prefix"].as_str().unwrap_or_default(),
+                    m["rows"],
+                    m["suppressed_rows"],
+                    m["suppressed_classes"],
+                    m["classes"],
+                    m["excluded_without_consent"],
+                    m["excluded_out_of_segment"],
+                    m["erasure_notices"].as_array().map_or(0, Vec::len),
+                );
+            }
+        }
         Command::Demo { url, customers, seed } => {
             let (n, samples) = cmpctl::bench::load_demo(&ApiClient::new(url), customers, seed).await?;
             println!("posted {n} events; sample identifiers: {}", serde_json::Value::Array(samples));
@@ -230,6 +300,35 @@ async fn main() -> Result<(), BoxError> {
                 edge_threshold,
                 link_threshold,
             )?;
+        }
+        Command::Bench { which: Bench::Export { profiles, seed } } => {
+            let r = cmpctl::bench_export::export(profiles, seed).await?;
+            println!(
+                "partner export benchmark: {} profiles ({} with partner_sharing in force)",
+                r.profiles, r.consenting
+            );
+            println!("  seeding (bulk load, one KMS data key per customer): {:.1} s", r.seed_seconds);
+            println!(
+                "  export of all {} partners: {:.1} s = {:.0} profiles/s",
+                cmp_shared::export::PARTNERS.len(),
+                r.export_seconds,
+                r.profiles_per_second
+            );
+            for (op, n) in &r.calls {
+                println!("  {op}: {n} ({:.3} per profile)", *n as f64 / r.profiles as f64);
+            }
+            println!("  k-anonymity suppression (share of the partner's selected rows):");
+            for s in &r.suppression {
+                let total = s.rows + s.suppressed;
+                println!(
+                    "    {:<16} k={:<3} rows {:>7}  suppressed {:>6} ({:.2} %)",
+                    s.partner,
+                    s.k,
+                    s.rows,
+                    s.suppressed,
+                    if total == 0 { 0.0 } else { 100.0 * s.suppressed as f64 / total as f64 }
+                );
+            }
         }
         Command::Bench { which: Bench::Auth { reads } } => {
             let report = cmpctl::bench::auth(reads).await?;

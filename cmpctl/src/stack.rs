@@ -30,6 +30,9 @@ pub struct StackOptions {
     pub stack_name: String,
     /// Counts every AWS call the functions make (benchmarks).
     pub counter: Option<CallCounter>,
+    /// Run the table-stream functions (publish, audit export); a benchmark that loads tables
+    /// directly turns them off so they do not compete for the emulator.
+    pub table_streams: bool,
 }
 
 impl Default for StackOptions {
@@ -39,6 +42,7 @@ impl Default for StackOptions {
             emulator_port: 0,
             stack_name: "cmp-local".into(),
             counter: None,
+            table_streams: true,
         }
     }
 }
@@ -200,7 +204,7 @@ impl LocalStack {
             tasks.extend(m.run(rx.clone()).await?);
         }
         let mut table_stream_stats = Vec::new();
-        for m in ddb_mappings {
+        for m in ddb_mappings.into_iter().filter(|_| opts.table_streams) {
             table_stream_stats.push(m.stats.clone());
             tasks.extend(m.run(rx.clone()).await?);
         }

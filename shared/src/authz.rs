@@ -99,10 +99,12 @@ pub enum Action {
     ManageLegalHold,
     /// `GET /v1/privacy/inventory`
     ReadInventory,
+    /// `POST /v1/exports`: an on-demand partner export
+    RunExport,
 }
 
 impl Action {
-    pub const ALL: [Action; 12] = [
+    pub const ALL: [Action; 13] = [
         Action::IngestEvents,
         Action::ReadProfile,
         Action::FindProfile,
@@ -115,6 +117,7 @@ impl Action {
         Action::EraseProfile,
         Action::ManageLegalHold,
         Action::ReadInventory,
+        Action::RunExport,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -131,6 +134,7 @@ impl Action {
             Action::EraseProfile => "erase_profile",
             Action::ManageLegalHold => "manage_legal_hold",
             Action::ReadInventory => "read_inventory",
+            Action::RunExport => "run_export",
         }
     }
 
@@ -144,6 +148,7 @@ impl Action {
                 | Action::RequestAccess
                 | Action::EraseProfile
                 | Action::ManageLegalHold
+                | Action::RunExport
         )
     }
 
@@ -164,6 +169,7 @@ impl Action {
             Action::RequestAccess | Action::EraseProfile => "data_subject_request",
             Action::ManageLegalHold => "legal_hold",
             Action::ReadInventory => "privacy_audit",
+            Action::RunExport => "partner_export",
         }
     }
 }
@@ -185,6 +191,7 @@ pub const ROUTES: &[(&str, Option<Action>)] = &[
     ("POST /v1/profiles/{id}/erasure", Some(Action::EraseProfile)),
     ("POST /v1/profiles/{id}/legal-holds", Some(Action::ManageLegalHold)),
     ("GET /v1/privacy/inventory", Some(Action::ReadInventory)),
+    ("POST /v1/exports", Some(Action::RunExport)),
 ];
 
 /// The action a route key performs.
@@ -223,6 +230,7 @@ pub const PERMISSIONS: &[(Action, &[Role])] = &[
     (Action::EraseProfile, &[PrivacyOfficer, Customer]),
     (Action::ManageLegalHold, &[CustomerAffairs, PrivacyOfficer]),
     (Action::ReadInventory, &[PrivacyOfficer, Admin]),
+    (Action::RunExport, &[Marketing, PrivacyOfficer, Admin]),
 ];
 
 pub fn allowed(role: Role, action: Action) -> bool {

@@ -35,6 +35,10 @@ pub struct Config {
     pub privacy_bucket: Option<String>,
     /// `OUTBOUND_STREAM`: the Kinesis stream change events are published to (publish only).
     pub outbound_stream: Option<String>,
+    /// `EXPORTS_BUCKET`: where partner exports are written (api, export).
+    pub exports_bucket: Option<String>,
+    /// `EXPORT_K`: k of the partner exports' k-anonymity check (default 10).
+    pub export_k: usize,
 }
 
 impl Config {
@@ -73,6 +77,11 @@ impl Config {
             audit_retention_days: num(g, "AUDIT_RETENTION_DAYS", 2557i64)?,
             privacy_bucket: get("PRIVACY_BUCKET").filter(|v| !v.is_empty()),
             outbound_stream: get("OUTBOUND_STREAM").filter(|v| !v.is_empty()),
+            exports_bucket: get("EXPORTS_BUCKET").filter(|v| !v.is_empty()),
+            export_k: match num(g, "EXPORT_K", crate::export::DEFAULT_K)? {
+                k @ 1..=1000 => k,
+                _ => return Err(CmpError::Config("EXPORT_K must be 1 to 1000".into())),
+            },
         })
     }
 

@@ -56,13 +56,23 @@ pub fn inventory() -> Value {
             "SSR codes (wheelchair, medical); GDPR Art. 9: shown only to roles that serve the passenger",
         ),
     ];
+    // what the partner exports carry of each field: generalised forms only (docs/exports.md)
+    for f in fields.iter_mut() {
+        let form = match f["field"].as_str() {
+            Some("date_of_birth") => "age_band",
+            Some("address") | Some("nationality") => "country",
+            Some("preferences") => "home_region (of the home airport)",
+            _ => continue,
+        };
+        f["outputs"]["partner_exports"] = json!(form);
+    }
     fields.push(json!({
         "field": "tier",
         "classification": "pseudonymous",
         "stored_in": "profiles table, item CUST#<id>/PROFILE, attribute tier (clear, for segmentation and routing)",
         "encrypted": "table encryption at rest (KMS)",
         "retention": "while the profile exists; erased with it",
-        "outputs": {"api_roles": roles_seeing(Field::Tier), "access_export": true, "outbound_events": false, "partner_exports": false, "logs": false},
+        "outputs": {"api_roles": roles_seeing(Field::Tier), "access_export": true, "outbound_events": true, "partner_exports": true, "logs": false},
     }));
     fields.push(json!({
         "field": "timeline.detail",
@@ -81,7 +91,7 @@ pub fn inventory() -> Value {
         "encrypted": "table encryption at rest (KMS); holds no direct identifier",
         "retention": retention(DataClass::Consent),
         "outputs": {"api_roles": crate::authz::PERMISSIONS.iter().find(|(a, _)| *a == crate::authz::Action::ReadConsents).map(|(_, r)| r.iter().map(|x| x.as_str()).collect::<Vec<_>>()).unwrap_or_default(),
-                    "access_export": true, "outbound_events": false, "partner_exports": false, "logs": false},
+                    "access_export": true, "outbound_events": "purpose and granted of each change; contactable flags", "partner_exports": false, "logs": false},
     }));
     fields.push(json!({
         "field": "dead_letters",

@@ -18,6 +18,7 @@ pub mod crypto;
 pub mod deadletter;
 pub mod domain;
 pub mod error;
+pub mod export;
 pub mod handlers;
 pub mod http;
 pub mod ingest;

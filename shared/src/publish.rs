@@ -176,9 +176,12 @@ impl Publisher {
 
     /// The marketing purposes in force for an active customer now.
     async fn contactable(&self, id: &CustomerId) -> Result<Value, CmpError> {
+        // one read of the ledger for the three purposes
+        let state = self.ledger.state(id).await?;
         let mut out = serde_json::Map::new();
         for p in MARKETING {
-            out.insert(purpose_name(p).into(), json!(self.ledger.may_use(id, p).await?.allowed));
+            let allowed = state.iter().find(|d| d.purpose == p).is_some_and(|d| d.allowed);
+            out.insert(purpose_name(p).into(), json!(allowed));
         }
         Ok(Value::Object(out))
     }

@@ -86,6 +86,7 @@ fn request_for(route: &str, id: &str, n: usize) -> (&'static str, String, Option
             ),
         ),
         "GET /v1/privacy/inventory" => ("GET", "/v1/privacy/inventory".into(), None),
+        "POST /v1/exports" => ("POST", "/v1/exports".into(), Some(json!({"partners": ["velo-car-rental"], "k": 1}))),
         other => panic!("route {other} has no request in this test: add one"),
     }
 }

@@ -181,6 +181,54 @@ async fn consents_access_and_erasure() {
         .unwrap();
     assert_eq!((status, resp["error"]["code"].as_str()), (400, Some("validation_failed")), "{resp}");
 
+    // -- partner exports honour partner_sharing: in while granted, gone on the next export once withdrawn
+    let own = |granted: bool| json!({"purpose": "partner_sharing", "granted": granted, "jurisdiction": "PL", "channel": "web", "notice_version": "privacy-2026-09"});
+    assert_eq!(customer.post_json(&format!("/v1/profiles/{id}/consents"), &own(true)).await.unwrap().0, 201);
+    let exporter = token("privacy_officer", true, None);
+    let run = |exporter: ApiClient| async move {
+        let (status, resp) =
+            exporter.post_json("/v1/exports", &json!({"partners": ["velo-car-rental"], "k": 1})).await.unwrap();
+        assert_eq!(status, 201, "{resp}");
+        resp["reports"][0].clone()
+    };
+    let report = run(exporter.clone()).await;
+    assert_eq!(report["manifest"]["rows"], 1, "{report}");
+    let s3 = cmpctl::stack::clients(&stack.sdk, None).s3;
+    let bucket = stack.wiring.output("ExportsBucketName").expect("ExportsBucketName output").to_owned();
+    let prefix = report["prefix"].as_str().unwrap().to_owned();
+    let read = |key: String| {
+        let (s3, bucket) = (s3.clone(), bucket.clone());
+        async move {
+            s3.get_object()
+                .bucket(bucket)
+                .key(key)
+                .send()
+                .await
+                .unwrap()
+                .body
+                .collect()
+                .await
+                .unwrap()
+                .into_bytes()
+                .to_vec()
+        }
+    };
+    let gz = read(format!("{prefix}customers.jsonl.gz")).await;
+    let mut rows = String::new();
+    std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(gz.as_slice()), &mut rows).unwrap();
+    let row: Value = serde_json::from_str(rows.lines().next().unwrap()).unwrap();
+    assert!(row["pseudonym"].as_str().unwrap().starts_with("p_") && row["country"] == "PL", "{row}");
+    for needle in [EMAIL, LOYALTY, "Zieliński", id.as_str(), "1979-05-30"] {
+        assert!(!rows.contains(needle), "{needle} in the partner file");
+    }
+    assert!(read(format!("{prefix}customers.parquet")).await.starts_with(b"PAR1"));
+    let manifest: Value = serde_json::from_slice(&read(format!("{prefix}manifest.json")).await).unwrap();
+    assert_eq!(manifest["k"], 1);
+    assert_eq!(customer.post_json(&format!("/v1/profiles/{id}/consents"), &own(false)).await.unwrap().0, 201);
+    let report = run(exporter.clone()).await;
+    assert_eq!(report["manifest"]["rows"], 0, "withdrawn, so not in the next export: {report}");
+    assert!(report["manifest"]["excluded_without_consent"].as_u64().unwrap() >= 1);
+
     // -- access export: a document in S3 behind a short-lived link, holding every kind of item
     let dpo = token("privacy_officer", true, None);
     let (status, export) = token("customer", true, Some(&id))
@@ -195,7 +243,11 @@ async fn consents_access_and_erasure() {
     assert_eq!(status, 200, "{doc}");
     assert_eq!(doc["profile"]["name"]["family"], "Zieliński");
     assert_eq!(doc["timeline"].as_array().unwrap().len(), 4, "two observations, the chat and two updates");
-    assert_eq!(doc["consents"]["history"].as_array().unwrap().len(), items.len() + 1);
+    assert_eq!(
+        doc["consents"]["history"].as_array().unwrap().len(),
+        items.len() + 3,
+        "the analytics grant and the partner-sharing grant and withdrawal"
+    );
     assert!(doc["disclosures"].as_array().unwrap().iter().any(|d| d["role"] == "call_centre_agent"), "who read it");
     let (_, listed) = dpo.get(&format!("/v1/profiles/{id}/access-requests")).await.unwrap();
     assert_eq!(listed["items"][0]["kind"], "access");

@@ -12,6 +12,7 @@ use crate::domain::event::Channel;
 use crate::domain::event::TimelineKind;
 use crate::domain::pii::{Email, LoyaltyNumber, PhoneE164};
 use crate::domain::CustomerId;
+use crate::export::Exporter;
 use crate::http::{error_response, json_response, request_id, route_key, ApiError};
 use crate::rights::{ExportStore, Rights, RightsError, S3Exports};
 use crate::store::{LegalHold, PrivacyStore};
@@ -27,6 +28,18 @@ pub struct ApiHandler {
     ledger: Arc<ConsentLedger>,
     rights: Arc<Rights>,
     privacy: Arc<dyn PrivacyStore>,
+    exporter: Arc<Exporter>,
+    export_k: usize,
+}
+
+/// `POST /v1/exports`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ExportBody {
+    #[serde(default)]
+    partners: Option<Vec<String>>,
+    #[serde(default)]
+    k: Option<usize>,
 }
 
 /// `POST /v1/profiles/{id}/consents`.
@@ -231,35 +244,58 @@ fn rights_error(e: RightsError) -> ApiError {
 
 impl ApiHandler {
     pub fn new(w: &Wiring) -> Result<Self, crate::CmpError> {
-        let bucket = w
-            .config
-            .privacy_bucket
-            .clone()
-            .ok_or_else(|| crate::CmpError::Config("PRIVACY_BUCKET is not set".into()))?;
-        let exports: Arc<dyn ExportStore> = Arc::new(S3Exports::new(w.clients.s3.clone(), bucket));
-        Ok(Self::from_parts(
+        let bucket = |v: &Option<String>, name: &str| {
+            v.clone().ok_or_else(|| crate::CmpError::Config(format!("{name} is not set")))
+        };
+        let exports: Arc<dyn ExportStore> =
+            Arc::new(S3Exports::new(w.clients.s3.clone(), bucket(&w.config.privacy_bucket, "PRIVACY_BUCKET")?));
+        let partner_exports: Arc<dyn ExportStore> =
+            Arc::new(S3Exports::new(w.clients.s3.clone(), bucket(&w.config.exports_bucket, "EXPORTS_BUCKET")?));
+        Ok(Self::from_store(
             w.store.clone(),
-            w.store.clone(),
+            w.kms.clone(),
             w.keys.clone(),
             w.indexer.clone(),
             w.audit.clone(),
             exports,
+            partner_exports,
+            w.config.export_k,
         ))
     }
 
-    pub fn from_parts(
-        store: Arc<dyn crate::store::ProfileStore>,
-        privacy: Arc<dyn PrivacyStore>,
+    /// Builds the handler over one store that implements every port (DynamoDB, or the in-memory
+    /// fake in tests).
+    #[allow(clippy::too_many_arguments)]
+    pub fn from_store<S>(
+        store: Arc<S>,
+        kms: Arc<dyn crate::crypto::KeyService>,
         keys: Arc<crate::crypto::KeyRing>,
         indexer: Arc<crate::crypto::BlindIndexer>,
         audit: Arc<dyn AuditLog>,
         exports: Arc<dyn ExportStore>,
-    ) -> Self {
+        partner_exports: Arc<dyn ExportStore>,
+        export_k: usize,
+    ) -> Self
+    where
+        S: crate::store::ProfileStore
+            + PrivacyStore
+            + crate::export::ExportScan
+            + crate::crypto::WrappedKeyStore
+            + 'static,
+    {
         let api = Arc::new(ReadApi::new(store.clone(), keys.clone(), indexer.clone()));
-        let ledger = Arc::new(ConsentLedger::new(store.clone(), privacy.clone(), indexer));
-        let rights =
-            Arc::new(Rights::new(store, privacy.clone(), keys, api.clone(), ledger.clone(), audit.clone(), exports));
-        ApiHandler { api, audit, ledger, rights, privacy }
+        let ledger = Arc::new(ConsentLedger::new(store.clone(), store.clone(), indexer));
+        let rights = Arc::new(Rights::new(
+            store.clone(),
+            store.clone(),
+            keys.clone(),
+            api.clone(),
+            ledger.clone(),
+            audit.clone(),
+            exports,
+        ));
+        let exporter = Arc::new(Exporter::new(store.clone(), keys, kms, store.clone(), partner_exports));
+        ApiHandler { api, audit, ledger, rights, privacy: store, exporter, export_k }
     }
 
     /// The active profile a privacy route is about (merge redirects followed).
@@ -642,6 +678,41 @@ impl ApiHandler {
                 self.audit(entry).await?;
                 Ok(json_response(200, &crate::inventory::inventory()))
             }
+            Action::RunExport => {
+                query(req, &[])?;
+                let body: ExportBody = if crate::http::body_bytes(req).is_empty() {
+                    ExportBody::default()
+                } else {
+                    json_body(req, MAX_SMALL_BODY, "the export request does not match its schema")?
+                };
+                let mut partners: Vec<&'static crate::export::Partner> = Vec::new();
+                let ids =
+                    body.partners.unwrap_or_else(|| crate::export::PARTNERS.iter().map(|p| p.id.to_owned()).collect());
+                if ids.is_empty() {
+                    return Err(ApiError::bad_request(
+                        "invalid_partners",
+                        "name at least one partner, or leave `partners` out for all",
+                    ));
+                }
+                for id in ids {
+                    let p = crate::export::partner(&id).ok_or_else(|| {
+                        ApiError::bad_request("unknown_partner", format!("no partner `{id}` is configured"))
+                    })?;
+                    if !partners.iter().any(|x| x.id == p.id) {
+                        partners.push(p);
+                    }
+                }
+                let k = body.k.unwrap_or(self.export_k);
+                if !(1..=1000).contains(&k) {
+                    return Err(ApiError::bad_request("invalid_k", "k is 1 to 1000"));
+                }
+                let mut entry = self.authorise(&p, action, None, &purpose, rid).await?;
+                let reports = self.exporter.run(&partners, k, Utc::now()).await.map_err(internal)?;
+                entry.fields = partners.iter().map(|p| format!("partner_export:{}", p.id)).collect();
+                entry.outcome = "allowed:exported".into();
+                self.audit(entry).await?;
+                Ok(json_response(201, &json!({"k": k, "reports": reports})))
+            }
             Action::IngestEvents => Err(ApiError::not_found("route_not_found", "no such route")),
         }
     }
@@ -659,13 +730,16 @@ mod tests {
     fn handler() -> ApiHandler {
         let store = Arc::new(MemoryStore::default());
         let keys = Arc::new(KeyRing::new(Arc::new(FakeKms::new()), store.clone(), CachePolicy::default()));
-        ApiHandler::from_parts(
-            store.clone(),
+        let kms = Arc::new(FakeKms::new());
+        ApiHandler::from_store(
             store,
+            kms,
             keys,
             Arc::new(BlindIndexer::from_key(&[1; 32])),
             Arc::new(MemoryAuditLog::default()),
             Arc::new(crate::rights::MemoryExports::default()),
+            Arc::new(crate::rights::MemoryExports::default()),
+            10,
         )
     }
 

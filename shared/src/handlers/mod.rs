@@ -4,6 +4,7 @@
 pub mod api;
 pub mod audit_export;
 pub mod consent;
+pub mod export;
 pub mod ingest;
 pub mod merge;
 pub mod publish;

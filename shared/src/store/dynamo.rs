@@ -892,6 +892,171 @@ impl PrivacyStore for DynamoStore {
     }
 }
 
+/// What a bulk load writes for one customer.
+#[derive(Debug, Clone)]
+pub struct BulkCustomer {
+    pub profile: ProfileRecord,
+    pub wrapped_key: Vec<u8>,
+    pub consents: Vec<ConsentRecord>,
+    pub timeline: Vec<TimelineRecord>,
+}
+
+impl DynamoStore {
+    /// Loads customers with BatchWriteItem (25 items a call, unprocessed items retried), without
+    /// transactions, markers or audit records: for seeding benchmarks and for bulk imports whose
+    /// rows were resolved and checked beforehand. Existing items with the same keys are overwritten.
+    pub async fn bulk_load(&self, customers: &[BulkCustomer]) -> Result<(), CmpError> {
+        use aws_sdk_dynamodb::types::{PutRequest, WriteRequest};
+        let mut profiles: Vec<Item> = Vec::new();
+        let mut keys: Vec<Item> = Vec::new();
+        for c in customers {
+            let id = &c.profile.id;
+            profiles.push(to_item(&Self::profile_item(&c.profile))?);
+            keys.push(to_item(&KeyItem {
+                pk: id.to_string(),
+                wrapped_key: ByteBuf::from(c.wrapped_key.clone()),
+                purpose: "customer".into(),
+                created_at: c.profile.created_at,
+            })?);
+            for r in &c.consents {
+                profiles.push(to_item(&ConsentItem {
+                    pk: customer_pk(id),
+                    sk: consent_sort_key(r),
+                    entity: "consent".into(),
+                    customer_id: id.to_string(),
+                    purpose: r.purpose,
+                    granted: r.granted,
+                    acted_at: r.acted_at,
+                    recorded_at: r.recorded_at,
+                    jurisdiction: r.jurisdiction.clone(),
+                    channel: r.channel.clone(),
+                    legal_basis: r.legal_basis.clone(),
+                    notice_version: r.notice_version.clone(),
+                    captured_by: r.captured_by.clone(),
+                    event_id: r.event_id.clone(),
+                })?);
+            }
+            for t in &c.timeline {
+                profiles.push(to_item(&TimelineItem {
+                    pk: customer_pk(id),
+                    sk: t.sk.clone(),
+                    entity: "timeline".into(),
+                    customer_id: id.to_string(),
+                    kind: t.kind,
+                    occurred_at: t.occurred_at,
+                    source: t.source.clone(),
+                    channel: t.channel,
+                    event_id: t.event_id.clone(),
+                    payload: ByteBuf::from(t.payload.clone()),
+                    expires_at: t.expires_at,
+                })?);
+            }
+        }
+        for (table, items) in [(&self.keys_table, keys), (&self.profiles_table, profiles)] {
+            for chunk in items.chunks(25) {
+                let mut requests: Vec<WriteRequest> = chunk
+                    .iter()
+                    .map(|i| {
+                        PutRequest::builder()
+                            .set_item(Some(i.clone()))
+                            .build()
+                            .map(|p| WriteRequest::builder().put_request(p).build())
+                            .map_err(|e| CmpError::Integrity(e.to_string()))
+                    })
+                    .collect::<Result<_, _>>()?;
+                for attempt in 0..10u32 {
+                    if requests.is_empty() {
+                        break;
+                    }
+                    if attempt > 0 {
+                        tokio::time::sleep(Duration::from_millis(20u64 << attempt.min(5))).await;
+                    }
+                    let resp = self
+                        .client
+                        .batch_write_item()
+                        .request_items(table, requests.clone())
+                        .send()
+                        .await
+                        .map_err(unavailable)?;
+                    requests = resp.unprocessed_items.and_then(|mut u| u.remove(table)).unwrap_or_default();
+                }
+                if !requests.is_empty() {
+                    return Err(StoreError::Unavailable("writes left unprocessed".into()).into());
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl crate::export::ExportScan for DynamoStore {
+    /// A parallel scan (4 segments) of profiles, consent-ledger items and booking timeline entries.
+    async fn export_items(&self) -> Result<crate::export::ExportItems, CmpError> {
+        const SEGMENTS: i32 = 4;
+        let scans = (0..SEGMENTS).map(|segment| async move {
+            let mut items: Vec<Item> = Vec::new();
+            let mut start: Option<Item> = None;
+            loop {
+                let resp = self
+                    .client
+                    .scan()
+                    .table_name(&self.profiles_table)
+                    .segment(segment)
+                    .total_segments(SEGMENTS)
+                    .filter_expression("entity IN (:p, :c) OR (entity = :t AND #k = :b)")
+                    .expression_attribute_names("#k", "kind")
+                    .expression_attribute_values(":p", s("profile"))
+                    .expression_attribute_values(":c", s("consent"))
+                    .expression_attribute_values(":t", s("timeline"))
+                    .expression_attribute_values(":b", s("booking"))
+                    .set_exclusive_start_key(start.take())
+                    .send()
+                    .await
+                    .map_err(unavailable)?;
+                items.extend(resp.items.unwrap_or_default());
+                match resp.last_evaluated_key {
+                    Some(k) if !k.is_empty() => start = Some(k),
+                    _ => return Ok::<_, CmpError>(items),
+                }
+            }
+        });
+        let mut out = crate::export::ExportItems::default();
+        for items in futures::future::try_join_all(scans).await? {
+            for item in items {
+                match item.get("entity").and_then(|v| v.as_s().ok()).map(String::as_str) {
+                    Some("profile") => out.profiles.push(profile_from(from_item(item)?)?),
+                    Some("consent") => {
+                        let c: ConsentItem = from_item(item)?;
+                        let Ok(id) = c.customer_id.parse::<CustomerId>() else { continue };
+                        out.consents.entry(id).or_default().push(ConsentRecord {
+                            purpose: c.purpose,
+                            granted: c.granted,
+                            acted_at: c.acted_at,
+                            recorded_at: c.recorded_at,
+                            jurisdiction: c.jurisdiction,
+                            channel: c.channel,
+                            legal_basis: c.legal_basis,
+                            notice_version: c.notice_version,
+                            captured_by: c.captured_by,
+                            event_id: c.event_id,
+                        });
+                    }
+                    Some("timeline") => {
+                        if let Some(id) =
+                            item.get("customer_id").and_then(|v| v.as_s().ok()).and_then(|c| c.parse().ok())
+                        {
+                            *out.bookings.entry(id).or_insert(0) += 1;
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
+        Ok(out)
+    }
+}
+
 fn key_error<E: ProvideErrorMetadata + std::error::Error + 'static, R: std::fmt::Debug>(e: SdkError<E, R>) -> KeyError {
     KeyError::Unavailable(format!("keys table: {}", DisplayErrorContext(&e)))
 }

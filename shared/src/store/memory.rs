@@ -75,6 +75,12 @@ impl MemoryStore {
     pub fn all_wrapped_for_test(&self) -> Vec<Vec<u8>> {
         self.st().keys.values().cloned().collect()
     }
+    pub fn get_profile_for_test(&self, id: &CustomerId) -> ProfileRecord {
+        self.st().profiles.get(id).cloned().expect("profile")
+    }
+    pub fn put_profile_for_test(&self, p: ProfileRecord) {
+        self.st().profiles.insert(p.id.clone(), p);
+    }
     pub fn has_marker(&self, marker: &str) -> bool {
         self.st().markers.contains(marker)
     }
@@ -317,5 +323,22 @@ impl PrivacyStore for MemoryStore {
             }
         }
         Ok(())
+    }
+}
+
+#[async_trait]
+impl crate::export::ExportScan for MemoryStore {
+    async fn export_items(&self) -> Result<crate::export::ExportItems, CmpError> {
+        self.call();
+        let st = self.st();
+        Ok(crate::export::ExportItems {
+            profiles: st.profiles.values().cloned().collect(),
+            consents: st.consents.iter().map(|(k, v)| (k.clone(), v.values().cloned().collect())).collect(),
+            bookings: st
+                .timelines
+                .iter()
+                .map(|(k, t)| (k.clone(), t.values().filter(|r| r.kind == TimelineKind::Booking).count() as u32))
+                .collect(),
+        })
     }
 }
