@@ -3,9 +3,10 @@ SHELL := /bin/bash
 export CARGO_TERM_COLOR ?= never
 export AWS_DEFAULT_REGION ?= eu-west-1
 VENV := .venv
+PROFILES ?= 100000
 CUSTOMERS ?= 2000
 
-.PHONY: setup build dev test lint unit integration validate bench bench-auth sam-build fmt clean
+.PHONY: setup build dev test lint unit integration validate bench bench-auth bench-export sam-build fmt clean
 
 ## setup: install the local tools (moto, SAM CLI, cfn-lint, cargo-lambda) into .venv and fetch crates
 setup:
@@ -44,6 +45,10 @@ bench: setup
 ## bench-auth: what authorisation and the audit trail cost per read
 bench-auth: setup
 	cargo run -q -p cmpctl -- bench auth --reads 500
+
+## bench-export: partner exports over 100,000 customers seeded into the local stack
+bench-export: setup
+	cargo run -q --release -p cmpctl -- bench export --profiles $(PROFILES)
 
 ## sam-build: arm64 release build of every function, as `sam build` does for a deployment
 sam-build: setup

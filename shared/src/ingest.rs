@@ -587,6 +587,7 @@ mod tests {
 
     #[tokio::test]
     async fn card_numbers_never_reach_the_stream() {
+        let (_guard, logs) = crate::telemetry::capture();
         let sink = Arc::new(FlakySink::default());
         let ing = ingest_with(sink.clone());
         let chat = json!({
@@ -599,6 +600,10 @@ mod tests {
         let written = String::from_utf8(sink.accepted.lock().unwrap()[0].data.clone()).unwrap();
         assert!(!written.contains("4111 1111 1111 1111") && !written.contains("4111111111111111"), "{written}");
         assert!(written.contains(crate::pci::REDACTED));
+        let logged = String::from_utf8(logs.lock().unwrap().clone()).unwrap();
+        assert!(logged.contains("free text scrubbed"), "the test would prove nothing without logs: {logged}");
+        assert!(!logged.contains("4111 1111 1111 1111") && !logged.contains("4111111111111111"), "{logged}");
+        assert!(!logged.contains("a@example.com"), "personal data in the logs: {logged}");
     }
 
     #[tokio::test]

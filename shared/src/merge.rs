@@ -500,6 +500,7 @@ mod tests {
 
     #[tokio::test]
     async fn card_numbers_are_not_stored_even_from_records_that_bypassed_ingest() {
+        let (_guard, logs) = crate::telemetry::capture();
         let w = world();
         let chat = serde_json::to_vec(&json!({
             "specversion": "1.0", "id": "c1", "source": "/channels/chat", "type": "customer.interaction_logged",
@@ -521,6 +522,12 @@ mod tests {
         let k = w.merge.dead_letters.key().unwrap().clone();
         let payload = String::from_utf8(k.open("dead-letter", &parked.reference, &parked.payload).unwrap()).unwrap();
         assert!(!payload.contains("4111111111111111"), "{payload}");
+        // nor logged, whatever path the record took (merged, parked)
+        let logged = String::from_utf8(logs.lock().unwrap().clone()).unwrap();
+        assert!(logged.contains("event parked"), "the test would prove nothing without logs: {logged}");
+        for secret in ["5555-5555-5555-4444", "5555555555554444", "4111111111111111", "ines@example.com"] {
+            assert!(!logged.contains(secret), "{secret} in the logs: {logged}");
+        }
     }
 
     #[tokio::test]

@@ -308,6 +308,15 @@ impl Rights {
             "legal_holds": self.privacy.holds(id).await?,
             "data_subject_requests": self.privacy.requests(id).await?,
             "disclosures": disclosures,
+            // partners receive pseudonymised, generalised rows while partner_sharing is in force
+            // (daily exports; the consent history above gives the periods)
+            "partner_sharing": {
+                "in_force": self.consents.may_use(id, crate::consent::Purpose::PartnerSharing).await?.allowed,
+                "partners": crate::export::PARTNERS.iter().map(|p| json!({
+                    "partner": p.id, "name": p.name, "schedule": p.schedule,
+                    "tiers": p.tiers, "fields": p.fields,
+                })).collect::<Vec<_>>(),
+            },
             "retention": crate::retention::RULES,
         }))
     }

@@ -163,6 +163,8 @@ async fn an_access_export_holds_every_kind_of_item_the_profile_has() {
     assert_eq!(doc["consents"]["history"].as_array().unwrap().len(), 1);
     assert_eq!(doc["consents"]["current"].as_array().unwrap().len(), Purpose::ALL.len());
     assert!(doc["identifier_index_entries"].as_u64().unwrap() >= 5);
+    assert_eq!(doc["partner_sharing"]["in_force"], false, "IE is opt-in and nothing was granted");
+    assert_eq!(doc["partner_sharing"]["partners"].as_array().unwrap().len(), crate::export::PARTNERS.len());
     for k in ["disclosures", "legal_holds", "data_subject_requests", "retention", "cases"] {
         assert!(doc[k].is_array(), "{k} missing");
     }
