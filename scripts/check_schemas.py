@@ -13,6 +13,9 @@ Run from anywhere:  .venv/bin/python scripts/check_schemas.py [-v]
   (described in events/invalid/README.md);
 * events/apigw-*.json and events/kinesis-batch.json: well-formed Lambda events that carry exactly the
   sample events;
+* infra/template.yaml: the Glue tables of the analyst dataset have exactly the columns, types and
+  partition key of schemas/analytics.tables.json (which a Rust test holds to the code that writes
+  the Parquet files);
 * docs/openapi.yaml: a valid OpenAPI 3.1 document (openapi-spec-validator, when installed), whose
   examples validate against the schemas they illustrate.
 
@@ -511,6 +514,47 @@ def check_openapi() -> None:
 
 
 check("docs/openapi.yaml", check_openapi)
+
+
+def check_glue_tables() -> None:
+    import cfnlint.decode
+
+    template, matches = cfnlint.decode.decode(str(ROOT / "infra" / "template.yaml"))
+    if template is None:
+        raise AssertionError(f"template does not parse: {matches}")
+    spec = load_json(SCHEMAS / "analytics.tables.json")
+    glue = {
+        res["Properties"]["TableInput"]["Name"]: res["Properties"]["TableInput"]
+        for res in template["Resources"].values()
+        if res.get("Type") == "AWS::Glue::Table"
+    }
+    problems = []
+    if set(glue) != {t["name"] for t in spec["tables"]}:
+        problems.append(f"Glue tables {sorted(glue)} != {sorted(t['name'] for t in spec['tables'])}")
+    part = spec["partition_key"]
+    for t in spec["tables"]:
+        table = glue.get(t["name"])
+        if table is None:
+            continue
+        have = [(c["Name"], c["Type"], c.get("Comment")) for c in table["StorageDescriptor"]["Columns"]]
+        want = [(c["name"], c["type"], c["comment"]) for c in t["columns"]]
+        if have != want:
+            diff = [f"{h} != {w}" for h, w in zip(have, want) if h != w] or [f"{len(have)} columns, want {len(want)}"]
+            problems.append(f"{t['name']}: " + "; ".join(diff))
+        keys = [(k["Name"], k["Type"]) for k in table.get("PartitionKeys", [])]
+        if keys != [(part["name"], part["type"])]:
+            problems.append(f"{t['name']}: partition keys {keys}")
+        location = json.dumps(table["StorageDescriptor"]["Location"])
+        template_loc = json.dumps(table["Parameters"].get("storage.location.template"))
+        if f"/{t['name']}/" not in location or f"/{t['name']}/{part['name']}=${{!{part['name']}}}/" not in template_loc:
+            problems.append(f"{t['name']}: location {location} / {template_loc}")
+        if "ParquetHiveSerDe" not in table["StorageDescriptor"]["SerdeInfo"]["SerializationLibrary"]:
+            problems.append(f"{t['name']}: not a Parquet SerDe")
+    if problems:
+        raise AssertionError("; ".join(problems))
+
+
+check("infra/template.yaml Glue tables = schemas/analytics.tables.json", check_glue_tables)
 
 print(f"{passed} passed, {failed} failed")
 sys.exit(1 if failed else 0)

@@ -89,6 +89,11 @@ EMULATOR GAPS (moto 5.2.5, as pinned in scripts/requirements-dev.txt)
   counts as an explicit deny, whatever its Effect, so the template's "deny unless TLS"
   statement would refuse every object request (and the emulator is plain HTTP anyway).
   The statements left out are listed on every deploy; with none left, no policy is put.
+- AWS::Glue::Database, AWS::Glue::Table, AWS::Athena::WorkGroup: not supported by moto's
+  CloudFormation; created with the glue API (CreateDatabase, CreateTable, updated when they
+  differ) and the athena API (CreateWorkGroup; an existing workgroup is left as it is).
+  moto's Athena does not run queries: the analyst dataset's files are tested with a Parquet
+  reader, and the Glue columns against schemas/analytics.tables.json.
 Every fix-up checks the current state first, so a reused stack is converged the same way.
 
 The script talks only to the given endpoint, with fixed dummy credentials; it refuses
@@ -135,6 +140,9 @@ CREATED_OUTSIDE_STACK = {
     "AWS::Cognito::UserPoolGroup",
     "AWS::S3::BucketPolicy",
     "AWS::SNS::TopicPolicy",
+    "AWS::Glue::Database",
+    "AWS::Glue::Table",
+    "AWS::Athena::WorkGroup",
 }
 COMPLETE = {"CREATE_COMPLETE", "UPDATE_COMPLETE"}
 DUMMY_CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
@@ -842,6 +850,12 @@ def converge(resolver: Resolver, emulator_template: dict[str, Any], outside: dic
             created[lid] = converge_bucket_policy(resolver, lid, res)
         elif rtype == "AWS::SNS::TopicPolicy":
             created[lid] = converge_topic_policy(resolver, lid, res)
+        elif rtype == "AWS::Glue::Database":
+            created[lid] = converge_glue_database(resolver, lid, res)
+        elif rtype == "AWS::Glue::Table":
+            created[lid] = converge_glue_table(resolver, lid, res)
+        elif rtype == "AWS::Athena::WorkGroup":
+            created[lid] = converge_work_group(resolver, lid, res)
         else:  # pragma: no cover - CREATED_OUTSIDE_STACK lists only handled types
             raise DeployError(f"no way to create {lid} ({rtype}) in the emulator")
         if lid not in resolver.resources:
@@ -1232,6 +1246,54 @@ def converge_topic_policy(resolver: Resolver, lid: str, res: dict[str, Any]) -> 
             sns.set_topic_attributes(TopicArn=arn, AttributeName="Policy", AttributeValue=document)
             log(f"fix-up {lid}: policy set on {arn.rsplit(':', 1)[-1]}")
     return ",".join(topics)
+
+
+def converge_glue_database(resolver: Resolver, lid: str, res: dict[str, Any]) -> str:
+    """AWS::Glue::Database through CreateDatabase/UpdateDatabase (its Ref is the name)."""
+    glue = resolver.emulator.client("glue")
+    props = resolver.resolve(res.get("Properties", {}))
+    database = props["DatabaseInput"]
+    try:
+        current = glue.get_database(Name=database["Name"])["Database"]
+        if current.get("Description") != database.get("Description"):
+            glue.update_database(Name=database["Name"], DatabaseInput=database)
+            log(f"fix-up {lid}: database {database['Name']} updated")
+    except glue.exceptions.EntityNotFoundException:
+        glue.create_database(DatabaseInput=database)
+        log(f"fix-up {lid}: database {database['Name']} created with CreateDatabase")
+    return database["Name"]
+
+
+def converge_glue_table(resolver: Resolver, lid: str, res: dict[str, Any]) -> str:
+    """AWS::Glue::Table through CreateTable/UpdateTable (its Ref is the table name)."""
+    glue = resolver.emulator.client("glue")
+    props = resolver.resolve(res.get("Properties", {}))
+    table = props["TableInput"]
+    database = props["DatabaseName"]
+    try:
+        current = glue.get_table(DatabaseName=database, Name=table["Name"])["Table"]
+        wanted = {k: table.get(k) for k in ("StorageDescriptor", "PartitionKeys", "Parameters")}
+        if {k: current.get(k) for k in wanted} != wanted:
+            glue.update_table(DatabaseName=database, TableInput=table)
+            log(f"fix-up {lid}: table {database}.{table['Name']} updated")
+    except glue.exceptions.EntityNotFoundException:
+        glue.create_table(DatabaseName=database, TableInput=table)
+        log(f"fix-up {lid}: table {database}.{table['Name']} created with CreateTable")
+    return table["Name"]
+
+
+def converge_work_group(resolver: Resolver, lid: str, res: dict[str, Any]) -> str:
+    """AWS::Athena::WorkGroup through CreateWorkGroup (its Ref is the name)."""
+    athena = resolver.emulator.client("athena")
+    props = resolver.resolve(res.get("Properties", {}))
+    name = props["Name"]
+    existing = {w["Name"] for w in athena.list_work_groups()["WorkGroups"]}
+    if name not in existing:
+        config = coerce(athena.meta.service_model.operation_model("CreateWorkGroup").input_shape.members["Configuration"],
+                        props.get("WorkGroupConfiguration", {}))
+        athena.create_work_group(Name=name, Description=props.get("Description", ""), Configuration=config)
+        log(f"fix-up {lid}: workgroup {name} created with CreateWorkGroup")
+    return name
 
 
 # ---------------------------------------------------------------------------

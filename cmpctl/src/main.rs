@@ -27,7 +27,7 @@ enum Command {
         customers: usize,
     },
     /// Run the partner exports on a running local stack (`cmpctl dev`) and print where they went
-    /// and what the k-anonymity check suppressed.
+    /// and what the k-anonymity check suppressed; with `--analytics`, write the analyst snapshot.
     Export {
         #[arg(long, default_value = "http://127.0.0.1:3000")]
         url: String,
@@ -40,6 +40,9 @@ enum Command {
         /// The running stack's wiring (written by `cmpctl dev`).
         #[arg(long, default_value = ".local/stack.json")]
         stack: std::path::PathBuf,
+        /// Write today's analyst snapshot (Parquet for the Glue tables) instead of partner exports.
+        #[arg(long, conflicts_with_all = ["partners", "k"])]
+        analytics: bool,
     },
     /// Post the demo data set to a running stack.
     Demo {
@@ -224,7 +227,7 @@ async fn main() -> Result<(), BoxError> {
             let issuer = cmpctl::jwt::LocalIssuer::load_or_create(&cmpctl::jwt::key_dir())?;
             println!("{}", issuer.sign(&cmpctl::jwt::claims(&req))?);
         }
-        Command::Export { url, partners, k, stack } => {
+        Command::Export { url, partners, k, stack, analytics } => {
             let wiring: cmpctl::wiring::StackWiring = serde_json::from_slice(&std::fs::read(&stack).map_err(|e| {
                 format!("{}: {e} (start the local stack with `make dev` first, or pass --stack)", stack.display())
             })?)?;
@@ -241,6 +244,9 @@ async fn main() -> Result<(), BoxError> {
             let token =
                 cmpctl::jwt::LocalIssuer::load_or_create(&cmpctl::jwt::key_dir())?.sign(&cmpctl::jwt::claims(&req))?;
             let mut body = serde_json::Map::new();
+            if analytics {
+                body.insert("dataset".into(), serde_json::json!("analytics"));
+            }
             if !partners.is_empty() {
                 body.insert("partners".into(), serde_json::json!(partners));
             }
@@ -251,6 +257,29 @@ async fn main() -> Result<(), BoxError> {
             let (status, resp) = client.post_json("/v1/exports", &serde_json::Value::Object(body)).await?;
             if status != 201 {
                 return Err(format!("POST /v1/exports answered {status}: {resp}").into());
+            }
+            if analytics {
+                let bucket = wiring.output("AnalyticsBucketName").unwrap_or("<analytics bucket>").to_owned();
+                let database = wiring.output("AnalyticsDatabaseName").unwrap_or("<database>").to_owned();
+                let m = &resp["snapshot"]["manifest"];
+                println!(
+                    "analyst snapshot {}: {} customers with analytics consent of {} active ({} without)",
+                    m["snapshot_date"].as_str().unwrap_or_default(),
+                    m["customers"],
+                    m["considered"],
+                    m["excluded_without_consent"]
+                );
+                for t in m["tables"].as_array().into_iter().flatten() {
+                    println!(
+                        "{database}.{:<13} s3://{bucket}/{}  rows {:>7}  bytes {:>9}",
+                        t["table"].as_str().unwrap_or_default(),
+                        t["key"].as_str().unwrap_or_default(),
+                        t["rows"],
+                        t["bytes"],
+                    );
+                }
+                println!("manifest s3://{bucket}/{}", resp["snapshot"]["manifest_key"].as_str().unwrap_or_default());
+                return Ok(());
             }
             let bucket = wiring.output("ExportsBucketName").unwrap_or("<exports bucket>").to_owned();
             println!("k = {}", resp["k"]);

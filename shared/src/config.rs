@@ -37,6 +37,8 @@ pub struct Config {
     pub outbound_stream: Option<String>,
     /// `EXPORTS_BUCKET`: where partner exports are written (api, export).
     pub exports_bucket: Option<String>,
+    /// `ANALYTICS_BUCKET`: where the analyst snapshot is written (api, export).
+    pub analytics_bucket: Option<String>,
     /// `EXPORT_K`: k of the partner exports' k-anonymity check (default 10).
     pub export_k: usize,
 }
@@ -78,6 +80,7 @@ impl Config {
             privacy_bucket: get("PRIVACY_BUCKET").filter(|v| !v.is_empty()),
             outbound_stream: get("OUTBOUND_STREAM").filter(|v| !v.is_empty()),
             exports_bucket: get("EXPORTS_BUCKET").filter(|v| !v.is_empty()),
+            analytics_bucket: get("ANALYTICS_BUCKET").filter(|v| !v.is_empty()),
             export_k: match num(g, "EXPORT_K", crate::export::DEFAULT_K)? {
                 k @ 1..=1000 => k,
                 _ => return Err(CmpError::Config("EXPORT_K must be 1 to 1000".into())),

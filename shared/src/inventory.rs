@@ -117,6 +117,22 @@ pub fn inventory() -> Value {
         "retention": retention(DataClass::AccessExport),
         "outputs": {"api_roles": ["customer", "privacy_officer"], "access_export": false, "outbound_events": false, "partner_exports": false, "logs": false},
     }));
+    // what the analyst dataset carries (pseudonymised, analytics consent; docs/exports.md)
+    for f in fields.iter_mut() {
+        let form = match f["field"].as_str() {
+            Some("date_of_birth") => json!("age_band"),
+            Some("address") | Some("nationality") => json!("country"),
+            Some("preferences") => json!("meal, seat and language preferences; home_region (of the home airport)"),
+            Some("special_assistance") => json!("needs_assistance (yes/no only)"),
+            Some("tier") => json!(true),
+            Some("timeline.detail") => json!(
+                "booking segments (route, flight, dates, cabin, status, channel) and interaction kind, channel, direction, flight and amount; never free text, references, agents, record locators or ticket numbers"
+            ),
+            Some("consents") => json!("contactable_email and contactable_sms (marketing consent in force)"),
+            _ => json!(false),
+        };
+        f["outputs"]["analyst_dataset"] = form;
+    }
     json!({
         "controller": "Gamma Airways",
         "fields": fields,

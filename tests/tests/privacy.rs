@@ -1,10 +1,11 @@
 //! Consent and data-subject rights end to end on the local stack: consent changes from a channel
 //! (through the consent function) and from an agent, the current state and history, an access export
 //! fetched through its pre-signed link, a legal hold, and an erasure by crypto-shredding that a
-//! replayed event cannot undo.
+//! replayed event cannot undo; partner exports and the analyst snapshot honour consent.
 use aws_sdk_dynamodb::types::AttributeValue;
 use cmp_tests::*;
 use cmpctl::client::{encode, ApiClient};
+use parquet::file::reader::{FileReader, SerializedFileReader};
 use serde_json::{json, Value};
 use std::time::Duration;
 
@@ -228,6 +229,41 @@ async fn consents_access_and_erasure() {
     let report = run(exporter.clone()).await;
     assert_eq!(report["manifest"]["rows"], 0, "withdrawn, so not in the next export: {report}");
     assert!(report["manifest"]["excluded_without_consent"].as_u64().unwrap() >= 1);
+
+    // -- the analyst snapshot: this customer granted analytics; Parquet per Glue table, pseudonymised
+    let (status, resp) = exporter.post_json("/v1/exports", &json!({"dataset": "analytics", "k": 5})).await.unwrap();
+    assert_eq!((status, resp["error"]["code"].as_str()), (400, Some("invalid_export_request")), "{resp}");
+    let (status, resp) = exporter.post_json("/v1/exports", &json!({"dataset": "analytics"})).await.unwrap();
+    assert_eq!(status, 201, "{resp}");
+    let manifest = &resp["snapshot"]["manifest"];
+    assert!(manifest["customers"].as_u64().unwrap() >= 1, "{manifest}");
+    let analytics_bucket = stack.wiring.output("AnalyticsBucketName").expect("AnalyticsBucketName output").to_owned();
+    let today = chrono::Utc::now().date_naive();
+    for table in &cmp_shared::export::analytics::TABLES {
+        let key = cmp_shared::export::analytics::object_key(table, today);
+        let body = s3
+            .get_object()
+            .bucket(&analytics_bucket)
+            .key(&key)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{key}: {e:?}"))
+            .body
+            .collect()
+            .await
+            .unwrap()
+            .into_bytes();
+        let reader = SerializedFileReader::new(body.clone()).unwrap();
+        let columns: Vec<String> =
+            reader.metadata().file_metadata().schema_descr().columns().iter().map(|c| c.name().to_owned()).collect();
+        assert_eq!(columns, table.columns.iter().map(|c| c.name).collect::<Vec<_>>(), "{key}");
+        let entry = manifest["tables"].as_array().unwrap().iter().find(|t| t["table"] == table.name).unwrap();
+        assert_eq!(entry["rows"].as_i64(), Some(reader.metadata().file_metadata().num_rows()), "{key}");
+        let text = String::from_utf8_lossy(&body);
+        for needle in [EMAIL, LOYALTY, "Zieli", id.as_str(), "1979-05-30"] {
+            assert!(!text.contains(needle), "{needle} in {key}");
+        }
+    }
 
     // -- access export: a document in S3 behind a short-lived link, holding every kind of item
     let dpo = token("privacy_officer", true, None);

@@ -1,5 +1,6 @@
-//! `export` Lambda: the scheduled partner export (EventBridge Scheduler), for every partner in
-//! `shared/src/export/mod.rs`. Thin: wiring at cold start, then the shared handler for each run.
+//! `export` Lambda: the scheduled exports (EventBridge Scheduler): the partner exports of
+//! `shared/src/export/mod.rs` and the analyst snapshot of `shared/src/export/analytics.rs`, as the
+//! schedule's input says. Thin: wiring at cold start, then the shared handler for each run.
 use cmp_shared::handlers::{export::ExportHandler, Wiring};
 use lambda_runtime::{service_fn, Error, LambdaEvent};
 
@@ -8,8 +9,7 @@ async fn main() -> Result<(), Error> {
     let wiring = Wiring::from_env().await?;
     let handler = &ExportHandler::new(&wiring)?;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<serde_json::Value>| async move {
-        let reports = handler.handle(event.payload).await?;
-        Ok::<_, Error>(serde_json::json!({"exported": reports.iter().map(|r| &r.prefix).collect::<Vec<_>>()}))
+        Ok::<_, Error>(handler.handle(event.payload).await?)
     }))
     .await
 }

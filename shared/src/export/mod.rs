@@ -21,6 +21,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::io::Write;
 use std::sync::Arc;
 
+pub mod analytics;
 pub mod parquet_file;
 
 /// Version of the row layout and manifest.
@@ -184,29 +185,43 @@ impl Pseudonymiser {
         Pseudonymiser { mac: Hmac::new_from_slice(key).expect("HMAC takes any key length") }
     }
 
-    /// The partner's key: unwrapped from the keys table, created on first use (a race is settled by
-    /// a conditional write).
+    /// The partner's key: unwrapped from the keys table, created on first use.
     pub async fn load(kms: &dyn KeyService, store: &dyn WrappedKeyStore, p: &Partner) -> Result<Self, KeyError> {
-        let ctx = purpose_context(&format!("partner-pseudonym:{}", p.id));
-        let id = p.key_id();
-        let wrapped = match store.get_wrapped(&id).await? {
+        Self::load_keyed(kms, store, &p.key_id(), &format!("partner-pseudonym:{}", p.id)).await
+    }
+
+    /// A pseudonym key kept wrapped under `key_id` in the keys table (KMS encryption context
+    /// `purpose=<purpose>`), created on first use; a race is settled by a conditional write.
+    pub async fn load_keyed(
+        kms: &dyn KeyService,
+        store: &dyn WrappedKeyStore,
+        key_id: &str,
+        purpose: &str,
+    ) -> Result<Self, KeyError> {
+        let ctx = purpose_context(purpose);
+        let wrapped = match store.get_wrapped(key_id).await? {
             Some(w) => w,
             None => {
                 let (_, wrapped) = kms.generate_data_key(&ctx).await?;
-                if store.put_wrapped_if_absent(&id, &wrapped, "partner-pseudonym").await? {
+                if store.put_wrapped_if_absent(key_id, &wrapped, purpose).await? {
                     wrapped
                 } else {
-                    store.get_wrapped(&id).await?.ok_or(KeyError::Missing)?
+                    store.get_wrapped(key_id).await?.ok_or(KeyError::Missing)?
                 }
             }
         };
         Ok(Pseudonymiser::from_key(&kms.decrypt_data_key(&wrapped, &ctx).await?))
     }
 
-    pub fn pseudonym(&self, id: &CustomerId) -> String {
+    /// The keyed pseudonym of any value, `<prefix>_` and 32 hex digits.
+    pub fn keyed(&self, prefix: &str, value: &str) -> String {
         let mut m = self.mac.clone();
-        m.update(id.as_str().as_bytes());
-        format!("p_{}", crate::domain::ids::hex(&m.finalize().into_bytes()[..16]))
+        m.update(value.as_bytes());
+        format!("{prefix}_{}", crate::domain::ids::hex(&m.finalize().into_bytes()[..16]))
+    }
+
+    pub fn pseudonym(&self, id: &CustomerId) -> String {
+        self.keyed("p", id.as_str())
     }
 }
 
@@ -279,7 +294,7 @@ pub fn jsonl_gz(rows: &[Row]) -> Vec<u8> {
     gz.finish().unwrap_or_default()
 }
 
-fn sha256_hex(b: &[u8]) -> String {
+pub(crate) fn sha256_hex(b: &[u8]) -> String {
     crate::domain::ids::hex(&Sha256::digest(b))
 }
 
@@ -289,12 +304,15 @@ pub struct ExportItems {
     pub profiles: Vec<ProfileRecord>,
     pub consents: HashMap<CustomerId, Vec<ConsentRecord>>,
     pub bookings: HashMap<CustomerId, u32>,
+    /// Every timeline entry, by customer (only when asked for).
+    pub timelines: HashMap<CustomerId, Vec<crate::store::TimelineRecord>>,
 }
 
 /// The port the export reads the customer base through.
 #[async_trait]
 pub trait ExportScan: Send + Sync {
-    async fn export_items(&self) -> Result<ExportItems, CmpError>;
+    /// Profiles, consent ledgers and booking counts; with `timelines`, every timeline entry too.
+    async fn export_items(&self, timelines: bool) -> Result<ExportItems, CmpError>;
 }
 
 /// The report of one partner's export.
@@ -327,7 +345,7 @@ impl Exporter {
     /// The candidates with their `partner_sharing` decision; personal fields are decrypted only
     /// for customers whose consent is in force. Also the customers erased recently.
     pub async fn candidates(&self, now: DateTime<Utc>) -> Result<(Vec<(Candidate, bool)>, Vec<CustomerId>), CmpError> {
-        let items = self.scan.export_items().await?;
+        let items = self.scan.export_items(false).await?;
         let mut erased = Vec::new();
         let mut pending = Vec::new();
         for p in &items.profiles {

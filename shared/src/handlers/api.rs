@@ -12,6 +12,7 @@ use crate::domain::event::Channel;
 use crate::domain::event::TimelineKind;
 use crate::domain::pii::{Email, LoyaltyNumber, PhoneE164};
 use crate::domain::CustomerId;
+use crate::export::analytics::AnalyticsSnapshot;
 use crate::export::Exporter;
 use crate::http::{error_response, json_response, request_id, route_key, ApiError};
 use crate::rights::{ExportStore, Rights, RightsError, S3Exports};
@@ -29,13 +30,25 @@ pub struct ApiHandler {
     rights: Arc<Rights>,
     privacy: Arc<dyn PrivacyStore>,
     exporter: Arc<Exporter>,
+    snapshot: Arc<AnalyticsSnapshot>,
     export_k: usize,
+}
+
+/// Which export `POST /v1/exports` runs.
+#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+enum Dataset {
+    #[default]
+    Partners,
+    Analytics,
 }
 
 /// `POST /v1/exports`.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct ExportBody {
+    #[serde(default)]
+    dataset: Dataset,
     #[serde(default)]
     partners: Option<Vec<String>>,
     #[serde(default)]
@@ -251,6 +264,8 @@ impl ApiHandler {
             Arc::new(S3Exports::new(w.clients.s3.clone(), bucket(&w.config.privacy_bucket, "PRIVACY_BUCKET")?));
         let partner_exports: Arc<dyn ExportStore> =
             Arc::new(S3Exports::new(w.clients.s3.clone(), bucket(&w.config.exports_bucket, "EXPORTS_BUCKET")?));
+        let analytics: Arc<dyn ExportStore> =
+            Arc::new(S3Exports::new(w.clients.s3.clone(), bucket(&w.config.analytics_bucket, "ANALYTICS_BUCKET")?));
         Ok(Self::from_store(
             w.store.clone(),
             w.kms.clone(),
@@ -259,6 +274,7 @@ impl ApiHandler {
             w.audit.clone(),
             exports,
             partner_exports,
+            analytics,
             w.config.export_k,
         ))
     }
@@ -274,6 +290,7 @@ impl ApiHandler {
         audit: Arc<dyn AuditLog>,
         exports: Arc<dyn ExportStore>,
         partner_exports: Arc<dyn ExportStore>,
+        analytics: Arc<dyn ExportStore>,
         export_k: usize,
     ) -> Self
     where
@@ -294,8 +311,10 @@ impl ApiHandler {
             audit.clone(),
             exports,
         ));
-        let exporter = Arc::new(Exporter::new(store.clone(), keys, kms, store.clone(), partner_exports));
-        ApiHandler { api, audit, ledger, rights, privacy: store, exporter, export_k }
+        let exporter =
+            Arc::new(Exporter::new(store.clone(), keys.clone(), kms.clone(), store.clone(), partner_exports));
+        let snapshot = Arc::new(AnalyticsSnapshot::new(store.clone(), keys, kms, store.clone(), analytics));
+        ApiHandler { api, audit, ledger, rights, privacy: store, exporter, snapshot, export_k }
     }
 
     /// The active profile a privacy route is about (merge redirects followed).
@@ -685,6 +704,20 @@ impl ApiHandler {
                 } else {
                     json_body(req, MAX_SMALL_BODY, "the export request does not match its schema")?
                 };
+                if body.dataset == Dataset::Analytics {
+                    if body.partners.is_some() || body.k.is_some() {
+                        return Err(ApiError::bad_request(
+                            "invalid_export_request",
+                            "`partners` and `k` apply to partner exports, not to the analyst dataset",
+                        ));
+                    }
+                    let mut entry = self.authorise(&p, action, None, &purpose, rid).await?;
+                    let report = self.snapshot.run(Utc::now()).await.map_err(internal)?;
+                    entry.fields = vec!["analytics_snapshot".into()];
+                    entry.outcome = "allowed:exported".into();
+                    self.audit(entry).await?;
+                    return Ok(json_response(201, &json!({"dataset": "analytics", "snapshot": report})));
+                }
                 let mut partners: Vec<&'static crate::export::Partner> = Vec::new();
                 let ids =
                     body.partners.unwrap_or_else(|| crate::export::PARTNERS.iter().map(|p| p.id.to_owned()).collect());
@@ -711,7 +744,7 @@ impl ApiHandler {
                 entry.fields = partners.iter().map(|p| format!("partner_export:{}", p.id)).collect();
                 entry.outcome = "allowed:exported".into();
                 self.audit(entry).await?;
-                Ok(json_response(201, &json!({"k": k, "reports": reports})))
+                Ok(json_response(201, &json!({"dataset": "partners", "k": k, "reports": reports})))
             }
             Action::IngestEvents => Err(ApiError::not_found("route_not_found", "no such route")),
         }
@@ -737,6 +770,7 @@ mod tests {
             keys,
             Arc::new(BlindIndexer::from_key(&[1; 32])),
             Arc::new(MemoryAuditLog::default()),
+            Arc::new(crate::rights::MemoryExports::default()),
             Arc::new(crate::rights::MemoryExports::default()),
             Arc::new(crate::rights::MemoryExports::default()),
             10,

@@ -1,44 +1,109 @@
-//! The scheduled partner export (EventBridge) → [`crate::export::Exporter`] for every partner.
-//! `POST /v1/exports` runs the same exporter on demand from the API function.
+//! The scheduled exports (EventBridge Scheduler): `{"dataset":"partners"}` runs
+//! [`crate::export::Exporter`] for every partner, `{"dataset":"analytics"}` writes the analyst
+//! snapshot ([`crate::export::analytics::AnalyticsSnapshot`]). `POST /v1/exports` runs the same
+//! code on demand from the API function.
 use super::Wiring;
 use crate::audit::{AuditEntry, AuditLog};
 use crate::error::CmpError;
-use crate::export::{Exporter, PartnerReport, PARTNERS};
+use crate::export::analytics::AnalyticsSnapshot;
+use crate::export::{Exporter, PARTNERS};
 use crate::rights::{ExportStore, S3Exports};
 use chrono::Utc;
+use serde::Deserialize;
+use serde_json::{json, Value};
 use std::sync::Arc;
 
 pub struct ExportHandler {
     exporter: Exporter,
+    snapshot: AnalyticsSnapshot,
     audit: Arc<dyn AuditLog>,
     k: usize,
+}
+
+/// What a scheduled run asks for (the schedule's `Input`).
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum Dataset {
+    Partners,
+    Analytics,
+}
+
+#[derive(Deserialize)]
+struct RunInput {
+    dataset: Dataset,
 }
 
 impl ExportHandler {
     pub fn new(w: &Wiring) -> Result<Self, CmpError> {
         let bucket =
-            w.config.exports_bucket.clone().ok_or_else(|| CmpError::Config("EXPORTS_BUCKET is not set".into()))?;
-        let out: Arc<dyn ExportStore> = Arc::new(S3Exports::new(w.clients.s3.clone(), bucket));
+            |v: &Option<String>, name: &str| v.clone().ok_or_else(|| CmpError::Config(format!("{name} is not set")));
+        let out: Arc<dyn ExportStore> =
+            Arc::new(S3Exports::new(w.clients.s3.clone(), bucket(&w.config.exports_bucket, "EXPORTS_BUCKET")?));
+        let analytics: Arc<dyn ExportStore> =
+            Arc::new(S3Exports::new(w.clients.s3.clone(), bucket(&w.config.analytics_bucket, "ANALYTICS_BUCKET")?));
         let exporter = Exporter::new(w.store.clone(), w.keys.clone(), w.kms.clone(), w.store.clone(), out);
-        Ok(ExportHandler { exporter, audit: w.audit.clone(), k: w.config.export_k })
+        let snapshot =
+            AnalyticsSnapshot::new(w.store.clone(), w.keys.clone(), w.kms.clone(), w.store.clone(), analytics);
+        Ok(ExportHandler { exporter, snapshot, audit: w.audit.clone(), k: w.config.export_k })
     }
 
-    /// One scheduled run: every partner, the configured k; the run is audited.
-    pub async fn handle(&self, event: serde_json::Value) -> Result<Vec<PartnerReport>, CmpError> {
-        let partners: Vec<_> = PARTNERS.iter().collect();
-        let reports = self.exporter.run(&partners, self.k, Utc::now()).await?;
+    /// The dataset a scheduled event asks for; an event without one is refused (a schedule
+    /// always says which).
+    pub fn dataset(event: &Value) -> Result<Dataset, CmpError> {
+        serde_json::from_value::<RunInput>(event.clone()).map(|r| r.dataset).map_err(|e| {
+            CmpError::Config(format!("the export input must be {{\"dataset\":\"partners\"|\"analytics\"}}: {e}"))
+        })
+    }
+
+    /// One scheduled run; audited. Answers what was written.
+    pub async fn handle(&self, event: Value) -> Result<Value, CmpError> {
+        let dataset = Self::dataset(&event)?;
+        let (fields, result) = match dataset {
+            Dataset::Partners => {
+                let partners: Vec<_> = PARTNERS.iter().collect();
+                let reports = self.exporter.run(&partners, self.k, Utc::now()).await?;
+                (
+                    partners.iter().map(|p| format!("partner_export:{}", p.id)).collect(),
+                    json!({"dataset": "partners", "exported": reports.iter().map(|r| &r.prefix).collect::<Vec<_>>()}),
+                )
+            }
+            Dataset::Analytics => {
+                let report = self.snapshot.run(Utc::now()).await?;
+                (
+                    vec!["analytics_snapshot".to_owned()],
+                    json!({"dataset": "analytics", "manifest": report.manifest_key, "customers": report.manifest["customers"]}),
+                )
+            }
+        };
         let entry = AuditEntry {
             at: Utc::now(),
-            actor: event.get("id").and_then(|v| v.as_str()).unwrap_or("schedule").to_owned(),
+            actor: "schedule".into(),
             role: "system".into(),
             action: "run_export".into(),
             customer_id: None,
-            fields: partners.iter().map(|p| format!("partner_export:{}", p.id)).collect(),
-            purpose: "partner_export".into(),
-            request_id: event.get("id").and_then(|v| v.as_str()).unwrap_or_default().to_owned(),
+            fields,
+            purpose: match dataset {
+                Dataset::Partners => "partner_export",
+                Dataset::Analytics => "analytics",
+            }
+            .into(),
+            request_id: uuid::Uuid::new_v4().to_string(),
             outcome: "exported".into(),
         };
         crate::audit::record(self.audit.as_ref(), entry).await?;
-        Ok(reports)
+        Ok(result)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_schedule_names_its_dataset() {
+        assert_eq!(ExportHandler::dataset(&json!({"dataset": "partners"})).unwrap(), Dataset::Partners);
+        assert_eq!(ExportHandler::dataset(&json!({"dataset": "analytics"})).unwrap(), Dataset::Analytics);
+        assert!(ExportHandler::dataset(&json!({})).is_err());
+        assert!(ExportHandler::dataset(&json!({"dataset": "everything"})).is_err());
     }
 }

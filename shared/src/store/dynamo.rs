@@ -991,29 +991,31 @@ impl DynamoStore {
 
 #[async_trait]
 impl crate::export::ExportScan for DynamoStore {
-    /// A parallel scan (4 segments) of profiles, consent-ledger items and booking timeline entries.
-    async fn export_items(&self) -> Result<crate::export::ExportItems, CmpError> {
+    /// A parallel scan (4 segments) of profiles, consent-ledger items and booking timeline entries
+    /// (every timeline entry with `timelines`).
+    async fn export_items(&self, timelines: bool) -> Result<crate::export::ExportItems, CmpError> {
         const SEGMENTS: i32 = 4;
         let scans = (0..SEGMENTS).map(|segment| async move {
             let mut items: Vec<Item> = Vec::new();
             let mut start: Option<Item> = None;
             loop {
-                let resp = self
+                let scan = self
                     .client
                     .scan()
                     .table_name(&self.profiles_table)
                     .segment(segment)
                     .total_segments(SEGMENTS)
-                    .filter_expression("entity IN (:p, :c) OR (entity = :t AND #k = :b)")
-                    .expression_attribute_names("#k", "kind")
                     .expression_attribute_values(":p", s("profile"))
                     .expression_attribute_values(":c", s("consent"))
-                    .expression_attribute_values(":t", s("timeline"))
-                    .expression_attribute_values(":b", s("booking"))
-                    .set_exclusive_start_key(start.take())
-                    .send()
-                    .await
-                    .map_err(unavailable)?;
+                    .expression_attribute_values(":t", s("timeline"));
+                let scan = if timelines {
+                    scan.filter_expression("entity IN (:p, :c, :t)")
+                } else {
+                    scan.filter_expression("entity IN (:p, :c) OR (entity = :t AND #k = :b)")
+                        .expression_attribute_names("#k", "kind")
+                        .expression_attribute_values(":b", s("booking"))
+                };
+                let resp = scan.set_exclusive_start_key(start.take()).send().await.map_err(unavailable)?;
                 items.extend(resp.items.unwrap_or_default());
                 match resp.last_evaluated_key {
                     Some(k) if !k.is_empty() => start = Some(k),
@@ -1043,10 +1045,13 @@ impl crate::export::ExportScan for DynamoStore {
                         });
                     }
                     Some("timeline") => {
-                        if let Some(id) =
-                            item.get("customer_id").and_then(|v| v.as_s().ok()).and_then(|c| c.parse().ok())
-                        {
-                            *out.bookings.entry(id).or_insert(0) += 1;
+                        let t: TimelineItem = from_item(item)?;
+                        let Ok(id) = t.customer_id.parse::<CustomerId>() else { continue };
+                        if t.kind == TimelineKind::Booking {
+                            *out.bookings.entry(id.clone()).or_insert(0) += 1;
+                        }
+                        if timelines {
+                            out.timelines.entry(id).or_default().push(timeline_from(t));
                         }
                     }
                     _ => {}

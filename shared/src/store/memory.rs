@@ -328,7 +328,7 @@ impl PrivacyStore for MemoryStore {
 
 #[async_trait]
 impl crate::export::ExportScan for MemoryStore {
-    async fn export_items(&self) -> Result<crate::export::ExportItems, CmpError> {
+    async fn export_items(&self, timelines: bool) -> Result<crate::export::ExportItems, CmpError> {
         self.call();
         let st = self.st();
         Ok(crate::export::ExportItems {
@@ -339,6 +339,11 @@ impl crate::export::ExportScan for MemoryStore {
                 .iter()
                 .map(|(k, t)| (k.clone(), t.values().filter(|r| r.kind == TimelineKind::Booking).count() as u32))
                 .collect(),
+            timelines: if timelines {
+                st.timelines.iter().map(|(k, t)| (k.clone(), t.values().cloned().collect())).collect()
+            } else {
+                Default::default()
+            },
         })
     }
 }
