@@ -11,6 +11,7 @@ pub mod api;
 pub mod audit;
 pub mod authz;
 pub mod aws;
+pub mod cases;
 pub mod compensation;
 pub mod config;
 pub mod consent;

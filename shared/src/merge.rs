@@ -9,7 +9,7 @@
 use crate::audit::{chain_of, AuditEntry, ChainHead};
 use crate::crypto::{BlindIndexer, DataKey, KeyRing, KeyService};
 use crate::deadletter::{DeadLetters, Decoded};
-use crate::domain::event::{parse_event, Event, EventType, FieldError, Unit};
+use crate::domain::event::{parse_event, Event, EventType, FieldError, TimelineKind, Unit};
 use crate::domain::profile::{Golden, Lineage, FIELDS};
 use crate::domain::{CustomerId, EventRef};
 use crate::error::CmpError;
@@ -139,8 +139,8 @@ impl Merge {
                 return self.park(&data, origin, reason_code, reasons).await
             }
         };
-        if raw.event_type == EventType::ConsentChanged {
-            // the consent function's event; the template's filter keeps these away from the merge
+        if matches!(raw.event_type, EventType::ConsentChanged | EventType::FlightDisrupted) {
+            // the consent and compensate functions' events
             return Ok(Outcome::NotMine);
         }
         let event = match parse_event(&raw) {
@@ -205,6 +205,26 @@ impl Merge {
         Err(StoreError::Conflict.into())
     }
 
+    /// The flight-index items of a booking passenger (none for other units).
+    fn flight_entries(
+        &self,
+        unit: &Unit,
+        id: &CustomerId,
+        event: &Event,
+    ) -> (Vec<crate::cases::FlightPassenger>, Option<crate::cases::BookingCurrent>) {
+        if unit.timeline.kind != TimelineKind::Booking {
+            return (vec![], None);
+        }
+        let d = &unit.timeline.detail;
+        let (Some(locator), Some(pid)) =
+            (d.get("record_locator").and_then(|v| v.as_str()), d.get("passenger_id").and_then(|v| v.as_str()))
+        else {
+            return (vec![], None);
+        };
+        let key = self.indexer.passenger_key(locator, pid);
+        crate::cases::index_entries(d, id, &key, event.time)
+    }
+
     fn timeline_record(
         &self,
         key: &DataKey,
@@ -267,6 +287,7 @@ impl Merge {
             sources: BTreeMap::from([(event.source.clone(), event.time)]),
             erased_at: None,
         };
+        let flights = self.flight_entries(unit, &id, event);
         let commit = Commit {
             marker: marker.to_owned(),
             marker_expires_at: (now + chrono::Duration::days(MARKER_TTL_DAYS)).timestamp(),
@@ -276,6 +297,8 @@ impl Merge {
             profile_changed: true,
             new_wrapped_key: Some(wrapped),
             claim_lookups: claims,
+            flight_index: flights.0,
+            booking_current: flights.1,
             audit: Some(ChainHead::default().next(
                 chain_of(Some(&id), now),
                 change_entry(
@@ -340,6 +363,7 @@ impl Merge {
             profile.updated_at = Utc::now();
             profile.tier = golden.tier().map(|t| format!("{t:?}").to_lowercase());
         }
+        let flights = self.flight_entries(unit, &id, event);
         let commit = Commit {
             marker: marker.to_owned(),
             marker_expires_at: (Utc::now() + chrono::Duration::days(MARKER_TTL_DAYS)).timestamp(),
@@ -349,6 +373,8 @@ impl Merge {
             profile_changed,
             new_wrapped_key: None,
             claim_lookups: claims,
+            flight_index: flights.0,
+            booking_current: flights.1,
             audit: Some(audit_head.next(
                 chain_of(Some(&id), Utc::now()),
                 change_entry(

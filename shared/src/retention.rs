@@ -104,7 +104,8 @@ pub fn rule(class: DataClass) -> &'static Rule {
 /// The class of a timeline entry.
 pub fn timeline_class(kind: TimelineKind, detail: &serde_json::Value) -> DataClass {
     match kind {
-        TimelineKind::Booking => DataClass::Booking,
+        // disruptions and compensation cases are kept like the bookings they are about
+        TimelineKind::Booking | TimelineKind::Disruption | TimelineKind::Case => DataClass::Booking,
         TimelineKind::ProfileObserved => DataClass::ProfileObservation,
         _ if detail.get("text").is_some_and(|t| !t.is_null()) => DataClass::FreeText,
         _ => DataClass::Interaction,

@@ -4,13 +4,14 @@ use crate::domain::event::FieldError;
 use serde_json::Value;
 
 /// `($id, file contents)` of every schema; the envelope references the others by `$id`.
-pub const SCHEMAS: [(&str, &str); 6] = [
+pub const SCHEMAS: [(&str, &str); 7] = [
     ("envelope", include_str!("../../schemas/envelope.schema.json")),
     ("common", include_str!("../../schemas/common.schema.json")),
     ("customer.profile_observed", include_str!("../../schemas/customer.profile_observed.schema.json")),
     ("customer.interaction_logged", include_str!("../../schemas/customer.interaction_logged.schema.json")),
     ("booking.recorded", include_str!("../../schemas/booking.recorded.schema.json")),
     ("customer.consent_changed", include_str!("../../schemas/customer.consent_changed.schema.json")),
+    ("flight.disrupted", include_str!("../../schemas/flight.disrupted.schema.json")),
 ];
 
 pub struct EventValidator {

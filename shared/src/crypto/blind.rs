@@ -63,6 +63,13 @@ impl BlindIndexer {
         format!("IDX#{}#{}", id.kind(), URL_SAFE_NO_PAD.encode(d))
     }
 
+    /// The opaque key of one passenger of one booking (record locator and passenger id): the
+    /// flight index and the compensation cases refer to passengers by it. 32 hex digits.
+    pub fn passenger_key(&self, record_locator: &str, passenger_id: &str) -> String {
+        let d = self.digest("booking_passenger", &format!("{record_locator}|{passenger_id}"));
+        crate::domain::ids::hex(&d[..16])
+    }
+
     /// A Kinesis partition key for events about one source account: stable, opaque, 32 hex digits.
     pub fn partition_key(&self, source: &str, subject: &str) -> String {
         let d = self.digest("partition", &format!("{source}\0{subject}"));

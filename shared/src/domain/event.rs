@@ -18,14 +18,17 @@ pub enum EventType {
     BookingRecorded,
     #[serde(rename = "customer.consent_changed")]
     ConsentChanged,
+    #[serde(rename = "flight.disrupted")]
+    FlightDisrupted,
 }
 
 impl EventType {
-    pub const ALL: [EventType; 4] = [
+    pub const ALL: [EventType; 5] = [
         EventType::ProfileObserved,
         EventType::InteractionLogged,
         EventType::BookingRecorded,
         EventType::ConsentChanged,
+        EventType::FlightDisrupted,
     ];
     pub fn as_str(self) -> &'static str {
         match self {
@@ -33,6 +36,7 @@ impl EventType {
             EventType::InteractionLogged => "customer.interaction_logged",
             EventType::BookingRecorded => "booking.recorded",
             EventType::ConsentChanged => "customer.consent_changed",
+            EventType::FlightDisrupted => "flight.disrupted",
         }
     }
 }
@@ -563,6 +567,10 @@ pub enum TimelineKind {
     Complaint,
     Feedback,
     Booking,
+    /// A flight disruption that affected the customer (compensate function).
+    Disruption,
+    /// A change of a compensation case that matters to the customer.
+    Case,
 }
 
 impl TimelineKind {
@@ -577,6 +585,8 @@ impl TimelineKind {
             TimelineKind::Complaint => "complaint",
             TimelineKind::Feedback => "feedback",
             TimelineKind::Booking => "booking",
+            TimelineKind::Disruption => "disruption",
+            TimelineKind::Case => "case",
         }
     }
     pub fn parse(s: &str) -> Option<Self> {
@@ -748,6 +758,14 @@ pub fn parse_event(raw: &RawEnvelope) -> Result<Event, Vec<FieldError>> {
             ));
             vec![]
         }
+        EventType::FlightDisrupted => {
+            errs.0.push(FieldError::new(
+                "wrong_handler",
+                "/type",
+                "flight disruptions are processed by the compensate function (crate::cases::parse_disruption)",
+            ));
+            vec![]
+        }
     };
     if errs.0.is_empty() {
         Ok(Event {
@@ -767,6 +785,7 @@ pub fn parse_event(raw: &RawEnvelope) -> Result<Event, Vec<FieldError>> {
 pub fn check_semantics(raw: &RawEnvelope) -> Result<(), Vec<FieldError>> {
     match raw.event_type {
         EventType::ConsentChanged => crate::consent::parse_change(raw).map(|_| ()),
+        EventType::FlightDisrupted => crate::cases::parse_disruption(raw).map(|_| ()),
         _ => parse_event(raw).map(|_| ()),
     }
 }

@@ -333,7 +333,150 @@ impl DynamoStore {
                 None,
             )?);
         }
+        for f in &c.flight_index {
+            items.push(self.put(&self.profiles_table, flight_item(f)?, None)?);
+        }
+        if let Some(b) = &c.booking_current {
+            items.push(self.put(&self.profiles_table, booking_current_item(b)?, None)?);
+        }
         Ok(items)
+    }
+}
+
+/// How long flight-index items are kept after the flight: claims under EU261 are brought within
+/// national limitation periods (up to 6 years in the UK); the cases keep what was decided.
+const FLIGHT_INDEX_DAYS: i64 = 3 * 366;
+
+fn flight_item(f: &crate::cases::FlightPassenger) -> Result<Item, CmpError> {
+    let expires = f.itinerary.get(f.leg).map(|l| l.scheduled_departure.with_timezone(&Utc)).unwrap_or(f.recorded_at)
+        + chrono::Duration::days(FLIGHT_INDEX_DAYS);
+    to_item(&serde_json::json!({
+        "pk": f.flight_key, "sk": format!("PAX#{}", f.passenger_key), "entity": "flight_passenger",
+        "customer_id": f.customer_id, "owner": customer_pk(&f.customer_id), "passenger_key": f.passenger_key,
+        "itinerary": serde_json::to_string(&f.itinerary).map_err(|e| CmpError::Integrity(e.to_string()))?,
+        "leg": f.leg, "booking_status": f.booking_status, "recorded_at": f.recorded_at,
+        "expires_at": expires.timestamp(),
+    }))
+}
+
+fn booking_current_item(b: &crate::cases::BookingCurrent) -> Result<Item, CmpError> {
+    to_item(&serde_json::json!({
+        "pk": format!("PAXB#{}", b.passenger_key), "sk": "CURRENT", "entity": "booking_current",
+        "customer_id": b.customer_id, "owner": customer_pk(&b.customer_id), "passenger_key": b.passenger_key,
+        "flight_keys": b.flight_keys, "status": b.status, "recorded_at": b.recorded_at,
+    }))
+}
+
+fn flight_from(item: &Item) -> Result<crate::cases::FlightPassenger, CmpError> {
+    let text = |k: &str| item.get(k).and_then(|v| v.as_s().ok()).cloned().unwrap_or_default();
+    let corrupt = |what: &str| CmpError::from(StoreError::Corrupt(format!("flight index item: {what}")));
+    Ok(crate::cases::FlightPassenger {
+        flight_key: text("pk"),
+        passenger_key: text("passenger_key"),
+        customer_id: text("customer_id").parse().map_err(|_| corrupt("customer id"))?,
+        itinerary: serde_json::from_str(&text("itinerary")).map_err(|_| corrupt("itinerary"))?,
+        leg: item.get("leg").and_then(|v| v.as_n().ok()).and_then(|n| n.parse().ok()).ok_or_else(|| corrupt("leg"))?,
+        booking_status: text("booking_status"),
+        recorded_at: text("recorded_at").parse().map_err(|_| corrupt("recorded_at"))?,
+    })
+}
+
+#[async_trait]
+impl crate::cases::FlightIndex for DynamoStore {
+    async fn flight_passengers(&self, flight_key: &str) -> Result<Vec<crate::cases::FlightPassenger>, CmpError> {
+        let items = self
+            .query_all(
+                None,
+                "pk = :pk AND begins_with(sk, :p)",
+                &[(":pk", flight_key.to_owned()), (":p", "PAX#".into())],
+                &[],
+            )
+            .await?;
+        items.iter().map(flight_from).collect()
+    }
+
+    async fn current_bookings(
+        &self,
+        passenger_keys: &[String],
+    ) -> Result<HashMap<String, crate::cases::BookingCurrent>, CmpError> {
+        let mut out = HashMap::new();
+        let mut unique = passenger_keys.to_vec();
+        unique.sort();
+        unique.dedup();
+        for chunk in unique.chunks(100) {
+            let mut pending: Vec<Item> = chunk.iter().map(|k| key(format!("PAXB#{k}"), "CURRENT")).collect();
+            for attempt in 0..10u32 {
+                if pending.is_empty() {
+                    break;
+                }
+                if attempt > 0 {
+                    tokio::time::sleep(Duration::from_millis(20u64 << attempt.min(5))).await;
+                }
+                let ka = KeysAndAttributes::builder()
+                    .set_keys(Some(std::mem::take(&mut pending)))
+                    .consistent_read(true)
+                    .build()
+                    .map_err(|e| CmpError::Integrity(e.to_string()))?;
+                let resp = self
+                    .client
+                    .batch_get_item()
+                    .request_items(&self.profiles_table, ka)
+                    .send()
+                    .await
+                    .map_err(unavailable)?;
+                for item in resp.responses.and_then(|mut r| r.remove(&self.profiles_table)).unwrap_or_default() {
+                    let text = |k: &str| item.get(k).and_then(|v| v.as_s().ok()).cloned().unwrap_or_default();
+                    let b = crate::cases::BookingCurrent {
+                        passenger_key: text("passenger_key"),
+                        customer_id: text("customer_id")
+                            .parse()
+                            .map_err(|_| StoreError::Corrupt("booking item: customer id".into()))?,
+                        flight_keys: item
+                            .get("flight_keys")
+                            .and_then(|v| v.as_l().ok())
+                            .map(|l| l.iter().filter_map(|x| x.as_s().ok().cloned()).collect())
+                            .unwrap_or_default(),
+                        status: text("status"),
+                        recorded_at: text("recorded_at")
+                            .parse()
+                            .map_err(|_| StoreError::Corrupt("booking item: recorded_at".into()))?,
+                    };
+                    out.insert(b.passenger_key.clone(), b);
+                }
+                pending = resp
+                    .unprocessed_keys
+                    .and_then(|mut u| u.remove(&self.profiles_table))
+                    .and_then(|k| k.keys().to_vec().into())
+                    .unwrap_or_default();
+            }
+            if !pending.is_empty() {
+                return Err(StoreError::Unavailable("booking reads left unprocessed".into()).into());
+            }
+        }
+        Ok(out)
+    }
+
+    async fn put_timeline(&self, customer: &CustomerId, t: &TimelineRecord) -> Result<(), CmpError> {
+        self.client
+            .put_item()
+            .table_name(&self.profiles_table)
+            .set_item(Some(to_item(&TimelineItem {
+                pk: customer_pk(customer),
+                sk: t.sk.clone(),
+                entity: "timeline".into(),
+                customer_id: customer.to_string(),
+                kind: t.kind,
+                occurred_at: t.occurred_at,
+                source: t.source.clone(),
+                channel: t.channel,
+                event_id: t.event_id.clone(),
+                payload: ByteBuf::from(t.payload.clone()),
+                expires_at: t.expires_at,
+            })?))
+            .send()
+            .await
+            .map_err(unavailable)?;
+        Ok(())
     }
 }
 
@@ -831,7 +974,14 @@ impl PrivacyStore for DynamoStore {
             .query_all(Some("ByOwner"), "#o = :o", &[(":o", customer_pk(id))], &[("#o", "owner")])
             .await?
             .iter()
-            .filter_map(|i| i.get("pk").and_then(|v| v.as_s().ok()).cloned())
+            .filter_map(|i| {
+                let pk = i.get("pk").and_then(|v| v.as_s().ok())?;
+                match i.get("sk").and_then(|v| v.as_s().ok()).map(String::as_str) {
+                    // lookup items answer by their pk; other owned items (flight index) by pk and sk
+                    Some("IDX") | None => Some(pk.clone()),
+                    Some(sk) => Some(format!("{pk}\n{sk}")),
+                }
+            })
             .collect();
         Ok(CustomerKeys { sort_keys, lookups })
     }
@@ -872,11 +1022,12 @@ impl PrivacyStore for DynamoStore {
         }
         // 3. lookups, each only while it still points at this customer
         for l in &plan.delete_lookups {
+            let (pk, sk) = l.split_once('\n').unwrap_or((l.as_str(), "IDX"));
             match self
                 .client
                 .delete_item()
                 .table_name(&self.profiles_table)
-                .set_key(Some(key(l.clone(), "IDX")))
+                .set_key(Some(key(pk.to_owned(), sk)))
                 .condition_expression("customer_id = :c")
                 .expression_attribute_values(":c", s(id.to_string()))
                 .send()

@@ -26,6 +26,8 @@ struct State {
     consents: HashMap<CustomerId, BTreeMap<String, ConsentRecord>>,
     holds: HashMap<CustomerId, BTreeMap<String, LegalHold>>,
     requests: HashMap<CustomerId, BTreeMap<String, RightsRequest>>,
+    flights: HashMap<String, BTreeMap<String, crate::cases::FlightPassenger>>,
+    current_bookings: HashMap<String, crate::cases::BookingCurrent>,
 }
 
 impl State {
@@ -160,6 +162,12 @@ impl ProfileStore for MemoryStore {
         }
         if let Some(t) = &c.timeline {
             st.timelines.entry(c.profile.id.clone()).or_default().insert(t.sk.clone(), t.clone());
+        }
+        for f in &c.flight_index {
+            st.flights.entry(f.flight_key.clone()).or_default().insert(f.passenger_key.clone(), f.clone());
+        }
+        if let Some(b) = &c.booking_current {
+            st.current_bookings.insert(b.passenger_key.clone(), b.clone());
         }
         Ok(())
     }
@@ -299,6 +307,10 @@ impl PrivacyStore for MemoryStore {
         }
         st.profiles.insert(id.clone(), plan.tombstone.clone());
         st.audit.push(plan.audit.clone());
+        for flight in st.flights.values_mut() {
+            flight.retain(|_, f| f.customer_id != id);
+        }
+        st.current_bookings.retain(|_, b| b.customer_id != id);
         for m in &plan.replay_guards {
             st.markers.insert(m.clone());
         }
@@ -345,5 +357,28 @@ impl crate::export::ExportScan for MemoryStore {
                 Default::default()
             },
         })
+    }
+}
+
+#[async_trait]
+impl crate::cases::FlightIndex for MemoryStore {
+    async fn flight_passengers(&self, flight_key: &str) -> Result<Vec<crate::cases::FlightPassenger>, CmpError> {
+        self.call();
+        Ok(self.st().flights.get(flight_key).map(|m| m.values().cloned().collect()).unwrap_or_default())
+    }
+
+    async fn current_bookings(
+        &self,
+        passenger_keys: &[String],
+    ) -> Result<HashMap<String, crate::cases::BookingCurrent>, CmpError> {
+        self.call();
+        let st = self.st();
+        Ok(passenger_keys.iter().filter_map(|k| st.current_bookings.get(k).map(|b| (k.clone(), b.clone()))).collect())
+    }
+
+    async fn put_timeline(&self, customer: &CustomerId, record: &TimelineRecord) -> Result<(), CmpError> {
+        self.call();
+        self.st().timelines.entry(customer.clone()).or_default().insert(record.sk.clone(), record.clone());
+        Ok(())
     }
 }

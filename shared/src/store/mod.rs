@@ -2,6 +2,7 @@
 //! adapter implements it with a single table (see `docs/data-model.md`); the in-memory fake
 //! implements the same semantics (conditional writes, all-or-nothing commits) for unit tests.
 pub mod audit_dynamo;
+pub mod cases_dynamo;
 pub mod dynamo;
 pub mod memory;
 
@@ -108,6 +109,10 @@ pub struct Commit {
     pub timeline: Option<TimelineRecord>,
     /// The audit record of the change, appended to the customer's chain in the same transaction.
     pub audit: Option<crate::audit::AuditRecord>,
+    /// For a booking passenger: one flight-index item per flight of the itinerary, and the
+    /// passenger's current booking (compensation cases find passengers through them).
+    pub flight_index: Vec<crate::cases::FlightPassenger>,
+    pub booking_current: Option<crate::cases::BookingCurrent>,
 }
 
 /// What a batch read tells before a unit is processed.
