@@ -11,8 +11,9 @@ use aws_sdk_dynamodb::config::Credentials;
 use cmp_shared::aws::Clients;
 use cmp_shared::config::Config;
 use cmp_shared::handlers::{
-    api::ApiHandler, audit_export::AuditExportHandler, consent::ConsentHandler, ingest::IngestHandler,
-    merge::MergeHandler, publish::PublishHandler, stream::DynamoDbStreamHandler, stream::KinesisHandler, Wiring,
+    api::ApiHandler, audit_export::AuditExportHandler, compensate::CompensateHandler, consent::ConsentHandler,
+    ingest::IngestHandler, merge::MergeHandler, publish::PublishHandler, stream::DynamoDbStreamHandler,
+    stream::KinesisHandler, Wiring,
 };
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -116,6 +117,7 @@ impl LocalStack {
             let stream_handler: Option<Arc<dyn KinesisHandler>> = match f.binary.as_str() {
                 "merge" => Some(Arc::new(MergeHandler::new(&w))),
                 "consent" => Some(Arc::new(ConsentHandler::new(&w))),
+                "compensate" => Some(Arc::new(CompensateHandler::new(&w)?)),
                 _ => None,
             };
             let table_stream_handler: Option<Arc<dyn DynamoDbStreamHandler>> = match f.binary.as_str() {

@@ -101,10 +101,15 @@ pub enum Action {
     ReadInventory,
     /// `POST /v1/exports`: an on-demand partner export
     RunExport,
+    /// `GET /v1/cases` and `GET /v1/cases/{id}`: compensation cases (a customer: their own)
+    ReadCases,
+    /// `PATCH /v1/cases/{id}`: working a case (staff), or choosing cash or a voucher and giving
+    /// payout details (the customer)
+    ChangeCase,
 }
 
 impl Action {
-    pub const ALL: [Action; 13] = [
+    pub const ALL: [Action; 15] = [
         Action::IngestEvents,
         Action::ReadProfile,
         Action::FindProfile,
@@ -118,6 +123,8 @@ impl Action {
         Action::ManageLegalHold,
         Action::ReadInventory,
         Action::RunExport,
+        Action::ReadCases,
+        Action::ChangeCase,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -135,6 +142,8 @@ impl Action {
             Action::ManageLegalHold => "manage_legal_hold",
             Action::ReadInventory => "read_inventory",
             Action::RunExport => "run_export",
+            Action::ReadCases => "read_cases",
+            Action::ChangeCase => "change_case",
         }
     }
 
@@ -149,13 +158,15 @@ impl Action {
                 | Action::EraseProfile
                 | Action::ManageLegalHold
                 | Action::RunExport
+                | Action::ChangeCase
         )
     }
 
-    /// Whether `role` needs MFA for this action: a customer changes their own consents without a
-    /// second factor (as in any preference centre); staff doing it on their behalf need one.
+    /// Whether `role` needs MFA for this action: a customer changes their own consents and answers
+    /// on their own cases without a second factor (as in any preference centre or claim form);
+    /// staff doing it need one (a case change can decide a payout).
     pub fn requires_mfa_for(self, role: Role) -> bool {
-        self.requires_mfa() && !(self == Action::ChangeConsent && role == Role::Customer)
+        self.requires_mfa() && !(matches!(self, Action::ChangeConsent | Action::ChangeCase) && role == Role::Customer)
     }
 
     /// The purpose recorded in the audit trail when the caller sends no `X-Purpose`.
@@ -170,6 +181,7 @@ impl Action {
             Action::ManageLegalHold => "legal_hold",
             Action::ReadInventory => "privacy_audit",
             Action::RunExport => "partner_export",
+            Action::ReadCases | Action::ChangeCase => "compensation",
         }
     }
 }
@@ -192,6 +204,9 @@ pub const ROUTES: &[(&str, Option<Action>)] = &[
     ("POST /v1/profiles/{id}/legal-holds", Some(Action::ManageLegalHold)),
     ("GET /v1/privacy/inventory", Some(Action::ReadInventory)),
     ("POST /v1/exports", Some(Action::RunExport)),
+    ("GET /v1/cases", Some(Action::ReadCases)),
+    ("GET /v1/cases/{id}", Some(Action::ReadCases)),
+    ("PATCH /v1/cases/{id}", Some(Action::ChangeCase)),
 ];
 
 /// The action a route key performs.
@@ -231,6 +246,8 @@ pub const PERMISSIONS: &[(Action, &[Role])] = &[
     (Action::ManageLegalHold, &[CustomerAffairs, PrivacyOfficer]),
     (Action::ReadInventory, &[PrivacyOfficer, Admin]),
     (Action::RunExport, &[Marketing, PrivacyOfficer, Admin]),
+    (Action::ReadCases, &[CallCentreAgent, CustomerAffairs, PrivacyOfficer, Admin, Customer]),
+    (Action::ChangeCase, &[CallCentreAgent, CustomerAffairs, Admin, Customer]),
 ];
 
 pub fn allowed(role: Role, action: Action) -> bool {

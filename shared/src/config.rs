@@ -33,12 +33,15 @@ pub struct Config {
     pub audit_retention_days: i64,
     /// `PRIVACY_BUCKET`: where access exports are written (API only).
     pub privacy_bucket: Option<String>,
-    /// `OUTBOUND_STREAM`: the Kinesis stream change events are published to (publish only).
+    /// `OUTBOUND_STREAM`: the Kinesis stream change events and notification requests are
+    /// published to (publish, compensate, api).
     pub outbound_stream: Option<String>,
     /// `EXPORTS_BUCKET`: where partner exports are written (api, export).
     pub exports_bucket: Option<String>,
     /// `ANALYTICS_BUCKET`: where the analyst snapshot is written (api, export).
     pub analytics_bucket: Option<String>,
+    /// `CASES_TABLE`: the compensation cases (compensate, escalate, api).
+    pub cases_table: Option<String>,
     /// `EXPORT_K`: k of the partner exports' k-anonymity check (default 10).
     pub export_k: usize,
 }
@@ -81,6 +84,7 @@ impl Config {
             outbound_stream: get("OUTBOUND_STREAM").filter(|v| !v.is_empty()),
             exports_bucket: get("EXPORTS_BUCKET").filter(|v| !v.is_empty()),
             analytics_bucket: get("ANALYTICS_BUCKET").filter(|v| !v.is_empty()),
+            cases_table: get("CASES_TABLE").filter(|v| !v.is_empty()),
             export_k: match num(g, "EXPORT_K", crate::export::DEFAULT_K)? {
                 k @ 1..=1000 => k,
                 _ => return Err(CmpError::Config("EXPORT_K must be 1 to 1000".into())),

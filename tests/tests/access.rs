@@ -37,7 +37,7 @@ fn seed_events() -> Value {
 /// Customers the walk erases (erasure succeeds once per allowed caller).
 const VICTIMS: [&str; 2] = ["walk.erase.one@example.org", "walk.erase.two@example.org"];
 
-fn request_for(route: &str, id: &str, n: usize) -> (&'static str, String, Option<Value>) {
+fn request_for(route: &str, id: &str, case: &str, role: Role, n: usize) -> (&'static str, String, Option<Value>) {
     match route {
         "GET /v1/health" => ("GET", "/v1/health".into(), None),
         "POST /v1/events" => (
@@ -87,15 +87,43 @@ fn request_for(route: &str, id: &str, n: usize) -> (&'static str, String, Option
         ),
         "GET /v1/privacy/inventory" => ("GET", "/v1/privacy/inventory".into(), None),
         "POST /v1/exports" => ("POST", "/v1/exports".into(), Some(json!({"partners": ["velo-car-rental"], "k": 1}))),
+        "GET /v1/cases" if role == Role::Customer => ("GET", "/v1/cases".into(), None),
+        "GET /v1/cases" => ("GET", "/v1/cases?flight=GA714&date=2026-12-18".into(), None),
+        "GET /v1/cases/{id}" => ("GET", format!("/v1/cases/{case}"), None),
+        "PATCH /v1/cases/{id}" if role == Role::Customer => {
+            ("PATCH", format!("/v1/cases/{case}"), Some(json!({"resolution": "cash"})))
+        }
+        "PATCH /v1/cases/{id}" => {
+            ("PATCH", format!("/v1/cases/{case}"), Some(json!({"note": format!("walk note {n}")})))
+        }
         other => panic!("route {other} has no request in this test: add one"),
     }
 }
 
 async fn call(client: &ApiClient, method: &str, path: &str, body: Option<&Value>) -> (u16, Value) {
     match body {
-        Some(b) => client.post_json(path, b).await.unwrap(),
+        Some(b) => {
+            client.request(method, path, Some("application/json"), serde_json::to_vec(b).unwrap()).await.unwrap()
+        }
         None => client.request(method, path, None, vec![]).await.unwrap(),
     }
+}
+
+/// Maëlle's booking on GA714, and the flight's cancellation: one compensation case.
+fn booking_and_disruption() -> (Value, Value) {
+    let booking = json!({"specversion": "1.0", "id": "acc-5", "source": "/systems/pss", "type": "booking.recorded",
+        "time": "2026-11-21T10:00:00Z", "subject": "WALK01",
+        "data": {"record_locator": "WALK01", "channel": "web", "status": "confirmed", "booked_at": "2026-11-21T10:00:00Z",
+                 "passengers": [{"passenger_id": "P1", "type": "adult", "name": {"given": "Maëlle", "family": "Kerouac"}, "email": EMAIL}],
+                 "segments": [{"segment_id": "S1", "flight_number": "GA714", "operating_carrier": "GA", "departure_date": "2026-12-18",
+                               "origin": "DUB", "destination": "FRA", "scheduled_departure": "2026-12-18T07:05:00+00:00",
+                               "scheduled_arrival": "2026-12-18T10:10:00+01:00"}]}});
+    let disruption = json!({"specversion": "1.0", "id": "acc-6", "source": "/systems/ops-control", "type": "flight.disrupted",
+        "time": "2026-12-18T05:12:40Z", "subject": "GA714/2026-12-18",
+        "data": {"flight_number": "GA714", "operating_carrier": "GA", "departure_date": "2026-12-18", "origin": "DUB",
+                 "destination": "FRA", "type": "cancellation", "cause": "technical", "scheduled_departure": "2026-12-18T07:05:00+00:00",
+                 "scheduled_arrival": "2026-12-18T10:10:00+01:00", "notified_at": "2026-12-18T05:10:00Z"}});
+    (booking, disruption)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -111,6 +139,19 @@ async fn access_control_and_audit_trail() {
     let agent = token("call_centre_agent", false, None);
     let (_, found) = agent.get(&format!("/v1/profiles?email={}", encode(EMAIL))).await.unwrap();
     let id = found["items"][0]["id"].as_str().expect("seeded profile").to_owned();
+    // a compensation case of hers, for the case routes
+    let (booking, disruption) = booking_and_disruption();
+    let before = stack.records_done();
+    assert_eq!(writer.post_json("/v1/events", &booking).await.unwrap().0, 202);
+    drained(&stack, before, 1).await;
+    let before = stack.records_done();
+    assert_eq!(writer.post_json("/v1/events", &disruption).await.unwrap().0, 202);
+    drained(&stack, before, 2).await;
+    let (status, cases) =
+        token("customer_affairs", false, None).get("/v1/cases?flight=GA714&date=2026-12-18").await.unwrap();
+    assert_eq!((status, cases["count"].as_u64()), (200, Some(1)), "{cases}");
+    let case = cases["items"][0]["id"].as_str().unwrap().to_owned();
+    assert_eq!(cases["items"][0]["customer_id"], id.as_str());
     let mut victims = Vec::new();
     for v in VICTIMS {
         let (_, found) = agent.get(&format!("/v1/profiles?email={}", encode(v))).await.unwrap();
@@ -144,7 +185,7 @@ async fn access_control_and_audit_trail() {
                 };
                 let own = (role == Role::Customer).then_some(target.as_str());
                 let caller = token(role.as_str(), mfa, own);
-                let (method, path, body) = request_for(route, &target, n);
+                let (method, path, body) = request_for(route, &target, &case, role, n);
                 let (status, resp) = call(&caller, method, &path, body.as_ref()).await;
                 match expected {
                     Ok(()) => assert!((200..300).contains(&status), "{route} as {role} (mfa {mfa}): {status} {resp}"),

@@ -5,6 +5,8 @@ use super::{denial, principal, purpose, Wiring};
 use crate::api::{decode_cursor, Lookup, ReadApi};
 use crate::audit::{self, chain_of, AuditEntry, AuditLog};
 use crate::authz::{allowed, Action, Denial, Principal};
+use crate::cases::service::{Actor, CaseDesk, CasePatch, PatchError};
+use crate::cases::{Case, CaseFilter, CaseStatus};
 use crate::consent::{
     purpose_name, Appended, ConsentLedger, ConsentRecord, LedgerError, LegalBasis, Purpose, Resolved, SubjectRef,
 };
@@ -32,6 +34,7 @@ pub struct ApiHandler {
     exporter: Arc<Exporter>,
     snapshot: Arc<AnalyticsSnapshot>,
     export_k: usize,
+    desk: Option<Arc<CaseDesk>>,
 }
 
 /// Which export `POST /v1/exports` runs.
@@ -139,6 +142,54 @@ fn query(req: &Request, allowed: &[&str]) -> Result<Vec<(String, String)>, ApiEr
         out.push((k.to_owned(), v.to_owned()));
     }
     Ok(out)
+}
+
+fn case_id_param(req: &Request) -> Result<String, ApiError> {
+    let raw = req.path_parameters_ref().and_then(|p| p.first("id").map(str::to_owned)).unwrap_or_default();
+    if crate::cases::is_case_id(&raw) {
+        Ok(raw)
+    } else {
+        Err(ApiError::bad_request("invalid_case_id", "a case id is `case_` followed by 24 lowercase hex digits"))
+    }
+}
+
+/// A case as the API shows it. Staff see the queue, priority, assignee, notes (opened) and history;
+/// the customer sees what was decided, why, and what is expected of them.
+fn case_view(c: &Case, staff: bool, notes: Vec<serde_json::Value>) -> serde_json::Value {
+    let mut v = json!({
+        "id": c.id,
+        "customer_id": c.customer_id,
+        "flight": c.flight,
+        "date": c.date,
+        "disruption": c.disruption,
+        "status": c.status,
+        "eligible": c.eligible,
+        "amount": c.amount,
+        "currency": c.currency,
+        "provisional": c.provisional,
+        "missed_connection": c.missed_connection,
+        "final_arrival": c.final_arrival,
+        "assessment": c.assessment,
+        "resolution": c.resolution,
+        "voucher_agreed_at": c.voucher_agreed_at,
+        "payout_on_file": c.payout_sealed.is_some(),
+        "outcome": c.outcome,
+        "created_at": c.created_at,
+        "updated_at": c.updated_at,
+        "version": c.version,
+    });
+    if staff {
+        let m = v.as_object_mut().expect("an object");
+        m.insert("queue".into(), json!(c.queue));
+        m.insert("priority".into(), json!(c.priority));
+        m.insert("priority_reasons".into(), json!(c.priority_reasons));
+        m.insert("assignee".into(), json!(c.assignee));
+        m.insert("sla_due_at".into(), json!(c.sla_due_at));
+        m.insert("escalated_at".into(), json!(c.escalated_at));
+        m.insert("history".into(), json!(c.history));
+        m.insert("notes".into(), json!(notes));
+    }
+    v
 }
 
 /// Largest assessment request accepted (a journey of up to 8 legs is far smaller).
@@ -276,7 +327,18 @@ impl ApiHandler {
             partner_exports,
             analytics,
             w.config.export_k,
-        ))
+        )
+        .with_cases(CaseDesk::new(w.case_ports()?)))
+    }
+
+    /// The compensation case routes (`/v1/cases`).
+    pub fn with_cases(mut self, desk: CaseDesk) -> Self {
+        self.desk = Some(Arc::new(desk));
+        self
+    }
+
+    fn desk(&self) -> Result<&CaseDesk, ApiError> {
+        self.desk.as_deref().ok_or_else(|| ApiError::new(503, "cases_unavailable", "case management is not configured"))
     }
 
     /// Builds the handler over one store that implements every port (DynamoDB, or the in-memory
@@ -314,7 +376,7 @@ impl ApiHandler {
         let exporter =
             Arc::new(Exporter::new(store.clone(), keys.clone(), kms.clone(), store.clone(), partner_exports));
         let snapshot = Arc::new(AnalyticsSnapshot::new(store.clone(), keys, kms, store.clone(), analytics));
-        ApiHandler { api, audit, ledger, rights, privacy: store, exporter, snapshot, export_k }
+        ApiHandler { api, audit, ledger, rights, privacy: store, exporter, snapshot, export_k, desk: None }
     }
 
     /// The active profile a privacy route is about (merge redirects followed).
@@ -745,6 +807,129 @@ impl ApiHandler {
                 entry.outcome = "allowed:exported".into();
                 self.audit(entry).await?;
                 Ok(json_response(201, &json!({"dataset": "partners", "k": k, "reports": reports})))
+            }
+            Action::ReadCases if route == "GET /v1/cases" => {
+                let params = query(req, &["flight", "date", "status", "queue"])?;
+                let get = |k: &str| params.iter().find(|(x, _)| x == k).map(|(_, v)| v.clone());
+                let status = match get("status") {
+                    Some(s) => Some(serde_json::from_value::<CaseStatus>(json!(s)).map_err(|_| {
+                        ApiError::bad_request(
+                            "invalid_query",
+                            "status is open, in_progress, awaiting_customer, escalated or closed",
+                        )
+                    })?),
+                    None => None,
+                };
+                let mut filter = CaseFilter { status, ..Default::default() };
+                let own = p.role == crate::authz::Role::Customer;
+                if own {
+                    if get("flight").is_some() || get("queue").is_some() || get("date").is_some() {
+                        return Err(ApiError::bad_request(
+                            "invalid_query",
+                            "a customer lists their own cases (status only)",
+                        ));
+                    }
+                    filter.customer = p.customer_id.clone();
+                } else {
+                    match (get("flight"), get("date"), get("queue")) {
+                        (Some(f), Some(d), q) => {
+                            let flight_ok = (3..=7).contains(&f.len())
+                                && f.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit());
+                            let date = chrono::NaiveDate::parse_from_str(&d, "%Y-%m-%d")
+                                .map_err(|_| ApiError::bad_request("invalid_query", "date is YYYY-MM-DD"))?;
+                            if !flight_ok {
+                                return Err(ApiError::bad_request(
+                                    "invalid_query",
+                                    "flight is a flight number like GA714",
+                                ));
+                            }
+                            filter.flight_key = Some(crate::cases::flight_key(&f, date));
+                            filter.queue = q;
+                        }
+                        (None, None, Some(q)) => filter.queue = Some(q),
+                        _ => {
+                            return Err(ApiError::bad_request(
+                                "invalid_query",
+                                "give flight and date, or queue (with status if you like)",
+                            ))
+                        }
+                    }
+                    if let Some(q) = &filter.queue {
+                        if !crate::cases::QUEUES.contains(&q.as_str()) {
+                            return Err(ApiError::bad_request(
+                                "invalid_query",
+                                format!("queue is one of {}", crate::cases::QUEUES.join(", ")),
+                            ));
+                        }
+                    }
+                }
+                let mut entry = self.authorise(&p, action, filter.customer.as_ref(), &purpose, rid).await?;
+                let cases = self.desk()?.list(&filter, 500).await.map_err(internal)?;
+                entry.fields = vec!["cases".into()];
+                self.audit(entry).await?;
+                let items: Vec<_> = cases.iter().map(|c| case_view(c, !own, vec![])).collect();
+                Ok(json_response(200, &json!({"count": items.len(), "items": items})))
+            }
+            Action::ReadCases => {
+                let id = case_id_param(req)?;
+                query(req, &[])?;
+                let desk = self.desk()?;
+                let Some(case) = desk.get(&id).await.map_err(internal)? else {
+                    let mut entry = self.authorise(&p, action, p.customer_id.as_ref(), &purpose, rid).await?;
+                    entry.outcome = "not_found".into();
+                    self.audit(entry).await?;
+                    return Err(ApiError::not_found("case_not_found", "no case with this id"));
+                };
+                let mut entry = self.authorise(&p, action, Some(&case.customer_id), &purpose, rid).await?;
+                let staff = p.role != crate::authz::Role::Customer;
+                let notes = if staff { desk.notes(&case).await.map_err(internal)? } else { vec![] };
+                entry.fields = if staff { vec!["case".into(), "case_notes".into()] } else { vec!["case".into()] };
+                self.audit(entry).await?;
+                Ok(json_response(200, &case_view(&case, staff, notes)))
+            }
+            Action::ChangeCase => {
+                let id = case_id_param(req)?;
+                query(req, &[])?;
+                let patch: CasePatch = json_body(req, MAX_SMALL_BODY, "the case change does not match its schema")?;
+                let desk = self.desk()?;
+                let Some(case) = desk.get(&id).await.map_err(internal)? else {
+                    return Err(ApiError::not_found("case_not_found", "no case with this id"));
+                };
+                let mut entry = self.authorise(&p, action, Some(&case.customer_id), &purpose, rid).await?;
+                let actor = if p.role == crate::authz::Role::Customer {
+                    Actor::Customer { sub: &p.subject }
+                } else {
+                    Actor::Staff { sub: &p.subject, role: p.role.as_str() }
+                };
+                let mut fields = vec!["case".to_owned()];
+                if patch.payout.is_some() {
+                    fields.push("case_payout".into());
+                }
+                if patch.note.is_some() {
+                    fields.push("case_notes".into());
+                }
+                match desk.patch(&id, actor, patch).await {
+                    Ok(updated) => {
+                        entry.fields = fields;
+                        entry.outcome = "allowed:changed".into();
+                        self.audit(entry).await?;
+                        let staff = p.role != crate::authz::Role::Customer;
+                        let notes = if staff { desk.notes(&updated).await.map_err(internal)? } else { vec![] };
+                        Ok(json_response(200, &case_view(&updated, staff, notes)))
+                    }
+                    Err(e) => {
+                        entry.outcome = "rejected".into();
+                        self.audit(entry).await?;
+                        Err(match e {
+                            PatchError::NotFound => ApiError::not_found("case_not_found", "no case with this id"),
+                            PatchError::Conflict => {
+                                ApiError::new(409, "case_conflict", "the case changed meanwhile; read it again")
+                            }
+                            PatchError::Invalid("internal", m) => internal(crate::CmpError::Integrity(m)),
+                            PatchError::Invalid(code, m) => ApiError::bad_request(code, m),
+                        })
+                    }
+                }
             }
             Action::IngestEvents => Err(ApiError::not_found("route_not_found", "no such route")),
         }

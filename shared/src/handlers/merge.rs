@@ -77,10 +77,13 @@ mod tests {
             14,
         );
         let event: KinesisEvent = serde_json::from_str(include_str!("../../../events/kinesis-batch.json")).unwrap();
-        assert_eq!(event.records.len(), 4);
+        assert_eq!(event.records.len(), 5);
         let resp = MergeHandler::from_merge(merge).handle(event).await;
         assert!(resp.batch_item_failures.is_empty());
         assert!(store.profile_count() >= 2, "the samples describe at least two people");
-        assert!(store.parked().is_empty(), "every sample is valid; the consent change is left to its function");
+        assert!(
+            store.parked().is_empty(),
+            "every sample is valid; the consent change and the disruption are left to their functions"
+        );
     }
 }

@@ -3,6 +3,7 @@
 //! handler here; the local stack (`cmpctl dev`) calls the very same handlers.
 pub mod api;
 pub mod audit_export;
+pub mod compensate;
 pub mod consent;
 pub mod export;
 pub mod ingest;
@@ -37,6 +38,23 @@ pub struct Wiring {
 }
 
 impl Wiring {
+    /// The ports of the case services: the cases table (`CASES_TABLE`) and the outbound stream
+    /// (`OUTBOUND_STREAM`) for notification requests.
+    pub fn case_ports(&self) -> Result<crate::cases::service::CasePorts, CmpError> {
+        let table = self.config.cases_table.clone().ok_or_else(|| CmpError::Config("CASES_TABLE is not set".into()))?;
+        let stream =
+            self.config.outbound_stream.clone().ok_or_else(|| CmpError::Config("OUTBOUND_STREAM is not set".into()))?;
+        Ok(crate::cases::service::CasePorts {
+            index: self.store.clone(),
+            cases: Arc::new(crate::store::cases_dynamo::DynamoCases::new(self.clients.dynamodb.clone(), table)),
+            profiles: self.store.clone(),
+            privacy: self.store.clone(),
+            keys: self.keys.clone(),
+            audit: self.audit.clone(),
+            notify: Arc::new(crate::ingest::KinesisSink::new(self.clients.kinesis.clone(), stream)),
+        })
+    }
+
     /// Cold start of a function: JSON logs, configuration from the environment, SDK clients from
     /// the standard AWS environment, then [`Wiring::new`].
     pub async fn from_env() -> Result<Self, CmpError> {
