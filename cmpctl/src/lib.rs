@@ -5,6 +5,7 @@
 //! handlers wired the way the template wires them in AWS (HTTP API routes, the Kinesis event source
 //! mapping with its batch size, partial batch failures, retries and on-failure destination).
 pub mod bench;
+pub mod bench_compensate;
 pub mod bench_export;
 pub mod client;
 pub mod ddbstream;

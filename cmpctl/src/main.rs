@@ -150,6 +150,12 @@ enum Bench {
         #[arg(long, default_value_t = 7)]
         seed: u64,
     },
+    /// A cancelled flight with N booked passengers: time from the disruption event to every
+    /// passenger's case, and AWS calls per passenger.
+    Compensate {
+        #[arg(long, default_value_t = 400)]
+        passengers: usize,
+    },
     /// Events through ingest → stream → merge: events/s, POST-to-readable latency, calls per event.
     Ingest {
         /// Customers to generate (about 4.5 events each).
@@ -364,6 +370,10 @@ async fn main() -> Result<(), BoxError> {
                     if total == 0 { 0.0 } else { 100.0 * s.suppressed as f64 / total as f64 }
                 );
             }
+        }
+        Command::Bench { which: Bench::Compensate { passengers } } => {
+            let report = cmpctl::bench_compensate::compensate(passengers).await?;
+            println!("{}", report.render());
         }
         Command::Bench { which: Bench::Auth { reads } } => {
             let report = cmpctl::bench::auth(reads).await?;

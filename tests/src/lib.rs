@@ -45,8 +45,13 @@ pub async fn drained(stack: &LocalStack, before: u64, n: u64) {
 
 /// Every item of the profile table.
 pub async fn scan_profiles(stack: &LocalStack) -> Vec<HashMap<String, AttributeValue>> {
+    scan_table(stack, "ProfilesTableName").await
+}
+
+/// Every item of the table the stack output `output` names.
+pub async fn scan_table(stack: &LocalStack, output: &str) -> Vec<HashMap<String, AttributeValue>> {
     let client = aws_sdk_dynamodb::Client::new(&stack.sdk);
-    let table = stack.profiles_table().expect("ProfilesTableName output").to_owned();
+    let table = stack.wiring.output(output).unwrap_or_else(|| panic!("{output} output")).to_owned();
     let mut items = Vec::new();
     let mut start = None;
     loop {
@@ -81,6 +86,35 @@ pub fn item_bytes(v: &AttributeValue, out: &mut Vec<u8>) {
         _ => {}
     }
     out.push(0);
+}
+
+/// Every event on the outbound stream so far.
+pub async fn outbound(stack: &LocalStack) -> Vec<Value> {
+    let kinesis = aws_sdk_kinesis::Client::new(&stack.sdk);
+    let name = stack.wiring.output("OutboundStreamName").expect("OutboundStreamName output").to_owned();
+    let shards = kinesis.list_shards().stream_name(&name).send().await.unwrap();
+    let mut out = Vec::new();
+    for shard in shards.shards() {
+        let it = kinesis
+            .get_shard_iterator()
+            .stream_name(&name)
+            .shard_id(shard.shard_id())
+            .shard_iterator_type(aws_sdk_kinesis::types::ShardIteratorType::TrimHorizon)
+            .send()
+            .await
+            .unwrap();
+        let mut iterator = it.shard_iterator().map(str::to_owned);
+        while let Some(i) = iterator.take() {
+            let page = kinesis.get_records().shard_iterator(i).limit(1000).send().await.unwrap();
+            for r in page.records() {
+                out.push(serde_json::from_slice(r.data().as_ref()).expect("outbound events are JSON"));
+            }
+            if !page.records().is_empty() {
+                iterator = page.next_shard_iterator().map(str::to_owned);
+            }
+        }
+    }
+    out
 }
 
 /// `docs/openapi.yaml` as JSON (converted with the virtual environment's PyYAML).

@@ -32,35 +32,6 @@ fn seed() -> Value {
     ]})
 }
 
-/// Every event on the outbound stream so far.
-async fn outbound(stack: &cmpctl::stack::LocalStack) -> Vec<Value> {
-    let kinesis = aws_sdk_kinesis::Client::new(&stack.sdk);
-    let name = stack.wiring.output("OutboundStreamName").expect("OutboundStreamName output").to_owned();
-    let shards = kinesis.list_shards().stream_name(&name).send().await.unwrap();
-    let mut out = Vec::new();
-    for shard in shards.shards() {
-        let it = kinesis
-            .get_shard_iterator()
-            .stream_name(&name)
-            .shard_id(shard.shard_id())
-            .shard_iterator_type(aws_sdk_kinesis::types::ShardIteratorType::TrimHorizon)
-            .send()
-            .await
-            .unwrap();
-        let mut iterator = it.shard_iterator().map(str::to_owned);
-        while let Some(i) = iterator.take() {
-            let page = kinesis.get_records().shard_iterator(i).limit(1000).send().await.unwrap();
-            for r in page.records() {
-                out.push(serde_json::from_slice(r.data().as_ref()).expect("outbound events are JSON"));
-            }
-            if !page.records().is_empty() {
-                iterator = page.next_shard_iterator().map(str::to_owned);
-            }
-        }
-    }
-    out
-}
-
 /// The outbound events about `id`, once `want` says they are complete.
 async fn events_of(stack: &cmpctl::stack::LocalStack, id: &str, want: impl Fn(&[Value]) -> bool) -> Vec<Value> {
     eventually("the outbound events", Duration::from_secs(60), || async {
