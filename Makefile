@@ -6,7 +6,7 @@ VENV := .venv
 PROFILES ?= 100000
 CUSTOMERS ?= 2000
 
-.PHONY: setup build dev test lint unit integration validate bench bench-auth bench-export sam-build fmt clean
+.PHONY: setup build dev test lint unit integration validate bench bench-auth bench-export bench-compensate sam-build fmt clean
 
 ## setup: install the local tools (moto, SAM CLI, cfn-lint, cargo-lambda) into .venv and fetch crates
 setup:
@@ -49,6 +49,10 @@ bench-auth: setup
 ## bench-export: partner exports over 100,000 customers seeded into the local stack
 bench-export: setup
 	cargo run -q --release -p cmpctl -- bench export --profiles $(PROFILES)
+
+## bench-compensate: a cancelled flight of 400 passengers, from the disruption event to every case
+bench-compensate: setup
+	cargo run -q -p cmpctl -- bench compensate --passengers 400
 
 ## sam-build: arm64 release build of every function, as `sam build` does for a deployment
 sam-build: setup

@@ -177,6 +177,7 @@ pub struct CompensateReport {
     pub seconds: f64,
     pub cases: usize,
     pub calls: BTreeMap<String, u64>,
+    pub mean_ms: BTreeMap<String, f64>,
 }
 
 impl CompensateReport {
@@ -192,9 +193,10 @@ impl CompensateReport {
             1000.0 * self.seconds / self.cases.max(1) as f64,
             self.cases
         ));
-        s.push_str("AWS calls during the disruption (ingest + compensate + merge skipping it), per passenger:\n");
+        s.push_str("AWS calls during the disruption (ingest + compensate + merge skipping it): count, per passenger, mean latency:\n");
         for (op, n) in &self.calls {
-            s.push_str(&format!("  {op}: {n} ({:.2})\n", *n as f64 / self.passengers as f64));
+            let ms = self.mean_ms.get(op).copied().unwrap_or(f64::NAN);
+            s.push_str(&format!("  {op}: {n} ({:.2}), {ms:.1} ms\n", *n as f64 / self.passengers as f64));
         }
         s
     }
@@ -216,6 +218,7 @@ pub async fn compensate(passengers: usize) -> Result<CompensateReport, BoxError>
     post_and_wait(&stack, &client, &[cancellation("bench-cancel-1")], 2, Duration::from_secs(1800)).await?;
     let seconds = t0.elapsed().as_secs_f64();
     let calls = counter.snapshot();
+    let mean_ms = counter.mean_ms();
     let (status, body) = staff.get(&format!("/v1/cases?flight={FLIGHT}&date={DATE}")).await?;
     if status != 200 {
         return Err(format!("GET /v1/cases answered {status}: {body}").into());
@@ -225,5 +228,5 @@ pub async fn compensate(passengers: usize) -> Result<CompensateReport, BoxError>
     if cases != passengers {
         return Err(format!("{cases} cases for {passengers} passengers").into());
     }
-    Ok(CompensateReport { passengers, bookings: bookings.len(), load_seconds, seconds, cases, calls })
+    Ok(CompensateReport { passengers, bookings: bookings.len(), load_seconds, seconds, cases, calls, mean_ms })
 }

@@ -11,6 +11,16 @@ use std::sync::{Arc, Mutex};
 #[derive(Debug, Default, Clone)]
 pub struct CallCounter {
     counts: Arc<Mutex<BTreeMap<String, u64>>>,
+    /// Wall time spent in each operation (request sent to response read), in microseconds.
+    micros: Arc<Mutex<BTreeMap<String, u64>>>,
+}
+
+/// When the current call started, and what it is (kept in the call's config bag).
+#[derive(Debug, Clone)]
+struct Started(std::time::Instant, String);
+
+impl aws_smithy_types::config_bag::Storable for Started {
+    type Storer = aws_smithy_types::config_bag::StoreReplace<Self>;
 }
 
 impl CallCounter {
@@ -22,6 +32,17 @@ impl CallCounter {
     }
     pub fn reset(&self) {
         self.counts.lock().unwrap().clear();
+        self.micros.lock().unwrap().clear();
+    }
+    /// Mean wall time per call of each operation, in milliseconds.
+    pub fn mean_ms(&self) -> BTreeMap<String, f64> {
+        let counts = self.counts.lock().unwrap();
+        self.micros
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|(k, us)| (k.clone(), *us as f64 / 1000.0 / counts.get(k).copied().unwrap_or(1).max(1) as f64))
+            .collect()
     }
 }
 
@@ -38,7 +59,8 @@ impl Intercept for CallCounter {
     ) -> Result<(), BoxError> {
         let name =
             cfg.load::<Metadata>().map(|m| format!("{}.{}", m.service(), m.name())).unwrap_or_else(|| "unknown".into());
-        *self.counts.lock().unwrap().entry(name).or_insert(0) += 1;
+        *self.counts.lock().unwrap().entry(name.clone()).or_insert(0) += 1;
+        cfg.interceptor_state().store_put(Started(std::time::Instant::now(), name));
         Ok(())
     }
 
@@ -46,8 +68,11 @@ impl Intercept for CallCounter {
         &self,
         _context: &aws_smithy_runtime_api::client::interceptors::context::FinalizerInterceptorContextRef<'_>,
         _runtime_components: &RuntimeComponents,
-        _cfg: &mut ConfigBag,
+        cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
+        if let Some(Started(at, name)) = cfg.load::<Started>().cloned() {
+            *self.micros.lock().unwrap().entry(name).or_insert(0) += at.elapsed().as_micros() as u64;
+        }
         Ok(())
     }
 }

@@ -170,6 +170,7 @@ pub struct ErasureReceipt {
     pub retained: Vec<&'static str>,
 }
 
+#[derive(Clone)]
 pub struct Rights {
     store: Arc<dyn ProfileStore>,
     privacy: Arc<dyn PrivacyStore>,
@@ -178,6 +179,8 @@ pub struct Rights {
     consents: Arc<ConsentLedger>,
     audit: Arc<dyn AuditLog>,
     exports: Arc<dyn ExportStore>,
+    /// The compensation cases, when case management is deployed.
+    cases: Option<Arc<dyn crate::cases::CaseStore>>,
 }
 
 const MAX_ATTEMPTS: u32 = 6;
@@ -206,7 +209,33 @@ impl Rights {
         audit: Arc<dyn AuditLog>,
         exports: Arc<dyn ExportStore>,
     ) -> Self {
-        Rights { store, privacy, keys, read, consents, audit, exports }
+        Rights { store, privacy, keys, read, consents, audit, exports, cases: None }
+    }
+
+    /// Access exports include the customer's compensation cases.
+    pub fn with_cases(mut self, cases: Arc<dyn crate::cases::CaseStore>) -> Self {
+        self.cases = Some(cases);
+        self
+    }
+
+    /// The customer's compensation cases as the access export shows them: every field, the notes
+    /// and the payout details opened.
+    async fn cases_of(&self, id: &CustomerId) -> Result<Vec<Value>, CmpError> {
+        let Some(store) = &self.cases else { return Ok(vec![]) };
+        let filter = crate::cases::CaseFilter { customer: Some(id.clone()), ..Default::default() };
+        let cases = store.list_cases(&filter, 1000).await?;
+        if cases.is_empty() {
+            return Ok(vec![]);
+        }
+        let key = self.keys.key_for(id).await?;
+        cases
+            .iter()
+            .map(|c| {
+                let mut v = crate::cases::view(c, true, crate::cases::open_notes(&key, c)?);
+                v["payout"] = json!(crate::cases::open_payout(&key, c)?);
+                Ok(v)
+            })
+            .collect()
     }
 
     /// The profile a request is about (merge redirects followed).
@@ -303,8 +332,7 @@ impl Rights {
                 "current": self.consents.state(id).await?,
                 "history": self.consents.history(id).await?,
             },
-            // compensation cases are kept on the timeline until case management exists
-            "cases": timeline.iter().filter(|t| t["kind"] == "complaint").cloned().collect::<Vec<_>>(),
+            "cases": self.cases_of(id).await?,
             "legal_holds": self.privacy.holds(id).await?,
             "data_subject_requests": self.privacy.requests(id).await?,
             "disclosures": disclosures,

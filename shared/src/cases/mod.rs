@@ -453,6 +453,65 @@ pub(crate) mod b64_opt {
     }
 }
 
+/// A case as the API shows it. Staff see the queue, priority, assignee, notes (opened) and history;
+/// the customer sees what was decided, why, and what is expected of them.
+pub fn view(c: &Case, staff: bool, notes: Vec<Value>) -> Value {
+    let mut v = serde_json::json!({
+        "id": c.id,
+        "customer_id": c.customer_id,
+        "flight": c.flight,
+        "date": c.date,
+        "disruption": c.disruption,
+        "status": c.status,
+        "eligible": c.eligible,
+        "amount": c.amount,
+        "currency": c.currency,
+        "provisional": c.provisional,
+        "missed_connection": c.missed_connection,
+        "final_arrival": c.final_arrival,
+        "assessment": c.assessment,
+        "resolution": c.resolution,
+        "voucher_agreed_at": c.voucher_agreed_at,
+        "payout_on_file": c.payout_sealed.is_some(),
+        "outcome": c.outcome,
+        "created_at": c.created_at,
+        "updated_at": c.updated_at,
+        "version": c.version,
+    });
+    if staff {
+        let m = v.as_object_mut().expect("an object");
+        m.insert("queue".into(), serde_json::json!(c.queue));
+        m.insert("priority".into(), serde_json::json!(c.priority));
+        m.insert("priority_reasons".into(), serde_json::json!(c.priority_reasons));
+        m.insert("assignee".into(), serde_json::json!(c.assignee));
+        m.insert("sla_due_at".into(), serde_json::json!(c.sla_due_at));
+        m.insert("escalated_at".into(), serde_json::json!(c.escalated_at));
+        m.insert("history".into(), serde_json::json!(c.history));
+        m.insert("notes".into(), serde_json::json!(notes));
+    }
+    v
+}
+
+/// The notes of a case, opened with the customer's key.
+pub fn open_notes(key: &crate::crypto::DataKey, c: &Case) -> Result<Vec<Value>, CmpError> {
+    c.notes
+        .iter()
+        .enumerate()
+        .map(|(i, n)| {
+            let text = key.open(c.customer_id.as_str(), &format!("case:{}:note:{i}", c.id), &n.sealed)?;
+            Ok(serde_json::json!({"at": n.at, "by": n.by, "text": String::from_utf8_lossy(&text)}))
+        })
+        .collect()
+}
+
+/// The payout details of a case, opened with the customer's key (for the customer's own access
+/// export only).
+pub fn open_payout(key: &crate::crypto::DataKey, c: &Case) -> Result<Option<Value>, CmpError> {
+    let Some(sealed) = &c.payout_sealed else { return Ok(None) };
+    let body = key.open(c.customer_id.as_str(), &format!("case:{}:payout", c.id), sealed)?;
+    serde_json::from_slice(&body).map(Some).map_err(|e| CmpError::Integrity(format!("payout details: {e}")))
+}
+
 /// What decides a case's priority.
 #[derive(Debug, Clone, Default)]
 pub struct PriorityInputs {

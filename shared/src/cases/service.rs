@@ -565,15 +565,7 @@ impl CaseDesk {
         if case.notes.is_empty() {
             return Ok(vec![]);
         }
-        let key = self.ports.keys.key_for(&case.customer_id).await?;
-        case.notes
-            .iter()
-            .enumerate()
-            .map(|(i, n)| {
-                let text = key.open(case.customer_id.as_str(), &format!("case:{}:note:{i}", case.id), &n.sealed)?;
-                Ok(json!({"at": n.at, "by": n.by, "text": String::from_utf8_lossy(&text)}))
-            })
-            .collect()
+        open_notes(&self.ports.keys.key_for(&case.customer_id).await?, case)
     }
 
     /// Applies a patch. Staff may change status, assignee, queue, notes and outcome; a customer

@@ -5,8 +5,8 @@ use super::{denial, principal, purpose, Wiring};
 use crate::api::{decode_cursor, Lookup, ReadApi};
 use crate::audit::{self, chain_of, AuditEntry, AuditLog};
 use crate::authz::{allowed, Action, Denial, Principal};
-use crate::cases::service::{Actor, CaseDesk, CasePatch, PatchError};
-use crate::cases::{Case, CaseFilter, CaseStatus};
+use crate::cases::service::{Actor, CaseDesk, CasePatch, CasePorts, PatchError};
+use crate::cases::{CaseFilter, CaseStatus};
 use crate::consent::{
     purpose_name, Appended, ConsentLedger, ConsentRecord, LedgerError, LegalBasis, Purpose, Resolved, SubjectRef,
 };
@@ -153,45 +153,6 @@ fn case_id_param(req: &Request) -> Result<String, ApiError> {
     }
 }
 
-/// A case as the API shows it. Staff see the queue, priority, assignee, notes (opened) and history;
-/// the customer sees what was decided, why, and what is expected of them.
-fn case_view(c: &Case, staff: bool, notes: Vec<serde_json::Value>) -> serde_json::Value {
-    let mut v = json!({
-        "id": c.id,
-        "customer_id": c.customer_id,
-        "flight": c.flight,
-        "date": c.date,
-        "disruption": c.disruption,
-        "status": c.status,
-        "eligible": c.eligible,
-        "amount": c.amount,
-        "currency": c.currency,
-        "provisional": c.provisional,
-        "missed_connection": c.missed_connection,
-        "final_arrival": c.final_arrival,
-        "assessment": c.assessment,
-        "resolution": c.resolution,
-        "voucher_agreed_at": c.voucher_agreed_at,
-        "payout_on_file": c.payout_sealed.is_some(),
-        "outcome": c.outcome,
-        "created_at": c.created_at,
-        "updated_at": c.updated_at,
-        "version": c.version,
-    });
-    if staff {
-        let m = v.as_object_mut().expect("an object");
-        m.insert("queue".into(), json!(c.queue));
-        m.insert("priority".into(), json!(c.priority));
-        m.insert("priority_reasons".into(), json!(c.priority_reasons));
-        m.insert("assignee".into(), json!(c.assignee));
-        m.insert("sla_due_at".into(), json!(c.sla_due_at));
-        m.insert("escalated_at".into(), json!(c.escalated_at));
-        m.insert("history".into(), json!(c.history));
-        m.insert("notes".into(), json!(notes));
-    }
-    v
-}
-
 /// Largest assessment request accepted (a journey of up to 8 legs is far smaller).
 const MAX_ASSESSMENT_BYTES: usize = 65_536;
 /// Largest body of the small privacy requests (consent change, legal hold).
@@ -328,12 +289,13 @@ impl ApiHandler {
             analytics,
             w.config.export_k,
         )
-        .with_cases(CaseDesk::new(w.case_ports()?)))
+        .with_cases(w.case_ports()?))
     }
 
     /// The compensation case routes (`/v1/cases`).
-    pub fn with_cases(mut self, desk: CaseDesk) -> Self {
-        self.desk = Some(Arc::new(desk));
+    pub fn with_cases(mut self, ports: CasePorts) -> Self {
+        self.rights = Arc::new((*self.rights).clone().with_cases(ports.cases.clone()));
+        self.desk = Some(Arc::new(CaseDesk::new(ports)));
         self
     }
 
@@ -867,7 +829,7 @@ impl ApiHandler {
                 let cases = self.desk()?.list(&filter, 500).await.map_err(internal)?;
                 entry.fields = vec!["cases".into()];
                 self.audit(entry).await?;
-                let items: Vec<_> = cases.iter().map(|c| case_view(c, !own, vec![])).collect();
+                let items: Vec<_> = cases.iter().map(|c| crate::cases::view(c, !own, vec![])).collect();
                 Ok(json_response(200, &json!({"count": items.len(), "items": items})))
             }
             Action::ReadCases => {
@@ -885,7 +847,7 @@ impl ApiHandler {
                 let notes = if staff { desk.notes(&case).await.map_err(internal)? } else { vec![] };
                 entry.fields = if staff { vec!["case".into(), "case_notes".into()] } else { vec!["case".into()] };
                 self.audit(entry).await?;
-                Ok(json_response(200, &case_view(&case, staff, notes)))
+                Ok(json_response(200, &crate::cases::view(&case, staff, notes)))
             }
             Action::ChangeCase => {
                 let id = case_id_param(req)?;
@@ -915,7 +877,7 @@ impl ApiHandler {
                         self.audit(entry).await?;
                         let staff = p.role != crate::authz::Role::Customer;
                         let notes = if staff { desk.notes(&updated).await.map_err(internal)? } else { vec![] };
-                        Ok(json_response(200, &case_view(&updated, staff, notes)))
+                        Ok(json_response(200, &crate::cases::view(&updated, staff, notes)))
                     }
                     Err(e) => {
                         entry.outcome = "rejected".into();

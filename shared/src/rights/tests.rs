@@ -1,5 +1,6 @@
 use super::*;
 use crate::audit::MemoryAuditLog;
+use crate::cases::CaseStore;
 use crate::consent::{ConsentRecord, Purpose};
 use crate::crypto::fake::FakeKms;
 use crate::crypto::{customer_context, BlindIndexer, CachePolicy, DataKey, KeyService};
@@ -136,10 +137,64 @@ fn officer() -> AuditEntry {
     }
 }
 
+/// A compensation case of the customer, with a note and payout details sealed with their key.
+async fn case_of(w: &World, id: &CustomerId) -> crate::cases::Case {
+    use crate::cases::{case_id, flight_key, Case, CaseNote, CaseStatus};
+    let key = w.keys.key_for(id).await.unwrap();
+    let date = chrono::NaiveDate::from_ymd_opt(2026, 12, 18).unwrap();
+    let fk = flight_key("GA714", date);
+    let cid = case_id(&fk, "pax-1");
+    let now = Utc::now();
+    let payout = json!({"iban": "IE29AIBK93115212345678", "account_holder": "Sinéad Nic Aodha"});
+    Case {
+        id: cid.clone(),
+        customer_id: id.clone(),
+        passenger_key: "pax-1".into(),
+        flight_key: fk,
+        flight: "GA714".into(),
+        date,
+        disruption: crate::compensation::DisruptionType::Cancellation,
+        disruption_event: "ops-1".into(),
+        disruption_time: now,
+        status: CaseStatus::InProgress,
+        queue: "compensation".into(),
+        priority: 3,
+        priority_reasons: vec!["score 10".into()],
+        assignee: Some("agent-1".into()),
+        assessment: json!({"eligible": true}),
+        request: json!({}),
+        eligible: true,
+        amount: 250,
+        currency: Some("EUR".into()),
+        provisional: false,
+        missed_connection: false,
+        final_arrival: None,
+        resolution: Some("cash".into()),
+        voucher_agreed_at: None,
+        payout_sealed: Some(key.seal(id.as_str(), &format!("case:{cid}:payout"), payout.to_string().as_bytes())),
+        notes: vec![CaseNote {
+            at: now,
+            by: "agent-1".into(),
+            sealed: key.seal(id.as_str(), &format!("case:{cid}:note:0"), b"Called back about the payment"),
+        }],
+        history: vec![],
+        outcome: None,
+        created_at: now,
+        updated_at: now,
+        sla_due_at: now,
+        escalated_at: None,
+        effects_done: true,
+        version: 2,
+    }
+}
+
 #[tokio::test]
 async fn an_access_export_holds_every_kind_of_item_the_profile_has() {
-    let w = world();
+    let mut w = world();
     let id = seeded(&w).await;
+    let cases = Arc::new(crate::cases::memory::MemoryCases::default());
+    cases.put_case(&case_of(&w, &id).await, None).await.unwrap();
+    w.rights = w.rights.clone().with_cases(cases);
     let out = w.rights.access(&id, "customer:cus").await.unwrap();
     assert_eq!(out.request.status, RightsRequestStatus::Completed);
     assert_eq!(out.request.due_at, out.request.requested_at.checked_add_months(Months::new(1)).unwrap());
@@ -165,9 +220,16 @@ async fn an_access_export_holds_every_kind_of_item_the_profile_has() {
     assert!(doc["identifier_index_entries"].as_u64().unwrap() >= 5);
     assert_eq!(doc["partner_sharing"]["in_force"], false, "IE is opt-in and nothing was granted");
     assert_eq!(doc["partner_sharing"]["partners"].as_array().unwrap().len(), crate::export::PARTNERS.len());
-    for k in ["disclosures", "legal_holds", "data_subject_requests", "retention", "cases"] {
+    for k in ["disclosures", "legal_holds", "data_subject_requests", "retention"] {
         assert!(doc[k].is_array(), "{k} missing");
     }
+    // the compensation case, with its note and payout details opened for the customer
+    assert_eq!(doc["cases"].as_array().unwrap().len(), 1, "{}", doc["cases"]);
+    let case = &doc["cases"][0];
+    assert_eq!((case["flight"].as_str(), case["amount"].as_u64()), (Some("GA714"), Some(250)));
+    assert_eq!(case["notes"][0]["text"], "Called back about the payment");
+    assert_eq!(case["payout"]["iban"], "IE29AIBK93115212345678");
+    assert!(case["history"].is_array() && case["queue"].is_string(), "{case}");
     // tracked: listed with a fresh link
     let listed = w.rights.requests(&id).await.unwrap();
     assert_eq!(listed[0]["status"], "completed");
