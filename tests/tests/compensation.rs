@@ -49,10 +49,11 @@ async fn a_cancelled_flight_yields_one_case_per_passenger_once() {
     let customers: HashSet<&str> = cases.iter().map(|c| c["customer_id"].as_str().unwrap()).collect();
     assert_eq!(customers.len(), PASSENGERS, "one case per passenger, each their own customer");
     assert_eq!(scan_table(&stack, "CasesTableName").await.len(), PASSENGERS, "nothing else in the cases table");
-    assert!(
-        cases.iter().all(|c| c["version"].as_u64() == Some(2) && c["history"].as_array().unwrap().len() == 1),
-        "the second and third deliveries changed nothing"
-    );
+    for c in cases {
+        let what: Vec<&str> = c["history"].as_array().unwrap().iter().filter_map(|h| h["what"].as_str()).collect();
+        assert_eq!(what, ["opened", "customer notified: opened"], "{c}");
+        assert_eq!(c["version"], 2, "the second and third deliveries changed nothing: {c}");
+    }
 
     // -- each passenger's case, judged at their final destination
     let mut by_destination: BTreeMap<&str, BTreeMap<(bool, u64, bool), usize>> = BTreeMap::new();
@@ -210,5 +211,21 @@ async fn a_cancelled_flight_yields_one_case_per_passenger_once() {
     assert!(templates.contains(&"resolution_chosen") && templates.contains(&"closed"), "{templates:?}");
     let (status, receipt) = privacy.post_json(&format!("/v1/profiles/{id}/erasure"), &json!({})).await.unwrap();
     assert!((200..300).contains(&status), "the hold went with the last open case: {status} {receipt}");
+
+    // -- a week later every case still open is about to miss its SLA: the escalate function's desk
+    // (its own environment from the template) escalates them, the closed one stays closed
+    let escalate = stack.wiring.function_by_binary("escalate").expect("the escalate function").clone();
+    let config = cmp_shared::config::Config::from_lookup(|k| escalate.environment.get(k).cloned()).unwrap();
+    let wiring = cmp_shared::handlers::Wiring::new(config, cmpctl::stack::clients(&stack.sdk, None)).await.unwrap();
+    let desk = cmp_shared::cases::service::CaseDesk::new(wiring.case_ports().unwrap());
+    let later = chrono::Utc::now() + chrono::Duration::days(8);
+    let escalated = desk.escalate(later, chrono::Duration::minutes(60)).await.unwrap();
+    assert_eq!(escalated.len(), PASSENGERS - 1, "every open case, once");
+    assert!(!escalated.contains(&case_id));
+    assert!(desk.escalate(later, chrono::Duration::minutes(60)).await.unwrap().is_empty(), "escalated once");
+    let (status, queue) = staff.get("/v1/cases?queue=compensation&status=escalated").await.unwrap();
+    assert_eq!(status, 200, "{queue}");
+    let in_queue = PASSENGERS - 1 - people.iter().filter(|p| p.special_assistance).count();
+    assert_eq!(queue["count"], in_queue, "the compensation queue, escalated");
     stack.stop().await;
 }

@@ -118,7 +118,7 @@ impl CasePorts {
         template: &str,
         actor: (&str, &str),
         kind: TimelineKind,
-    ) -> Result<(), CmpError> {
+    ) -> Result<Notified, CmpError> {
         let now = Utc::now();
         let (channel, legal_basis, marketing_allowed) = Self::channel(customer, now);
         let marker = format!("case-{}-v{}", &case.id[5..], case.version);
@@ -216,11 +216,36 @@ impl CasePorts {
                 tokio::time::sleep(std::time::Duration::from_millis(20 << attempt)).await;
             }
             if self.notify.put_records(std::slice::from_ref(&record)).await?.first().cloned().flatten().is_none() {
-                return Ok(());
+                return Ok(Notified { id, template: template.to_owned(), channel, legal_basis });
             }
         }
         Err(CmpError::Store(StoreError::Unavailable("the outbound stream refused the notification".into())))
     }
+}
+
+/// The notification a case change asked for.
+#[derive(Debug, Clone)]
+struct Notified {
+    id: String,
+    template: String,
+    channel: &'static str,
+    legal_basis: &'static str,
+}
+
+/// The case once the side effects of its last change are done: the notification in its history.
+fn done(case: &Case, notified: Option<Notified>) -> Case {
+    let mut done = case.clone();
+    done.effects_done = true;
+    done.version += 1;
+    if let Some(n) = notified {
+        done.history.push(CaseEvent {
+            at: Utc::now(),
+            by: "cmp".into(),
+            what: format!("customer notified: {}", n.template),
+            detail: Some(json!({"notification": n.id, "channel": n.channel, "legal_basis": n.legal_basis})),
+        });
+    }
+    done
 }
 
 pub struct Compensator {
@@ -319,15 +344,14 @@ impl Compensator {
                 if c.disruption_event == event_id || c.disruption_time > time {
                     if !c.effects_done {
                         // a retried event: finish what the last attempt started
+                        let mut notified = None;
                         if let Some(customer) = self.ports.customer(&c.customer_id).await? {
                             let template = if c.version == 1 { "opened" } else { "reassessed" };
                             let kind = if c.version == 1 { TimelineKind::Disruption } else { TimelineKind::Case };
-                            self.ports.effects(c, &customer, template, ("compensate", "system"), kind).await?;
+                            notified =
+                                Some(self.ports.effects(c, &customer, template, ("compensate", "system"), kind).await?);
                         }
-                        let mut done = c.clone();
-                        done.effects_done = true;
-                        done.version += 1;
-                        match self.ports.cases.put_case(&done, Some(c.version)).await {
+                        match self.ports.cases.put_case(&done(c, notified), Some(c.version)).await {
                             Ok(()) => {}
                             Err(CmpError::Store(StoreError::Conflict)) => continue,
                             Err(e) => return Err(e),
@@ -445,12 +469,9 @@ impl Compensator {
                 Err(CmpError::Store(StoreError::Conflict)) => continue,
                 Err(e) => return Err(e),
             }
-            self.ports.effects(&case, &customer, template, ("compensate", "system"), kind).await?;
-            let mut done = case.clone();
-            done.effects_done = true;
-            done.version += 1;
+            let notified = self.ports.effects(&case, &customer, template, ("compensate", "system"), kind).await?;
             // losing this race only means another writer moved the case on; the effects are done
-            match self.ports.cases.put_case(&done, Some(case.version)).await {
+            match self.ports.cases.put_case(&done(&case, Some(notified)), Some(case.version)).await {
                 Ok(()) | Err(CmpError::Store(StoreError::Conflict)) => {}
                 Err(e) => return Err(e),
             }
@@ -740,15 +761,16 @@ impl CaseDesk {
             Err(e) => return Err(internal(e)),
         }
         if let Some(template) = notify {
+            let mut notified = None;
             if let Some(customer) = self.ports.customer(&case.customer_id).await.map_err(internal)? {
-                self.ports
-                    .effects(&case, &customer, template, (by, role), TimelineKind::Case)
-                    .await
-                    .map_err(internal)?;
+                notified = Some(
+                    self.ports
+                        .effects(&case, &customer, template, (by, role), TimelineKind::Case)
+                        .await
+                        .map_err(internal)?,
+                );
             }
-            let mut done = case.clone();
-            done.effects_done = true;
-            done.version += 1;
+            let done = done(&case, notified);
             if self.ports.cases.put_case(&done, Some(case.version)).await.is_ok() {
                 case = done;
             }
