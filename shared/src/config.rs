@@ -1,6 +1,7 @@
 //! Configuration from environment variables (documented in README.md, "Environment variables").
 use crate::crypto::CachePolicy;
 use crate::error::CmpError;
+use crate::retention::{self, DataClass};
 use std::time::Duration;
 
 #[derive(Debug, Clone)]
@@ -76,10 +77,10 @@ impl Config {
             max_batch_events: num(g, "MAX_BATCH_EVENTS", 500usize)?,
             max_event_bytes: num(g, "MAX_EVENT_BYTES", 131_072usize)?,
             max_request_bytes: num(g, "MAX_REQUEST_BYTES", 6_000_000usize)?,
-            dead_letter_ttl_days: num(g, "DEAD_LETTER_TTL_DAYS", 14i64)?,
+            dead_letter_ttl_days: num(g, "DEAD_LETTER_TTL_DAYS", retention::days(DataClass::DeadLetter).unwrap_or(14))?,
             audit_table: get("AUDIT_TABLE").filter(|v| !v.is_empty()),
             audit_bucket: get("AUDIT_BUCKET").filter(|v| !v.is_empty()),
-            audit_retention_days: num(g, "AUDIT_RETENTION_DAYS", 2557i64)?,
+            audit_retention_days: num(g, "AUDIT_RETENTION_DAYS", retention::days(DataClass::Audit).unwrap_or(2557))?,
             privacy_bucket: get("PRIVACY_BUCKET").filter(|v| !v.is_empty()),
             outbound_stream: get("OUTBOUND_STREAM").filter(|v| !v.is_empty()),
             exports_bucket: get("EXPORTS_BUCKET").filter(|v| !v.is_empty()),

@@ -29,6 +29,15 @@ pub enum DataClass {
     EventMarker,
     /// Access exports handed to the customer.
     AccessExport,
+    /// The flight index and each passenger's current booking (operational data for finding the
+    /// passengers of a disrupted flight).
+    FlightIndex,
+    /// Compensation cases, counted from their closure (open cases are kept while open).
+    CompensationCase,
+    /// Partner export files (pseudonymised, generalised).
+    PartnerExport,
+    /// The analyst snapshots (pseudonymised, generalised).
+    AnalyticsSnapshot,
 }
 
 #[derive(Debug, Clone, Copy, Serialize)]
@@ -95,10 +104,45 @@ pub const RULES: &[Rule] = &[
         mechanism: "s3_lifecycle",
         basis: "the customer downloads it; the link itself expires after 15 minutes",
     },
+    Rule {
+        class: DataClass::FlightIndex,
+        days: Some(1098),
+        mechanism: "dynamodb_ttl",
+        basis:
+            "3 years after the flight: disruptions reported late and claims re-opened; the cases keep what was decided",
+    },
+    Rule {
+        class: DataClass::CompensationCase,
+        days: Some(2557),
+        mechanism: "dynamodb_ttl (from closure)",
+        basis: "payments and legal claims: 7 years after the case is closed (limitation periods, accounting)",
+    },
+    Rule {
+        class: DataClass::PartnerExport,
+        days: Some(90),
+        mechanism: "s3_lifecycle",
+        basis: "partners collect the daily files; erased customers leave the next file",
+    },
+    Rule {
+        class: DataClass::AnalyticsSnapshot,
+        days: Some(35),
+        mechanism: "s3_lifecycle (AnalyticsRetentionDays)",
+        basis: "a month of daily snapshots for trends; older analysis reruns on newer snapshots",
+    },
 ];
 
 pub fn rule(class: DataClass) -> &'static Rule {
     RULES.iter().find(|r| r.class == class).unwrap_or(&RULES[0])
+}
+
+/// The period of a class, in days (`None`: kept while the profile exists).
+pub fn days(class: DataClass) -> Option<i64> {
+    rule(class).days
+}
+
+/// When an item of `class` that dates from `from` expires (epoch seconds).
+pub fn expiry(class: DataClass, from: DateTime<Utc>) -> Option<i64> {
+    days(class).map(|d| (from + chrono::Duration::days(d)).timestamp())
 }
 
 /// The class of a timeline entry.
@@ -114,7 +158,7 @@ pub fn timeline_class(kind: TimelineKind, detail: &serde_json::Value) -> DataCla
 
 /// When a timeline entry expires (epoch seconds), counted from when it happened.
 pub fn timeline_expiry(kind: TimelineKind, detail: &serde_json::Value, occurred_at: DateTime<Utc>) -> Option<i64> {
-    rule(timeline_class(kind, detail)).days.map(|d| (occurred_at + chrono::Duration::days(d)).timestamp())
+    expiry(timeline_class(kind, detail), occurred_at)
 }
 
 #[cfg(test)]
@@ -128,6 +172,48 @@ mod tests {
         for r in RULES {
             assert_eq!(RULES.iter().filter(|x| x.class == r.class).count(), 1, "{:?}", r.class);
         }
+    }
+
+    /// The periods the template enforces by itself (S3 lifecycle rules, parameters, function
+    /// environment) are the ones listed here.
+    #[test]
+    fn the_template_enforces_these_periods() {
+        let template = include_str!("../../infra/template.yaml");
+        // the lines of one top-level resource or parameter (indented by two spaces) of the template
+        let block = |name: &str| -> String {
+            let head = format!("  {name}:");
+            let mut lines = template.lines().skip_while(|l| *l != head);
+            let first = lines.next().unwrap_or_else(|| panic!("{name} is not in the template"));
+            let body = lines.take_while(|l| l.is_empty() || l.starts_with("   ") || l.starts_with("  #"));
+            std::iter::once(first).chain(body).collect::<Vec<_>>().join("\n")
+        };
+        let days = |c| days(c).unwrap();
+        assert!(block("ExportsBucket").contains(&format!("ExpirationInDays: {}", days(DataClass::PartnerExport))));
+        assert!(block("PrivacyBucket").contains(&format!("ExpirationInDays: {}", days(DataClass::AccessExport))));
+        assert!(block("AnalyticsRetentionDays").contains(&format!("Default: {}", days(DataClass::AnalyticsSnapshot))));
+        assert!(block("AuditRetentionDays").contains(&format!("Default: {}", days(DataClass::Audit))));
+        let audit_bucket = block("AuditBucket");
+        assert!(
+            audit_bucket.contains("ExpirationInDays: !Ref AuditRetentionDays"),
+            "audit objects expire after the lock"
+        );
+        assert!(block("CasesTable").contains("AttributeName: expires_at"), "closed cases expire");
+        let dead_letter = format!("DEAD_LETTER_TTL_DAYS: '{}'", days(DataClass::DeadLetter));
+        assert_eq!(
+            template.matches("DEAD_LETTER_TTL_DAYS:").count(),
+            template.matches(&dead_letter).count(),
+            "every function parks dead letters for the listed period"
+        );
+    }
+
+    #[test]
+    fn the_configuration_defaults_are_these_periods() {
+        let c = crate::config::Config::from_lookup(|k| {
+            matches!(k, "PROFILES_TABLE" | "KEYS_TABLE" | "KMS_KEY_ID" | "AUDIT_TABLE").then(|| "x".to_owned())
+        })
+        .unwrap();
+        assert_eq!(Some(c.dead_letter_ttl_days), days(DataClass::DeadLetter));
+        assert_eq!(Some(c.audit_retention_days), days(DataClass::Audit));
     }
 
     #[test]

@@ -200,6 +200,11 @@ async fn a_cancelled_flight_yields_one_case_per_passenger_once() {
     assert_eq!((status, closed["status"].as_str()), (200, Some("closed")), "{closed}");
     let errors = validator.errors("/components/schemas/Case", &closed);
     assert!(errors.is_empty(), "{errors:?}");
+    // a closed case expires after its retention period; open ones do not
+    for item in scan_table(&stack, "CasesTableName").await {
+        let closed = item.get("status").and_then(|v| v.as_s().ok()).map(String::as_str) == Some("closed");
+        assert_eq!(item.contains_key("expires_at"), closed, "{:?}", item.get("pk"));
+    }
     let (status, page) = agent.get(&format!("/v1/profiles/{id}/timeline?kind=case")).await.unwrap();
     assert_eq!(status, 200, "{page}");
     let templates: Vec<&str> = page["items"]

@@ -304,5 +304,20 @@ async fn the_platform_end_to_end() {
     assert!(entity_count(&items, "profile") >= customers, "one profile per demo customer at least");
     assert_eq!(entity_count(&items, "dead_letter"), 1, "only the deliberate poison record was parked");
 
+    // -- 8. retention: what expires carries its expiry (DynamoDB TTL), what lives as long as the
+    // profile does not
+    assert!(entity_count(&items, "flight_passenger") > 0 && entity_count(&items, "booking_current") > 0);
+    for item in &items {
+        let entity = item.get("entity").and_then(|v| v.as_s().ok()).map(String::as_str).unwrap_or_default();
+        let expires = item.get("expires_at").and_then(|v| v.as_n().ok()).and_then(|n| n.parse::<i64>().ok());
+        match entity {
+            "timeline" | "marker" | "dead_letter" | "flight_passenger" | "booking_current" => {
+                assert!(expires.is_some_and(|e| e > 1_700_000_000), "{entity} without expires_at: {:?}", item.get("pk"))
+            }
+            "profile" | "lookup" | "consent" => assert!(expires.is_none(), "{entity} with an expiry"),
+            _ => {}
+        }
+    }
+
     stack.stop().await;
 }

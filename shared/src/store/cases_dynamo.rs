@@ -45,7 +45,7 @@ fn time_key(t: DateTime<Utc>) -> String {
 
 fn item(c: &Case) -> Result<Item, CmpError> {
     let doc = serde_json::to_string(c).map_err(|e| CmpError::Integrity(e.to_string()))?;
-    Ok(HashMap::from([
+    let mut item = HashMap::from([
         ("pk".to_owned(), s(&c.id)),
         ("entity".to_owned(), s("case")),
         ("customer_id".to_owned(), s(c.customer_id.to_string())),
@@ -55,7 +55,14 @@ fn item(c: &Case) -> Result<Item, CmpError> {
         ("sla_due_at".to_owned(), s(time_key(c.sla_due_at))),
         ("version".to_owned(), AttributeValue::N(c.version.to_string())),
         ("doc".to_owned(), s(doc)),
-    ]))
+    ]);
+    // a closed case expires after its retention period, counted from the closure
+    if c.status == CaseStatus::Closed {
+        if let Some(at) = crate::retention::expiry(crate::retention::DataClass::CompensationCase, c.updated_at) {
+            item.insert("expires_at".to_owned(), AttributeValue::N(at.to_string()));
+        }
+    }
+    Ok(item)
 }
 
 fn from_item(i: &Item) -> Result<Case, CmpError> {

@@ -337,33 +337,41 @@ impl DynamoStore {
             items.push(self.put(&self.profiles_table, flight_item(f)?, None)?);
         }
         if let Some(b) = &c.booking_current {
-            items.push(self.put(&self.profiles_table, booking_current_item(b)?, None)?);
+            // the current booking lives as long as the flight-index items it vouches for
+            let expires_at = match c.flight_index.first() {
+                Some(f) => flight_index_expiry(&f.itinerary, f.recorded_at),
+                None => flight_index_expiry(&[], b.recorded_at),
+            };
+            items.push(self.put(&self.profiles_table, booking_current_item(b, expires_at)?, None)?);
         }
         Ok(items)
     }
 }
 
-/// How long flight-index items are kept after the flight: claims under EU261 are brought within
-/// national limitation periods (up to 6 years in the UK); the cases keep what was decided.
-const FLIGHT_INDEX_DAYS: i64 = 3 * 366;
+/// When a passenger's flight-index items expire: the retention period of the flight index after
+/// the last flight of the itinerary (claims are brought within national limitation periods; the
+/// cases keep what was decided).
+fn flight_index_expiry(itinerary: &[crate::cases::IndexedLeg], recorded_at: DateTime<Utc>) -> Option<i64> {
+    let last = itinerary.iter().map(|l| l.scheduled_departure.with_timezone(&Utc)).max().unwrap_or(recorded_at);
+    crate::retention::expiry(crate::retention::DataClass::FlightIndex, last.max(recorded_at))
+}
 
 fn flight_item(f: &crate::cases::FlightPassenger) -> Result<Item, CmpError> {
-    let expires = f.itinerary.get(f.leg).map(|l| l.scheduled_departure.with_timezone(&Utc)).unwrap_or(f.recorded_at)
-        + chrono::Duration::days(FLIGHT_INDEX_DAYS);
     to_item(&serde_json::json!({
         "pk": f.flight_key, "sk": format!("PAX#{}", f.passenger_key), "entity": "flight_passenger",
         "customer_id": f.customer_id, "owner": customer_pk(&f.customer_id), "passenger_key": f.passenger_key,
         "itinerary": serde_json::to_string(&f.itinerary).map_err(|e| CmpError::Integrity(e.to_string()))?,
         "leg": f.leg, "booking_status": f.booking_status, "recorded_at": f.recorded_at,
-        "expires_at": expires.timestamp(),
+        "expires_at": flight_index_expiry(&f.itinerary, f.recorded_at),
     }))
 }
 
-fn booking_current_item(b: &crate::cases::BookingCurrent) -> Result<Item, CmpError> {
+fn booking_current_item(b: &crate::cases::BookingCurrent, expires_at: Option<i64>) -> Result<Item, CmpError> {
     to_item(&serde_json::json!({
         "pk": format!("PAXB#{}", b.passenger_key), "sk": "CURRENT", "entity": "booking_current",
         "customer_id": b.customer_id, "owner": customer_pk(&b.customer_id), "passenger_key": b.passenger_key,
         "flight_keys": b.flight_keys, "status": b.status, "recorded_at": b.recorded_at,
+        "expires_at": expires_at,
     }))
 }
 
