@@ -116,6 +116,17 @@ async fn consents_access_and_erasure() {
     let (_, state) = customer.get(&format!("/v1/profiles/{id}/consents")).await.unwrap();
     assert_eq!(email_state(&state)["allowed"], false);
     assert_ne!(email_state(&state)["evidence"]["captured_by"], "customer", "the agent's id is the evidence");
+    // the agent's change is in the audit trail, with the purpose of the call
+    let (status, trail) = token("privacy_officer", true, None).get(&format!("/v1/audit?customer={id}")).await.unwrap();
+    assert_eq!(status, 200, "{trail}");
+    assert_eq!(trail["chain"]["valid"], true);
+    let recorded =
+        trail["items"].as_array().unwrap().iter().find(|r| {
+            r["action"] == "change_consent" && r["role"] == "call_centre_agent" && r["outcome"] == "withdrawn"
+        });
+    let recorded = recorded.unwrap_or_else(|| panic!("no audit record of the agent's change: {trail}"));
+    assert_eq!(recorded["purpose"], "privacy_test");
+    assert!(recorded["fields"].as_array().unwrap().iter().any(|f| f == "consent:marketing_email"), "{recorded}");
     // the withdrawal is published, and the next outbound event honours it
     let before = stack.records_done();
     writer.post_json("/v1/events", &update("priv-upd-2", "+48 601 555 216")).await.unwrap();
