@@ -117,6 +117,49 @@ pub fn inventory() -> Value {
         "retention": retention(DataClass::AccessExport),
         "outputs": {"api_roles": ["customer", "privacy_officer"], "access_export": false, "outbound_events": false, "partner_exports": false, "logs": false},
     }));
+    let case_roles = |a: crate::authz::Action| {
+        crate::authz::PERMISSIONS
+            .iter()
+            .find(|(x, _)| *x == a)
+            .map(|(_, r)| r.iter().map(|x| x.as_str()).collect::<Vec<_>>())
+            .unwrap_or_default()
+    };
+    fields.push(json!({
+        "field": "case.notes",
+        "classification": "personal_free_text",
+        "stored_in": "cases table, item <case id>, attribute doc.notes[].sealed",
+        "encrypted": SEALED,
+        "retention": retention(DataClass::CompensationCase),
+        "outputs": {"api_roles": case_roles(crate::authz::Action::ReadCases).into_iter().filter(|r| *r != "customer").collect::<Vec<_>>(),
+                    "access_export": true, "outbound_events": false, "partner_exports": false, "logs": false},
+        "note": "agents' notes on a compensation case; card numbers are redacted before sealing",
+    }));
+    fields.push(json!({
+        "field": "case.payout",
+        "classification": "financial",
+        "stored_in": "cases table, item <case id>, attribute doc.payout_sealed",
+        "encrypted": SEALED,
+        "retention": retention(DataClass::CompensationCase),
+        "outputs": {"api_roles": [], "access_export": true, "outbound_events": false, "partner_exports": false, "logs": false},
+        "note": "IBAN and account holder given by the customer for a compensation payment; never shown by the API after it is given (payout_on_file)",
+    }));
+    fields.push(json!({
+        "field": "case",
+        "classification": "pseudonymous",
+        "stored_in": "cases table, item <case id> (flight, date, disruption, assessment, status, queue, priority, amount)",
+        "encrypted": "table encryption at rest (KMS); holds no direct identifier",
+        "retention": retention(DataClass::CompensationCase),
+        "outputs": {"api_roles": case_roles(crate::authz::Action::ReadCases), "access_export": true,
+                    "outbound_events": "notification.requested: case id, status, eligibility and amount", "partner_exports": false, "logs": false},
+    }));
+    fields.push(json!({
+        "field": "flight_index",
+        "classification": "pseudonymous",
+        "stored_in": "profiles table, items FLT#<flight>#<date>/PAX#<passenger key> and PAXB#<passenger key>/CURRENT (itinerary, booking status; the passenger key is an HMAC of record locator and passenger id)",
+        "encrypted": "table encryption at rest (KMS); holds no direct identifier",
+        "retention": retention(DataClass::FlightIndex),
+        "outputs": {"api_roles": [], "access_export": false, "outbound_events": false, "partner_exports": false, "logs": false},
+    }));
     // what the analyst dataset carries (pseudonymised, analytics consent; docs/exports.md)
     for f in fields.iter_mut() {
         let form = match f["field"].as_str() {
@@ -151,6 +194,13 @@ mod tests {
         for f in crate::domain::profile::FIELDS {
             assert!(listed.contains(&f), "{f} missing from the inventory");
         }
+        // every retention class of personal data is some field's
+        let text = inv["fields"].to_string();
+        for class in ["compensation_case", "flight_index", "free_text", "consent", "dead_letter", "audit"] {
+            assert!(text.contains(&format!("\"class\":\"{class}\"")), "no field is kept under {class}");
+        }
+        let payout = inv["fields"].as_array().unwrap().iter().find(|f| f["field"] == "case.payout").unwrap();
+        assert_eq!(payout["outputs"]["api_roles"], serde_json::json!([]), "payout details are never shown");
         let dob = inv["fields"].as_array().unwrap().iter().find(|f| f["field"] == "date_of_birth").unwrap();
         assert_eq!(
             dob["outputs"]["api_roles"],
