@@ -110,7 +110,7 @@ async fn customer(
         captured_by: "customer".into(),
         event_id: format!("bench-{i}"),
     };
-    let bookings = rng.random_range(0..=7);
+    let bookings: u32 = rng.random_range(0..=7);
     let timeline = (0..bookings)
         .map(|b| {
             let at = now - Days::days(rng.random_range(1..365));
@@ -135,6 +135,13 @@ async fn customer(
         created_at: now,
         updated_at: now,
         tier: tier.map(str::to_owned),
+        bookings,
+        segments: cmp_shared::segments::segments(cmp_shared::segments::Inputs {
+            tier,
+            loyalty_member: tier.is_some(),
+            bookings,
+            sources: 1,
+        }),
         sealed,
         lineage: BTreeMap::new(),
         sources: BTreeMap::new(),

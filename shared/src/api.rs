@@ -120,6 +120,7 @@ impl ReadApi {
             "preferences": g.preferences,
             "special_assistance": g.special_assistance,
             "tier": record.tier,
+            "segments": (!record.segments.is_empty()).then_some(&record.segments),
             "lineage": lineage,
             "sources": record.sources.iter().map(|(s, t)| json!({"source": s, "first_seen": t})).collect::<Vec<_>>(),
         });

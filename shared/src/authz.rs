@@ -265,6 +265,8 @@ pub enum Field {
     Nationality,
     Loyalty,
     Tier,
+    /// Segments ([`crate::segments`]): say no more than the tier and booking count.
+    Segments,
     Address,
     Documents,
     Preferences,
@@ -284,6 +286,7 @@ impl Field {
             Field::Nationality => "nationality",
             Field::Loyalty => "loyalty",
             Field::Tier => "tier",
+            Field::Segments => "segments",
             Field::Address => "address",
             Field::Documents => "documents",
             Field::Preferences => "preferences",
@@ -319,6 +322,7 @@ const ALL_FIELDS: &[Field] = &[
     Nationality,
     Loyalty,
     Tier,
+    Segments,
     Address,
     Documents,
     Preferences,
@@ -332,16 +336,16 @@ const ALL_FIELDS: &[Field] = &[
 pub fn profile_view(role: Role) -> &'static [Field] {
     match role {
         CallCentreAgent => {
-            &[Name, Emails, Phones, DateOfBirth, Loyalty, Tier, Address, Preferences, SpecialAssistance, Sources]
+            &[Name, Emails, Phones, DateOfBirth, Loyalty, Tier, Segments, Address, Preferences, SpecialAssistance, Sources]
         }
         CheckinAgent => {
-            &[Name, Phones, DateOfBirth, Nationality, Loyalty, Tier, Documents, Preferences, SpecialAssistance]
+            &[Name, Phones, DateOfBirth, Nationality, Loyalty, Tier, Segments, Documents, Preferences, SpecialAssistance]
         }
-        CabinCrew => &[Name, Tier, Preferences, SpecialAssistance, RecentComplaints],
+        CabinCrew => &[Name, Tier, Segments, Preferences, SpecialAssistance, RecentComplaints],
         CustomerAffairs | PrivacyOfficer | Admin | Customer => ALL_FIELDS,
-        Marketing => &[Tier, Preferences, Nationality],
-        DataAnalyst => &[Tier, Preferences, Nationality, Sources],
-        Partner => &[Tier],
+        Marketing => &[Tier, Segments, Preferences, Nationality],
+        DataAnalyst => &[Tier, Segments, Preferences, Nationality, Sources],
+        Partner => &[Tier, Segments],
         Channel => &[],
     }
 }

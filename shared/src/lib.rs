@@ -31,6 +31,7 @@ pub mod resolve;
 pub mod retention;
 pub mod rights;
 pub mod schema;
+pub mod segments;
 pub mod store;
 pub mod telemetry;
 

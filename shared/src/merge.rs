@@ -56,6 +56,15 @@ pub struct Merge {
     spare: std::sync::Mutex<Vec<(CustomerId, DataKey, Vec<u8>)>>,
 }
 
+/// The unit being merged, with its marker and where its observations come from.
+#[derive(Clone, Copy)]
+struct UnitCtx<'a> {
+    event: &'a Event,
+    unit: &'a Unit,
+    marker: &'a str,
+    from: &'a Lineage,
+}
+
 enum UnitResult {
     Created,
     Updated,
@@ -105,6 +114,16 @@ fn change_entry(event: &Event, id: &CustomerId, action: &str, fields: &[&str]) -
         request_id: event.id.clone(),
         outcome: "changed".into(),
     }
+}
+
+/// The segments of a profile as it is about to be written.
+fn segments_of(p: &ProfileRecord, golden: &Golden) -> Vec<String> {
+    crate::segments::segments(crate::segments::Inputs {
+        tier: p.tier.as_deref(),
+        loyalty_member: golden.loyalty.is_some(),
+        bookings: p.bookings,
+        sources: p.sources.len(),
+    })
 }
 
 pub fn timeline_field(sk: &str) -> String {
@@ -164,6 +183,10 @@ impl Merge {
         let mut ids = unit.identifiers();
         ids.sort_by_key(|i| i.priority());
         let lookups: Vec<String> = ids.iter().map(|i| self.indexer.lookup_key(i)).collect();
+        let booking_lookup = ids
+            .iter()
+            .find(|i| matches!(i, crate::domain::event::Identifier::BookingPassenger(_)))
+            .map(|i| self.indexer.lookup_key(i));
         let mut lookups_unique = lookups.clone();
         lookups_unique.sort();
         lookups_unique.dedup();
@@ -189,9 +212,13 @@ impl Merge {
                 .filter(|l| pre.owners.get(*l).is_some_and(|o| Some(o) != target.as_ref()))
                 .count();
             let claims: Vec<String> = lookups_unique.iter().filter(|l| !pre.owners.contains_key(*l)).cloned().collect();
+            // a booking counts once per passenger: a re-recorded booking finds its passenger claimed
+            let new_booking = unit.timeline.kind == TimelineKind::Booking
+                && booking_lookup.as_ref().is_none_or(|l| claims.contains(l));
+            let ctx = UnitCtx { event, unit, marker: &marker, from: &from };
             let result = match target {
-                None => self.create(event, unit, &marker, &from, claims).await,
-                Some(id) => self.update(event, unit, &marker, &from, id, claims).await,
+                None => self.create(&ctx, claims).await,
+                Some(id) => self.update(&ctx, id, claims, new_booking).await,
             };
             match result {
                 Ok(r) => {
@@ -251,14 +278,8 @@ impl Merge {
         }
     }
 
-    async fn create(
-        &self,
-        event: &Event,
-        unit: &Unit,
-        marker: &str,
-        from: &Lineage,
-        claims: Vec<String>,
-    ) -> Result<UnitResult, CmpError> {
+    async fn create(&self, ctx: &UnitCtx<'_>, claims: Vec<String>) -> Result<UnitResult, CmpError> {
+        let UnitCtx { event, unit, marker, from } = *ctx;
         // a customer id with its data key minted for a creation that lost a race is used again
         // (the key's encryption context is the id, so the two travel together)
         let spare = self.spare.lock().unwrap_or_else(|p| p.into_inner()).pop();
@@ -274,7 +295,7 @@ impl Merge {
         let mut lineage = BTreeMap::new();
         golden.apply(&mut lineage, &unit.observation, from);
         let now = Utc::now();
-        let profile = ProfileRecord {
+        let mut profile = ProfileRecord {
             sealed: seal_all(&key, &id, &golden, &FIELDS),
             id: id.clone(),
             version: 1,
@@ -283,10 +304,13 @@ impl Merge {
             created_at: now,
             updated_at: now,
             tier: golden.tier().map(|t| format!("{t:?}").to_lowercase()),
+            bookings: u32::from(unit.timeline.kind == TimelineKind::Booking),
+            segments: vec![],
             lineage,
             sources: BTreeMap::from([(event.source.clone(), event.time)]),
             erased_at: None,
         };
+        profile.segments = segments_of(&profile, &golden);
         let flights = self.flight_entries(unit, &id, event);
         let commit = Commit {
             marker: marker.to_owned(),
@@ -326,13 +350,12 @@ impl Merge {
 
     async fn update(
         &self,
-        event: &Event,
-        unit: &Unit,
-        marker: &str,
-        from: &Lineage,
+        ctx: &UnitCtx<'_>,
         id: CustomerId,
         claims: Vec<String>,
+        new_booking: bool,
     ) -> Result<UnitResult, CmpError> {
+        let UnitCtx { event, unit, marker, from } = *ctx;
         let (current, audit_head) = self.store.get_profile_and_audit_head(&id).await?;
         let Some(current) = current else {
             return Err(CmpError::Integrity("a lookup item points at a missing profile".into()));
@@ -349,7 +372,11 @@ impl Merge {
         if event.time < *first_seen {
             *first_seen = event.time;
         }
-        let profile_changed = !changed.is_empty() || lineage != current.lineage || sources != current.sources;
+        let bookings = current.bookings + u32::from(new_booking);
+        let profile_changed = !changed.is_empty()
+            || lineage != current.lineage
+            || sources != current.sources
+            || bookings != current.bookings;
         let mut profile = current.clone();
         if profile_changed {
             let mut sealed = current.sealed.clone();
@@ -362,6 +389,8 @@ impl Merge {
             profile.version = current.version + 1;
             profile.updated_at = Utc::now();
             profile.tier = golden.tier().map(|t| format!("{t:?}").to_lowercase());
+            profile.bookings = bookings;
+            profile.segments = segments_of(&profile, &golden);
         }
         let flights = self.flight_entries(unit, &id, event);
         let commit = Commit {
@@ -643,5 +672,31 @@ mod tests {
         let out = w.merge.process_record(changed.as_bytes(), "t").await.unwrap();
         assert_eq!(out, Outcome::Applied(Tally { unchanged: 2, ..Default::default() }));
         assert_eq!(w.store.profile_count(), 2);
+        assert!(w.store.profiles().iter().all(|p| p.bookings == 1), "a re-recorded booking is one booking");
+    }
+
+    #[tokio::test]
+    async fn four_bookings_make_a_frequent_flyer() {
+        let w = world();
+        for (i, locator) in ["K7PX2A", "K7PX2B", "K7PX2C", "K7PX2D"].iter().enumerate() {
+            let booking = serde_json::to_vec(&json!({
+                "specversion": "1.0", "id": format!("fb{i}"), "source": "/systems/pss", "type": "booking.recorded",
+                "time": "2026-11-20T10:00:00Z", "subject": locator,
+                "data": {
+                    "record_locator": locator, "channel": "web", "status": "confirmed", "booked_at": "2026-11-20T09:59:00Z",
+                    "passengers": [{"passenger_id": "P1", "type": "adult", "name": {"given": "Ewa", "family": "Nowak"},
+                                    "email": "ewa.nowak@example.com", "loyalty_number": "GA7654321"}],
+                    "segments": [{"segment_id": "S1", "flight_number": "GA123", "operating_carrier": "GA", "departure_date": "2026-12-01",
+                        "origin": "WAW", "destination": "DUB", "scheduled_departure": "2026-12-01T07:00:00+01:00", "scheduled_arrival": "2026-12-01T09:00:00+00:00"}]
+                }
+            }))
+            .unwrap();
+            w.merge.process_record(&booking, "t").await.unwrap();
+            let p = &w.store.profiles()[0];
+            assert_eq!(p.bookings, i as u32 + 1);
+            assert_eq!(p.segments.contains(&"frequent_flyer".to_owned()), i == 3, "{:?}", p.segments);
+            assert!(p.segments.contains(&"loyalty_member".to_owned()));
+        }
+        assert_eq!(w.store.profile_count(), 1);
     }
 }

@@ -1,7 +1,7 @@
 //! Publish: the profile table's stream → outbound change events on the outbound Kinesis stream.
 //!
 //! One event per change that matters to subscribers: `customer.created`, `customer.updated` (which
-//! attributes changed, tier changes), `customer.merged`, `customer.erased` and
+//! attributes changed, tier and segment changes), `customer.merged`, `customer.erased` and
 //! `customer.consent_changed`; none for a write that changed nothing a subscriber can see. Events
 //! carry no personal data (customer ids, attribute names, tier, consent purposes); subscribers fetch
 //! details through the API with their own role. Each event's id is derived from the table stream
@@ -51,6 +51,20 @@ fn n(item: &Item, k: &str) -> Option<u64> {
     }
 }
 
+/// A list of strings (`segments`); absent is empty.
+fn strings(item: &Item, k: &str) -> Vec<String> {
+    match item.get(k) {
+        Some(AttributeValue::L(l)) => l
+            .iter()
+            .filter_map(|v| match v {
+                AttributeValue::S(s) => Some(s.clone()),
+                _ => None,
+            })
+            .collect(),
+        _ => vec![],
+    }
+}
+
 fn sealed(item: &Item) -> Option<&std::collections::HashMap<String, AttributeValue>> {
     match item.get("sealed") {
         Some(AttributeValue::M(m)) => Some(m),
@@ -81,7 +95,7 @@ pub fn derive(r: &EventRecord) -> Option<Change> {
             Some(Change {
                 customer_id,
                 event_type: "customer.created",
-                data: json!({"version": version, "tier": s(new, "tier"), "attributes": attributes}),
+                data: json!({"version": version, "tier": s(new, "tier"), "attributes": attributes, "segments": strings(new, "segments")}),
                 active: true,
             })
         }
@@ -115,12 +129,16 @@ pub fn derive(r: &EventRecord) -> Option<Change> {
             }
             let changed = changed_attributes(old, new);
             let (tier_was, tier_is) = (s(old, "tier"), s(new, "tier"));
-            if changed.is_empty() && tier_was == tier_is {
+            let (added, removed) = crate::segments::diff(&strings(old, "segments"), &strings(new, "segments"));
+            if changed.is_empty() && tier_was == tier_is && added.is_empty() && removed.is_empty() {
                 return None;
             }
             let mut data = json!({"version": version, "changed": changed});
             if tier_was != tier_is {
                 data["tier"] = json!({"from": tier_was, "to": tier_is});
+            }
+            if !added.is_empty() || !removed.is_empty() {
+                data["segments"] = json!({"added": added, "removed": removed});
             }
             Some(Change { customer_id, event_type: "customer.updated", data, active: true })
         }

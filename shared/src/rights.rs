@@ -342,7 +342,7 @@ impl Rights {
                 "in_force": self.consents.may_use(id, crate::consent::Purpose::PartnerSharing).await?.allowed,
                 "partners": crate::export::PARTNERS.iter().map(|p| json!({
                     "partner": p.id, "name": p.name, "schedule": p.schedule,
-                    "tiers": p.tiers, "fields": p.fields,
+                    "tiers": p.tiers, "segments": p.segments, "fields": p.fields,
                 })).collect::<Vec<_>>(),
             },
             "retention": crate::retention::RULES,
@@ -427,6 +427,8 @@ impl Rights {
                     created_at: current.created_at,
                     updated_at: now,
                     tier: None,
+                    bookings: 0,
+                    segments: vec![],
                     sealed: Default::default(),
                     lineage: Default::default(),
                     sources: Default::default(),

@@ -284,6 +284,7 @@ pub fn subject_rows(s: &Subject, keys: &Pseudonymiser, now: DateTime<Utc>, out: 
             .or_else(|| g.nationality.as_ref().map(|n| n.as_str().to_owned())),
         home_airport: g.preferences.home_airport.clone(),
         bookings,
+        segments: s.record.segments.clone(),
     };
     let q = generalise(&candidate, today);
     let first_seen = s.record.sources.values().min().copied().unwrap_or(s.record.created_at);

@@ -63,6 +63,8 @@ pub struct Partner {
     pub name: &'static str,
     /// Loyalty tiers exported (empty: every customer, members or not).
     pub tiers: &'static [&'static str],
+    /// Segments exported ([`crate::segments`]): a customer in any of them (empty: any customer).
+    pub segments: &'static [&'static str],
     pub fields: &'static [Qi],
     /// How often the scheduled run exports for them (the schedule in the template runs daily).
     pub schedule: &'static str,
@@ -83,6 +85,7 @@ pub const PARTNERS: &[Partner] = &[
         id: "aurora-hotels",
         name: "Aurora Hotels",
         tiers: &["silver", "gold", "platinum"],
+        segments: &[],
         fields: &[Qi::AgeBand, Qi::Country, Qi::Tier, Qi::TravelFrequency],
         schedule: "daily",
     },
@@ -90,13 +93,16 @@ pub const PARTNERS: &[Partner] = &[
         id: "velo-car-rental",
         name: "Velo Car Rental",
         tiers: &[],
+        segments: &[],
         fields: &[Qi::AgeBand, Qi::Country, Qi::HomeRegion],
         schedule: "daily",
     },
     Partner {
         id: "skyrest-lounges",
         name: "SkyRest Lounges",
-        tiers: &["gold", "platinum"],
+        tiers: &[],
+        // elite members and frequent flyers of any tier
+        segments: &["elite", "frequent_flyer"],
         fields: &[Qi::Tier, Qi::TravelFrequency, Qi::HomeRegion],
         schedule: "daily",
     },
@@ -115,6 +121,7 @@ pub struct Candidate {
     pub country: Option<String>,
     pub home_airport: Option<String>,
     pub bookings: u32,
+    pub segments: Vec<String>,
 }
 
 /// The generalised quasi-identifiers of a candidate.
@@ -261,7 +268,9 @@ pub fn select(
             sel.without_consent += 1;
             continue;
         }
-        if !p.tiers.is_empty() && !c.tier.as_deref().is_some_and(|t| p.tiers.contains(&t)) {
+        let tier_ok = p.tiers.is_empty() || c.tier.as_deref().is_some_and(|t| p.tiers.contains(&t));
+        let segment_ok = p.segments.is_empty() || c.segments.iter().any(|s| p.segments.contains(&s.as_str()));
+        if !tier_ok || !segment_ok {
             sel.out_of_segment += 1;
             continue;
         }
@@ -376,6 +385,7 @@ impl Exporter {
                         country: None,
                         home_airport: None,
                         bookings,
+                        segments: p.segments.clone(),
                     };
                     if consenting {
                         let key = keys.key_for(&p.id).await?;

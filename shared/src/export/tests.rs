@@ -24,6 +24,12 @@ fn cand(i: u32, tier: &str, country: &str, year: i32) -> Candidate {
         country: Some(country.into()),
         home_airport: Some("DUB".into()),
         bookings: i % 4,
+        segments: crate::segments::segments(crate::segments::Inputs {
+            tier: Some(tier),
+            loyalty_member: true,
+            bookings: i % 4,
+            sources: 1,
+        }),
     }
 }
 
@@ -65,9 +71,19 @@ fn every_class_has_k_rows_and_pseudonyms_do_not_join_across_partners() {
     assert!(b.rows.iter().all(|r| !ha.contains(r.pseudonym.as_str())), "two partners' files join");
     // stable between runs for one partner
     assert_eq!(a.rows, select(hotels, &cands, &Pseudonymiser::from_key(&[1; 32]), 5, today()).rows);
-    // segments: lounges take gold and platinum only
+    // segments: lounges take elite members and frequent flyers only
     let silver: Vec<(Candidate, bool)> = (0..12).map(|i| (cand(300 + i, "silver", "IE", 1985), true)).collect();
     assert_eq!(select(lounges, &silver, &kl, 5, today()).out_of_segment, 12);
+    let frequent: Vec<(Candidate, bool)> = (0..12)
+        .map(|i| {
+            let mut c = cand(400 + i, "silver", "IE", 1985);
+            c.bookings = 6;
+            c.segments.push("frequent_flyer".into());
+            (c, true)
+        })
+        .collect();
+    let sel = select(lounges, &frequent, &kl, 5, today());
+    assert_eq!((sel.out_of_segment, sel.rows.len()), (0, 12), "frequent flyers of any tier");
 }
 
 struct World {

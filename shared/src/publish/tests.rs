@@ -59,7 +59,13 @@ fn table_changes_become_the_events_subscribers_need() {
         json!({"entity": {"S": "consent"}, "customer_id": {"S": ID}, "purpose": {"S": "marketing_email"},
                "granted": {"BOOL": false}, "acted_at": {"S": "2026-11-23T09:00:00Z"}, "channel": {"S": "web"}}),
     );
-    let ev = batch(vec![created, updated, noop, erased, timeline, removed, consent]);
+    // a booking that makes a frequent flyer: no attribute changed, a segment did
+    let frequent = record("MODIFY", "8", profile(5, "active", Some("gold"), &[("name", "AAAA")]), {
+        let mut p = profile(6, "active", Some("gold"), &[("name", "AAAA")]);
+        p["segments"] = json!({"L": [{"S": "loyalty_member"}, {"S": "frequent_flyer"}]});
+        p
+    });
+    let ev = batch(vec![created, updated, noop, erased, timeline, removed, consent, frequent]);
     let changes: Vec<Option<Change>> = ev.records.iter().map(derive).collect();
     let types: Vec<Option<&str>> = changes.iter().map(|c| c.as_ref().map(|c| c.event_type)).collect();
     assert_eq!(
@@ -71,9 +77,14 @@ fn table_changes_become_the_events_subscribers_need() {
             Some("customer.erased"),
             None,
             None,
-            Some("customer.consent_changed")
+            Some("customer.consent_changed"),
+            Some("customer.updated")
         ]
     );
+    let seg = changes[7].as_ref().unwrap();
+    assert_eq!(seg.data["changed"], json!([]));
+    assert_eq!(seg.data["segments"], json!({"added": ["loyalty_member", "frequent_flyer"], "removed": []}));
+    assert!(changes[1].as_ref().unwrap().data.get("segments").is_none(), "no segment change, no segments");
     let up = changes[1].as_ref().unwrap();
     assert_eq!(up.data["changed"], json!(["emails", "phones"]));
     assert_eq!(up.data["tier"], json!({"from": null, "to": "gold"}));

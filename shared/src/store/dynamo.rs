@@ -68,6 +68,10 @@ struct ProfileItem {
     updated_at: DateTime<Utc>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     tier: Option<String>,
+    #[serde(default)]
+    bookings: u32,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    segments: Vec<String>,
     sealed: BTreeMap<String, ByteBuf>,
     lineage: BTreeMap<String, Lineage>,
     sources: BTreeMap<String, DateTime<Utc>>,
@@ -220,6 +224,8 @@ impl DynamoStore {
             created_at: p.created_at,
             updated_at: p.updated_at,
             tier: p.tier.clone(),
+            bookings: p.bookings,
+            segments: p.segments.clone(),
             sealed: p.sealed.iter().map(|(k, v)| (k.clone(), ByteBuf::from(v.clone()))).collect(),
             lineage: p.lineage.clone(),
             sources: p.sources.clone(),
@@ -499,6 +505,8 @@ fn profile_from(item: ProfileItem) -> Result<ProfileRecord, CmpError> {
         created_at: item.created_at,
         updated_at: item.updated_at,
         tier: item.tier,
+        bookings: item.bookings,
+        segments: item.segments,
         sealed: item.sealed.into_iter().map(|(k, v)| (k, v.into_vec())).collect(),
         lineage: item.lineage,
         sources: item.sources,

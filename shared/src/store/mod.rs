@@ -46,6 +46,10 @@ pub struct ProfileRecord {
     pub updated_at: DateTime<Utc>,
     /// Loyalty tier, kept in clear for segmentation and routing.
     pub tier: Option<String>,
+    /// Bookings recorded for the customer (one per booking passenger unit), in clear.
+    pub bookings: u32,
+    /// Segments ([`crate::segments`]), in clear.
+    pub segments: Vec<String>,
     /// Field name → AES-GCM ciphertext.
     pub sealed: BTreeMap<String, Vec<u8>>,
     pub lineage: BTreeMap<String, Lineage>,
