@@ -335,12 +335,31 @@ const ALL_FIELDS: &[Field] = &[
 /// the timestamps. Roles without `ReadProfile` have no view.
 pub fn profile_view(role: Role) -> &'static [Field] {
     match role {
-        CallCentreAgent => {
-            &[Name, Emails, Phones, DateOfBirth, Loyalty, Tier, Segments, Address, Preferences, SpecialAssistance, Sources]
-        }
-        CheckinAgent => {
-            &[Name, Phones, DateOfBirth, Nationality, Loyalty, Tier, Segments, Documents, Preferences, SpecialAssistance]
-        }
+        CallCentreAgent => &[
+            Name,
+            Emails,
+            Phones,
+            DateOfBirth,
+            Loyalty,
+            Tier,
+            Segments,
+            Address,
+            Preferences,
+            SpecialAssistance,
+            Sources,
+        ],
+        CheckinAgent => &[
+            Name,
+            Phones,
+            DateOfBirth,
+            Nationality,
+            Loyalty,
+            Tier,
+            Segments,
+            Documents,
+            Preferences,
+            SpecialAssistance,
+        ],
         CabinCrew => &[Name, Tier, Segments, Preferences, SpecialAssistance, RecentComplaints],
         CustomerAffairs | PrivacyOfficer | Admin | Customer => ALL_FIELDS,
         Marketing => &[Tier, Segments, Preferences, Nationality],

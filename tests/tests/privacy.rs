@@ -6,6 +6,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use cmp_tests::*;
 use cmpctl::client::{encode, ApiClient};
 use parquet::file::reader::{FileReader, SerializedFileReader};
+use parquet::record::RowAccessor;
 use serde_json::{json, Value};
 use std::time::Duration;
 
@@ -45,6 +46,30 @@ fn update(id: &str, phone: &str) -> Value {
     json!({"specversion": "1.0", "id": id, "source": "/channels/app", "type": "customer.profile_observed",
            "time": "2026-11-20T08:00:00Z", "subject": format!("app-{id}"),
            "data": {"channel": "mobile_app", "loyalty": {"number": LOYALTY}, "phones": [{"number": phone}]}})
+}
+
+/// A key as S3 event notifications encode it (`%XX` escapes, `+` for a space), decoded.
+fn url_decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'%' if i + 2 < b.len() => {
+                out.push(u8::from_str_radix(&s[i + 1..i + 3], 16).unwrap_or(b'%'));
+                i += 3;
+            }
+            b'+' => {
+                out.push(b' ');
+                i += 1;
+            }
+            c => {
+                out.push(c);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 async fn download(url: &str) -> (u16, Value) {
@@ -137,6 +162,18 @@ async fn consents_access_and_erasure() {
         && x["data"]["contactable"]["marketing_email"] == false));
     let last = mine.iter().rev().find(|x| phone_update(x)).unwrap();
     assert_eq!(last["data"]["contactable"]["marketing_email"], false, "{last}");
+    // one event per change and none for a write that changes nothing: the same phone again (a new
+    // event), then a new phone; the stream keeps one customer's events in order
+    let updates_before = mine.iter().filter(|x| x["type"] == "customer.updated").count();
+    let before = stack.records_done();
+    writer.post_json("/v1/events", &update("priv-upd-noop", "+48 601 555 216")).await.unwrap();
+    writer.post_json("/v1/events", &update("priv-upd-3", "+48 601 555 217")).await.unwrap();
+    drained(&stack, before, 2).await;
+    let mine = events_of(&stack, &id, |e| e.iter().filter(|x| phone_update(x)).count() >= 3).await;
+    let updates = mine.iter().filter(|x| x["type"] == "customer.updated").count();
+    assert_eq!(updates, updates_before + 1, "one event for the new phone, none for the repeated one: {mine:?}");
+    let ids: std::collections::HashSet<&str> = mine.iter().filter_map(|x| x["id"].as_str()).collect();
+    assert_eq!(ids.len(), mine.len(), "event ids are unique");
     // an out-of-order event (acted before the withdrawal) does not override it
     let late = json!({"specversion": "1.0", "id": "priv-late", "source": "/channels/app", "type": "customer.consent_changed",
         "time": "2026-11-19T11:00:00Z", "subject": "app-1",
@@ -174,8 +211,47 @@ async fn consents_access_and_erasure() {
         assert_eq!(status, 201, "{resp}");
         resp["reports"][0].clone()
     };
+    // the partner's topic, subscribed to by a queue standing in for the partner
+    let sns = aws_sdk_sns::Client::new(&stack.sdk);
+    let sqs = aws_sdk_sqs::Client::new(&stack.sdk);
+    let topics = sns.list_topics().send().await.unwrap();
+    let topic = topics
+        .topics()
+        .iter()
+        .filter_map(|t| t.topic_arn())
+        .find(|a| a.contains("VeloCarRentalExportTopic"))
+        .expect("the partner's topic")
+        .to_owned();
+    let queue = sqs.create_queue().queue_name("velo-car-rental-inbox").send().await.unwrap().queue_url.unwrap();
+    let attrs = sqs
+        .get_queue_attributes()
+        .queue_url(&queue)
+        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
+        .send()
+        .await
+        .unwrap();
+    let queue_arn = attrs.attributes().unwrap()[&aws_sdk_sqs::types::QueueAttributeName::QueueArn].clone();
+    sns.subscribe()
+        .topic_arn(&topic)
+        .protocol("sqs")
+        .endpoint(&queue_arn)
+        .attributes("RawMessageDelivery", "true")
+        .send()
+        .await
+        .unwrap();
     let report = run(exporter.clone()).await;
     assert_eq!(report["manifest"]["rows"], 1, "{report}");
+    // the manifest's arrival notified the partner's topic
+    let notified = eventually("the partner's notification", Duration::from_secs(30), || async {
+        let got = sqs.receive_message().queue_url(&queue).max_number_of_messages(10).send().await.unwrap();
+        got.messages().iter().filter_map(|m| m.body()).find_map(|b| {
+            let v: Value = serde_json::from_str(b).ok()?;
+            // S3 event notifications carry the key URL-encoded
+            Some(url_decode(v["Records"][0]["s3"]["object"]["key"].as_str()?))
+        })
+    })
+    .await;
+    assert_eq!(Some(notified.as_str()), report["prefix"].as_str().map(|p| format!("{p}manifest.json")).as_deref());
     let s3 = cmpctl::stack::clients(&stack.sdk, None).s3;
     let bucket = stack.wiring.output("ExportsBucketName").expect("ExportsBucketName output").to_owned();
     let prefix = report["prefix"].as_str().unwrap().to_owned();
@@ -201,10 +277,15 @@ async fn consents_access_and_erasure() {
     std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(gz.as_slice()), &mut rows).unwrap();
     let row: Value = serde_json::from_str(rows.lines().next().unwrap()).unwrap();
     assert!(row["pseudonym"].as_str().unwrap().starts_with("p_") && row["country"] == "PL", "{row}");
-    for needle in [EMAIL, LOYALTY, "Zieliński", id.as_str(), "1979-05-30"] {
+    for needle in [EMAIL, LOYALTY, "Zieliński", id.as_str(), "1979-05-30", "601 555 21", "60155521", "Złota"] {
         assert!(!rows.contains(needle), "{needle} in the partner file");
     }
-    assert!(read(format!("{prefix}customers.parquet")).await.starts_with(b"PAR1"));
+    let velo_pseudonym = row["pseudonym"].as_str().unwrap().to_owned();
+    let parquet = read(format!("{prefix}customers.parquet")).await;
+    let reader = SerializedFileReader::new(bytes::Bytes::from(parquet)).expect("a Parquet file");
+    assert_eq!(reader.metadata().file_metadata().num_rows(), 1);
+    let first = reader.get_row_iter(None).unwrap().next().unwrap().unwrap();
+    assert_eq!(first.get_string(0).unwrap(), &velo_pseudonym, "the Parquet row is the JSON row");
     let manifest: Value = serde_json::from_slice(&read(format!("{prefix}manifest.json")).await).unwrap();
     assert_eq!(manifest["k"], 1);
     assert_eq!(customer.post_json(&format!("/v1/profiles/{id}/consents"), &own(false)).await.unwrap().0, 201);
@@ -260,7 +341,11 @@ async fn consents_access_and_erasure() {
     let (status, doc) = download(url).await;
     assert_eq!(status, 200, "{doc}");
     assert_eq!(doc["profile"]["name"]["family"], "Zieliński");
-    assert_eq!(doc["timeline"].as_array().unwrap().len(), 4, "two observations, the chat and two updates");
+    assert_eq!(
+        doc["timeline"].as_array().unwrap().len(),
+        6,
+        "the loyalty observation, the chat and four updates (one of them repeating a phone)"
+    );
     assert_eq!(
         doc["consents"]["history"].as_array().unwrap().len(),
         items.len() + 3,
@@ -367,6 +452,12 @@ async fn consents_access_and_erasure() {
     ids.dedup();
     assert_eq!(ids.len(), n, "one event per change");
     assert_eq!(mine.last().unwrap()["type"], "customer.erased", "nothing after the erasure: {mine:?}");
+
+    // -- the next partner export tells the partner to delete what it holds under their pseudonym
+    let report = run(exporter.clone()).await;
+    let notices = report["manifest"]["erasure_notices"].as_array().unwrap();
+    assert!(notices.iter().any(|n| n == velo_pseudonym.as_str()), "the erasure reaches the partner: {report}");
+    assert_eq!(report["manifest"]["rows"], 0);
 
     // -- the inventory lists every personal field and where it goes
     let (status, inv) = dpo.get("/v1/privacy/inventory").await.unwrap();

@@ -119,6 +119,8 @@ fn person(i: usize) -> Vec<u8> {
         "time": "2026-11-20T10:00:00Z", "subject": format!("m{i}"),
         "data": {"channel": "loyalty", "name": {"given": format!("Given{i}"), "family": format!("Family{i}")},
                  "emails": [{"address": format!("person{i}@example.com"), "verified": true}],
+                 "phones": [{"number": format!("+353 87 {}", 2_946_100 + i)}],
+                 "documents": [{"type": "passport", "number": format!("PX{}", 4_827_100 + i), "issuing_country": "IE"}],
                  "date_of_birth": "1986-03-14", "address": {"lines": ["1 Main St"], "city": "Cork", "country": "IE"},
                  "loyalty": {"number": format!("GA{:08}", 40_000_000 + i), "tier": "gold"},
                  "preferences": {"home_airport": "ORK"}}
@@ -191,7 +193,9 @@ async fn an_export_honours_consent_and_erasure_and_holds_no_personal_data() {
         } else {
             String::from_utf8_lossy(body).into_owned()
         };
-        for needle in ["Given1", "Family1", "person1@", "GA4000000", "1986-03-14", "cus_", "Cork"] {
+        let needles =
+            ["Given1", "Family1", "person1@", "GA4000000", "1986-03-14", "cus_", "Cork", "2946101", "PX4827101"];
+        for needle in needles {
             assert!(!text.contains(needle), "{needle} in {key}");
         }
     }
@@ -227,4 +231,32 @@ async fn an_export_honours_consent_and_erasure_and_holds_no_personal_data() {
     assert_eq!(notices.len(), 1);
     assert!(before.contains(&notices[0].as_str().unwrap()), "the notice names the pseudonym the partner holds");
     assert!(w.store.consents(&withdrawn).await.unwrap().len() == 2);
+}
+
+/// The template declares, for each partner of `PARTNERS` (and no other), its topic, its manifest
+/// notification, its topic policy and its read grant, at its index in `ExportPartnerPrincipals`.
+#[test]
+fn the_template_declares_every_partner() {
+    let template = include_str!("../../../infra/template.yaml");
+    for (i, p) in PARTNERS.iter().enumerate() {
+        let camel: String = p.id.split('-').map(|w| w[..1].to_uppercase() + &w[1..]).collect();
+        for needle in [
+            format!("  {camel}ExportTopic:\n    Type: AWS::SNS::Topic"),
+            format!("  {camel}TopicPolicy:\n    Type: AWS::SNS::TopicPolicy"),
+            format!("Topic: !Ref {camel}ExportTopic\n            Filter:\n              S3Key:\n                Rules:\n                  - {{ Name: prefix, Value: partner={}/ }}", p.id),
+            format!("AWS: !Select [{i}, !Ref ExportPartnerPrincipals]\n              Action: s3:GetObject\n              Resource: !Sub '${{ExportsBucket.Arn}}/partner={}/*'", p.id),
+            format!("AWS: !Select [{i}, !Ref ExportPartnerPrincipals]\n              Action: sns:Subscribe\n              Resource: !Ref {camel}ExportTopic"),
+        ] {
+            assert!(template.contains(&needle), "{}: the template lacks\n{needle}", p.id);
+        }
+    }
+    assert_eq!(
+        template.matches("ExportTopic:\n    Type: AWS::SNS::Topic").count(),
+        PARTNERS.len(),
+        "a topic of no partner"
+    );
+    assert_eq!(
+        template.matches("Action: s3:GetObject\n              Resource: !Sub '${ExportsBucket.Arn}/partner=").count(),
+        PARTNERS.len()
+    );
 }
