@@ -66,8 +66,41 @@ pub struct Partner {
     /// Segments exported ([`crate::segments`]): a customer in any of them (empty: any customer).
     pub segments: &'static [&'static str],
     pub fields: &'static [Qi],
-    /// How often the scheduled run exports for them (the schedule in the template runs daily).
-    pub schedule: &'static str,
+    /// On which days the scheduled run (daily in the template) exports for them.
+    pub schedule: Schedule,
+}
+
+/// How often a partner receives a scheduled export.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Schedule {
+    Daily,
+    /// Once a week, on this day (UTC date of the run).
+    Weekly(chrono::Weekday),
+}
+
+impl Schedule {
+    /// Whether the scheduled run on `date` exports for the partner.
+    pub fn due(self, date: NaiveDate) -> bool {
+        match self {
+            Schedule::Daily => true,
+            Schedule::Weekly(day) => date.weekday() == day,
+        }
+    }
+}
+
+impl std::fmt::Display for Schedule {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Schedule::Daily => f.write_str("daily"),
+            Schedule::Weekly(d) => write!(f, "weekly ({d})"),
+        }
+    }
+}
+
+impl Serialize for Schedule {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
 }
 
 impl Partner {
@@ -87,7 +120,7 @@ pub const PARTNERS: &[Partner] = &[
         tiers: &["silver", "gold", "platinum"],
         segments: &[],
         fields: &[Qi::AgeBand, Qi::Country, Qi::Tier, Qi::TravelFrequency],
-        schedule: "daily",
+        schedule: Schedule::Daily,
     },
     Partner {
         id: "velo-car-rental",
@@ -95,7 +128,7 @@ pub const PARTNERS: &[Partner] = &[
         tiers: &[],
         segments: &[],
         fields: &[Qi::AgeBand, Qi::Country, Qi::HomeRegion],
-        schedule: "daily",
+        schedule: Schedule::Daily,
     },
     Partner {
         id: "skyrest-lounges",
@@ -104,7 +137,8 @@ pub const PARTNERS: &[Partner] = &[
         // elite members and frequent flyers of any tier
         segments: &["elite", "frequent_flyer"],
         fields: &[Qi::Tier, Qi::TravelFrequency, Qi::HomeRegion],
-        schedule: "daily",
+        // lounge access lists are refreshed weekly
+        schedule: Schedule::Weekly(chrono::Weekday::Mon),
     },
 ];
 

@@ -233,6 +233,15 @@ async fn an_export_honours_consent_and_erasure_and_holds_no_personal_data() {
     assert!(w.store.consents(&withdrawn).await.unwrap().len() == 2);
 }
 
+#[test]
+fn schedules_say_which_days_a_partner_is_exported() {
+    let monday = NaiveDate::from_ymd_opt(2026, 11, 30).unwrap();
+    let lounges = partner("skyrest-lounges").unwrap();
+    assert!(lounges.schedule.due(monday) && !lounges.schedule.due(monday.succ_opt().unwrap()));
+    assert!(partner("velo-car-rental").unwrap().schedule.due(monday.succ_opt().unwrap()));
+    assert_eq!(serde_json::to_value(lounges.schedule).unwrap(), "weekly (Mon)");
+}
+
 /// The template declares, for each partner of `PARTNERS` (and no other), its topic, its manifest
 /// notification, its topic policy and its read grant, at its index in `ExportPartnerPrincipals`.
 #[test]

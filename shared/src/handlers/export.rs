@@ -60,7 +60,9 @@ impl ExportHandler {
         let dataset = Self::dataset(&event)?;
         let (fields, result) = match dataset {
             Dataset::Partners => {
-                let partners: Vec<_> = PARTNERS.iter().collect();
+                // the partners whose schedule is due today (on-demand runs take any partner)
+                let today = Utc::now().date_naive();
+                let partners: Vec<_> = PARTNERS.iter().filter(|p| p.schedule.due(today)).collect();
                 let reports = self.exporter.run(&partners, self.k, Utc::now()).await?;
                 (
                     partners.iter().map(|p| format!("partner_export:{}", p.id)).collect(),
