@@ -124,6 +124,11 @@ async fn customer(
                 channel: Channel::Booking,
                 event_id: format!("bench-{i}-{b}"),
                 expires_at: None,
+                sighting: None,
+                lookups: vec![],
+                origin: None,
+                resolved_via: None,
+                recorded_at: Some(now),
             }
         })
         .collect();
@@ -146,6 +151,8 @@ async fn customer(
         lineage: BTreeMap::new(),
         sources: BTreeMap::new(),
         erased_at: None,
+        members: vec![],
+        match_summary: None,
     };
     Ok((BulkCustomer { profile, wrapped_key: wrapped, consents: vec![consent], timeline }, granted))
 }

@@ -22,6 +22,7 @@ pub mod error;
 pub mod export;
 pub mod handlers;
 pub mod http;
+pub mod identity;
 pub mod ingest;
 pub mod inventory;
 pub mod merge;

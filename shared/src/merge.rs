@@ -63,6 +63,8 @@ struct UnitCtx<'a> {
     unit: &'a Unit,
     marker: &'a str,
     from: &'a Lineage,
+    /// Lookup keys of the unit's identifiers, strongest first.
+    lookups: &'a [String],
 }
 
 enum UnitResult {
@@ -206,7 +208,10 @@ impl Merge {
                 return Ok(UnitResult::Duplicate);
             }
             // the owner of the strongest identifier decides
-            let target = lookups.iter().find_map(|l| pre.owners.get(l)).cloned();
+            let deciding = lookups.iter().find(|l| pre.owners.contains_key(*l));
+            let target = deciding.and_then(|l| pre.owners.get(l)).cloned();
+            // the customer the identifier belonged to before a merge moved it
+            let via = deciding.and_then(|l| pre.origins.get(l)).cloned();
             let conflicts = lookups_unique
                 .iter()
                 .filter(|l| pre.owners.get(*l).is_some_and(|o| Some(o) != target.as_ref()))
@@ -215,10 +220,10 @@ impl Merge {
             // a booking counts once per passenger: a re-recorded booking finds its passenger claimed
             let new_booking = unit.timeline.kind == TimelineKind::Booking
                 && booking_lookup.as_ref().is_none_or(|l| claims.contains(l));
-            let ctx = UnitCtx { event, unit, marker: &marker, from: &from };
+            let ctx = UnitCtx { event, unit, marker: &marker, from: &from, lookups: &lookups };
             let result = match target {
                 None => self.create(&ctx, claims).await,
-                Some(id) => self.update(&ctx, id, claims, new_booking).await,
+                Some(id) => self.update(&ctx, id, via, claims, new_booking).await,
             };
             match result {
                 Ok(r) => {
@@ -256,14 +261,25 @@ impl Merge {
         &self,
         key: &DataKey,
         id: &CustomerId,
-        event: &Event,
-        unit: &Unit,
-        marker: &str,
+        ctx: &UnitCtx<'_>,
+        resolved_via: Option<CustomerId>,
     ) -> TimelineRecord {
+        let UnitCtx { event, unit, marker, from, lookups } = *ctx;
         let sk = TimelineRecord::sort_key(unit.timeline.occurred_at, marker);
         let detail = serde_json::to_vec(&unit.timeline.detail).unwrap_or_default();
+        let sighting = crate::identity::Sighting {
+            observation: unit.observation.clone(),
+            from: from.clone(),
+            booking: unit.timeline.kind == TimelineKind::Booking,
+        };
+        let sighting = serde_json::to_vec(&sighting).unwrap_or_default();
         TimelineRecord {
             payload: key.seal(id.as_str(), &timeline_field(&sk), &detail),
+            sighting: Some(key.seal(id.as_str(), &crate::identity::sighting_field(&sk), &sighting)),
+            lookups: lookups.to_vec(),
+            origin: None,
+            resolved_via,
+            recorded_at: Some(Utc::now()),
             sk,
             kind: unit.timeline.kind,
             occurred_at: unit.timeline.occurred_at,
@@ -279,7 +295,7 @@ impl Merge {
     }
 
     async fn create(&self, ctx: &UnitCtx<'_>, claims: Vec<String>) -> Result<UnitResult, CmpError> {
-        let UnitCtx { event, unit, marker, from } = *ctx;
+        let UnitCtx { event, unit, marker, from, .. } = *ctx;
         // a customer id with its data key minted for a creation that lost a race is used again
         // (the key's encryption context is the id, so the two travel together)
         let spare = self.spare.lock().unwrap_or_else(|p| p.into_inner()).pop();
@@ -309,13 +325,15 @@ impl Merge {
             lineage,
             sources: BTreeMap::from([(event.source.clone(), event.time)]),
             erased_at: None,
+            members: vec![],
+            match_summary: None,
         };
         profile.segments = segments_of(&profile, &golden);
         let flights = self.flight_entries(unit, &id, event);
         let commit = Commit {
             marker: marker.to_owned(),
             marker_expires_at: (now + chrono::Duration::days(MARKER_TTL_DAYS)).timestamp(),
-            timeline: Some(self.timeline_record(&key, &id, event, unit, marker)),
+            timeline: Some(self.timeline_record(&key, &id, ctx, None)),
             profile,
             expected_version: None,
             profile_changed: true,
@@ -352,17 +370,31 @@ impl Merge {
         &self,
         ctx: &UnitCtx<'_>,
         id: CustomerId,
+        mut via: Option<CustomerId>,
         claims: Vec<String>,
         new_booking: bool,
     ) -> Result<UnitResult, CmpError> {
-        let UnitCtx { event, unit, marker, from } = *ctx;
-        let (current, audit_head) = self.store.get_profile_and_audit_head(&id).await?;
+        let UnitCtx { event, unit, marker, from, .. } = *ctx;
+        let (mut current, mut audit_head) = self.store.get_profile_and_audit_head(&id).await?;
+        // a merged profile answers with its survivor (while a merge moves its lookups)
+        for _ in 0..4 {
+            match &current {
+                Some(p) if p.status == ProfileStatus::Merged => {
+                    let next =
+                        p.merged_into.clone().ok_or_else(|| CmpError::Integrity("merged without survivor".into()))?;
+                    via.get_or_insert_with(|| p.id.clone());
+                    (current, audit_head) = self.store.get_profile_and_audit_head(&next).await?;
+                }
+                _ => break,
+            }
+        }
         let Some(current) = current else {
             return Err(CmpError::Integrity("a lookup item points at a missing profile".into()));
         };
         if current.status != ProfileStatus::Active {
             return Err(CmpError::Integrity("a lookup item points at a profile that is not active".into()));
         }
+        let id = current.id.clone();
         let key = self.keys.key_for(&id).await?;
         let mut golden = open_profile(&key, &current)?;
         let mut lineage = current.lineage.clone();
@@ -396,7 +428,7 @@ impl Merge {
         let commit = Commit {
             marker: marker.to_owned(),
             marker_expires_at: (Utc::now() + chrono::Duration::days(MARKER_TTL_DAYS)).timestamp(),
-            timeline: Some(self.timeline_record(&key, &id, event, unit, marker)),
+            timeline: Some(self.timeline_record(&key, &id, ctx, via)),
             profile,
             expected_version: Some(current.version),
             profile_changed,

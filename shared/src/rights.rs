@@ -433,6 +433,8 @@ impl Rights {
                     lineage: Default::default(),
                     sources: Default::default(),
                     erased_at: Some(now),
+                    members: vec![],
+                    match_summary: None,
                 },
                 expected_version: current.version,
                 replay_guards,

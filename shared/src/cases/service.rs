@@ -151,6 +151,11 @@ impl CasePorts {
             channel: Channel::CallCentre,
             event_id: case.disruption_event.clone(),
             payload,
+            sighting: None,
+            lookups: vec![],
+            origin: None,
+            resolved_via: None,
+            recorded_at: Some(now),
         };
         self.index.put_timeline(&customer.id, &record).await?;
         if case.status == CaseStatus::Closed {

@@ -425,7 +425,8 @@ pub struct Document {
 }
 
 /// What one channel saw of one person at one moment.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct Observation {
     pub name: Option<PersonName>,
     pub emails: Vec<EmailObs>,

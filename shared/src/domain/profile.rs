@@ -213,6 +213,133 @@ impl Golden {
     }
 }
 
+impl Golden {
+    /// Folds another golden record into this one, as if the observations behind each of its
+    /// values (named by `other_lineage`) had been applied here: scalars by the survivorship order,
+    /// lists as unions keeping first and last seen and verification. Used when two profiles merge;
+    /// the result does not depend on which of the two absorbs the other. Returns the fields that
+    /// changed.
+    pub fn absorb(
+        &mut self,
+        lineage: &mut BTreeMap<String, Lineage>,
+        other: &Golden,
+        other_lineage: &BTreeMap<String, Lineage>,
+    ) -> Vec<&'static str> {
+        let fallback = Lineage {
+            source: String::new(),
+            channel: Channel::Social,
+            event_id: String::new(),
+            observed_at: DateTime::<Utc>::UNIX_EPOCH,
+        };
+        let from = |k: &str| other_lineage.get(k).unwrap_or(&fallback);
+        let mut changed = Vec::new();
+        if let Some(v) = &other.name {
+            if scalar(&mut self.name, lineage, "name", v, from("name"), Rank::Identity) {
+                changed.push("name");
+            }
+        }
+        if let Some(v) = &other.date_of_birth {
+            if scalar(&mut self.date_of_birth, lineage, "date_of_birth", v, from("date_of_birth"), Rank::Identity) {
+                changed.push("date_of_birth");
+            }
+        }
+        if let Some(v) = &other.nationality {
+            if scalar(&mut self.nationality, lineage, "nationality", v, from("nationality"), Rank::Identity) {
+                changed.push("nationality");
+            }
+        }
+        if let Some(v) = &other.loyalty {
+            if scalar(&mut self.loyalty, lineage, "loyalty", v, from("loyalty"), Rank::Identity) {
+                changed.push("loyalty");
+            }
+        }
+        if let Some(v) = &other.address {
+            if scalar(&mut self.address, lineage, "address", v, from("address"), Rank::Recency) {
+                changed.push("address");
+            }
+        }
+        if !other.special_assistance.is_empty()
+            && scalar_vec(
+                &mut self.special_assistance,
+                lineage,
+                "special_assistance",
+                &other.special_assistance,
+                from("special_assistance"),
+            )
+        {
+            changed.push("special_assistance");
+        }
+        let o = &other.preferences;
+        let mut prefs_changed = false;
+        for (key, val, slot) in [
+            ("preferences.meal", &o.meal, &mut self.preferences.meal),
+            ("preferences.seat", &o.seat, &mut self.preferences.seat),
+            ("preferences.language", &o.language, &mut self.preferences.language),
+            ("preferences.home_airport", &o.home_airport, &mut self.preferences.home_airport),
+        ] {
+            if let Some(v) = val {
+                prefs_changed |= scalar(slot, lineage, key, v, from(key), Rank::Recency);
+            }
+        }
+        if prefs_changed {
+            changed.push("preferences");
+        }
+        if absorb_contacts(&mut self.emails, &other.emails, |e| e.match_key()) {
+            changed.push("emails");
+        }
+        if absorb_contacts(&mut self.phones, &other.phones, |p| p.match_key()) {
+            changed.push("phones");
+        }
+        let before = self.documents.clone();
+        for d in &other.documents {
+            let seen = Lineage { source: d.source.clone(), observed_at: d.first_seen, ..fallback.clone() };
+            merge_documents(&mut self.documents, std::slice::from_ref(&d.document), &seen);
+            let last = Lineage { source: d.source.clone(), observed_at: d.last_seen, ..fallback.clone() };
+            merge_documents(&mut self.documents, std::slice::from_ref(&d.document), &last);
+        }
+        if self.documents != before {
+            changed.push("documents");
+        }
+        changed
+    }
+}
+
+/// Unions two contact lists: one entry per value, verified if either was, first and last seen the
+/// extremes, the value as last seen.
+fn absorb_contacts<T: Clone + PartialEq>(
+    list: &mut Vec<ContactEntry<T>>,
+    other: &[ContactEntry<T>],
+    key: impl Fn(&T) -> String,
+) -> bool {
+    if other.is_empty() {
+        return false;
+    }
+    let before = list.clone();
+    for o in other {
+        let k = key(&o.value);
+        match list.iter_mut().find(|e| key(&e.value) == k) {
+            Some(e) => {
+                e.verified |= o.verified;
+                e.first_seen = e.first_seen.min(o.first_seen);
+                if o.last_seen > e.last_seen {
+                    e.last_seen = o.last_seen;
+                    e.source = o.source.clone();
+                    e.value = o.value.clone();
+                    if o.kind.is_some() {
+                        e.kind = o.kind.clone();
+                    }
+                }
+            }
+            None => list.push(o.clone()),
+        }
+    }
+    list.sort_by(|a, b| {
+        b.verified.cmp(&a.verified).then(b.last_seen.cmp(&a.last_seen)).then_with(|| key(&a.value).cmp(&key(&b.value)))
+    });
+    list.truncate(MAX_LIST);
+    *list != before
+}
+
 #[derive(Clone, Copy)]
 enum Rank {
     Identity,

@@ -77,6 +77,10 @@ struct ProfileItem {
     sources: BTreeMap<String, DateTime<Utc>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     erased_at: Option<DateTime<Utc>>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    members: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    match_summary: Option<ByteBuf>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -93,6 +97,16 @@ struct TimelineItem {
     payload: ByteBuf,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     expires_at: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    sighting: Option<ByteBuf>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    lookups: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    origin: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    resolved_via: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    recorded_at: Option<DateTime<Utc>>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -105,6 +119,12 @@ struct LookupItem {
     owner: String,
     kind: String,
     created_at: DateTime<Utc>,
+    /// The marker of the unit that claimed it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    claimed_by: Option<String>,
+    /// The customer it belonged to before a merge moved it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    origin: Option<String>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -148,6 +168,68 @@ struct ConsentItem {
     notice_version: String,
     captured_by: String,
     event_id: String,
+    /// The customer it was recorded for, when a merge moved it here.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    origin: Option<String>,
+}
+
+impl ConsentItem {
+    fn new(id: &CustomerId, r: &ConsentRecord, origin: Option<&CustomerId>) -> Self {
+        ConsentItem {
+            pk: customer_pk(id),
+            sk: consent_sort_key(r),
+            entity: "consent".into(),
+            customer_id: id.to_string(),
+            purpose: r.purpose,
+            granted: r.granted,
+            acted_at: r.acted_at,
+            recorded_at: r.recorded_at,
+            jurisdiction: r.jurisdiction.clone(),
+            channel: r.channel.clone(),
+            legal_basis: r.legal_basis.clone(),
+            notice_version: r.notice_version.clone(),
+            captured_by: r.captured_by.clone(),
+            event_id: r.event_id.clone(),
+            origin: origin.map(|o| o.to_string()),
+        }
+    }
+    fn record(&self) -> ConsentRecord {
+        ConsentRecord {
+            purpose: self.purpose,
+            granted: self.granted,
+            acted_at: self.acted_at,
+            recorded_at: self.recorded_at,
+            jurisdiction: self.jurisdiction.clone(),
+            channel: self.channel.clone(),
+            legal_basis: self.legal_basis.clone(),
+            notice_version: self.notice_version.clone(),
+            captured_by: self.captured_by.clone(),
+            event_id: self.event_id.clone(),
+        }
+    }
+}
+
+impl TimelineItem {
+    fn new(customer: &CustomerId, t: &TimelineRecord) -> Self {
+        TimelineItem {
+            pk: customer_pk(customer),
+            sk: t.sk.clone(),
+            entity: "timeline".into(),
+            customer_id: customer.to_string(),
+            kind: t.kind,
+            occurred_at: t.occurred_at,
+            source: t.source.clone(),
+            channel: t.channel,
+            event_id: t.event_id.clone(),
+            payload: ByteBuf::from(t.payload.clone()),
+            expires_at: t.expires_at,
+            sighting: t.sighting.clone().map(ByteBuf::from),
+            lookups: t.lookups.clone(),
+            origin: t.origin.as_ref().map(|o| o.to_string()),
+            resolved_via: t.resolved_via.as_ref().map(|o| o.to_string()),
+            recorded_at: t.recorded_at,
+        }
+    }
 }
 
 #[derive(Serialize, Deserialize)]
@@ -230,6 +312,8 @@ impl DynamoStore {
             lineage: p.lineage.clone(),
             sources: p.sources.clone(),
             erased_at: p.erased_at,
+            members: p.members.iter().map(|m| m.to_string()).collect(),
+            match_summary: p.match_summary.clone().map(ByteBuf::from),
         }
     }
 
@@ -312,6 +396,8 @@ impl DynamoStore {
                     owner: customer_pk(&c.profile.id),
                     kind,
                     created_at: now,
+                    claimed_by: Some(c.marker.clone()),
+                    origin: None,
                 })?,
                 Some("attribute_not_exists(pk)"),
             )?);
@@ -321,26 +407,10 @@ impl DynamoStore {
             items.extend(log.append_items(a)?);
         }
         if let Some(t) = &c.timeline {
-            items.push(self.put(
-                &self.profiles_table,
-                to_item(&TimelineItem {
-                    pk: customer_pk(&c.profile.id),
-                    sk: t.sk.clone(),
-                    entity: "timeline".into(),
-                    customer_id: c.profile.id.to_string(),
-                    kind: t.kind,
-                    occurred_at: t.occurred_at,
-                    source: t.source.clone(),
-                    channel: t.channel,
-                    event_id: t.event_id.clone(),
-                    payload: ByteBuf::from(t.payload.clone()),
-                    expires_at: t.expires_at,
-                })?,
-                None,
-            )?);
+            items.push(self.put(&self.profiles_table, to_item(&TimelineItem::new(&c.profile.id, t))?, None)?);
         }
         for f in &c.flight_index {
-            items.push(self.put(&self.profiles_table, flight_item(f)?, None)?);
+            items.push(self.put(&self.profiles_table, flight_item(f, Some(&c.marker))?, None)?);
         }
         if let Some(b) = &c.booking_current {
             // the current booking lives as long as the flight-index items it vouches for
@@ -348,7 +418,7 @@ impl DynamoStore {
                 Some(f) => flight_index_expiry(&f.itinerary, f.recorded_at),
                 None => flight_index_expiry(&[], b.recorded_at),
             };
-            items.push(self.put(&self.profiles_table, booking_current_item(b, expires_at)?, None)?);
+            items.push(self.put(&self.profiles_table, booking_current_item(b, expires_at, Some(&c.marker))?, None)?);
         }
         Ok(items)
     }
@@ -362,22 +432,28 @@ fn flight_index_expiry(itinerary: &[crate::cases::IndexedLeg], recorded_at: Date
     crate::retention::expiry(crate::retention::DataClass::FlightIndex, last.max(recorded_at))
 }
 
-fn flight_item(f: &crate::cases::FlightPassenger) -> Result<Item, CmpError> {
+fn flight_item(f: &crate::cases::FlightPassenger, marker: Option<&str>) -> Result<Item, CmpError> {
     to_item(&serde_json::json!({
         "pk": f.flight_key, "sk": format!("PAX#{}", f.passenger_key), "entity": "flight_passenger",
         "customer_id": f.customer_id, "owner": customer_pk(&f.customer_id), "passenger_key": f.passenger_key,
         "itinerary": serde_json::to_string(&f.itinerary).map_err(|e| CmpError::Integrity(e.to_string()))?,
         "leg": f.leg, "booking_status": f.booking_status, "recorded_at": f.recorded_at,
         "expires_at": flight_index_expiry(&f.itinerary, f.recorded_at),
+        "marker": marker,
     }))
 }
 
-fn booking_current_item(b: &crate::cases::BookingCurrent, expires_at: Option<i64>) -> Result<Item, CmpError> {
+fn booking_current_item(
+    b: &crate::cases::BookingCurrent,
+    expires_at: Option<i64>,
+    marker: Option<&str>,
+) -> Result<Item, CmpError> {
     to_item(&serde_json::json!({
         "pk": format!("PAXB#{}", b.passenger_key), "sk": "CURRENT", "entity": "booking_current",
         "customer_id": b.customer_id, "owner": customer_pk(&b.customer_id), "passenger_key": b.passenger_key,
         "flight_keys": b.flight_keys, "status": b.status, "recorded_at": b.recorded_at,
         "expires_at": expires_at,
+        "marker": marker,
     }))
 }
 
@@ -474,19 +550,7 @@ impl crate::cases::FlightIndex for DynamoStore {
         self.client
             .put_item()
             .table_name(&self.profiles_table)
-            .set_item(Some(to_item(&TimelineItem {
-                pk: customer_pk(customer),
-                sk: t.sk.clone(),
-                entity: "timeline".into(),
-                customer_id: customer.to_string(),
-                kind: t.kind,
-                occurred_at: t.occurred_at,
-                source: t.source.clone(),
-                channel: t.channel,
-                event_id: t.event_id.clone(),
-                payload: ByteBuf::from(t.payload.clone()),
-                expires_at: t.expires_at,
-            })?))
+            .set_item(Some(to_item(&TimelineItem::new(customer, t))?))
             .send()
             .await
             .map_err(unavailable)?;
@@ -511,6 +575,8 @@ fn profile_from(item: ProfileItem) -> Result<ProfileRecord, CmpError> {
         lineage: item.lineage,
         sources: item.sources,
         erased_at: item.erased_at,
+        members: item.members.iter().filter_map(|m| m.parse().ok()).collect(),
+        match_summary: item.match_summary.map(|b| b.into_vec()),
     })
 }
 
@@ -524,6 +590,11 @@ fn timeline_from(item: TimelineItem) -> TimelineRecord {
         event_id: item.event_id,
         payload: item.payload.into_vec(),
         expires_at: item.expires_at,
+        sighting: item.sighting.map(|b| b.into_vec()),
+        lookups: item.lookups,
+        origin: item.origin.and_then(|o| o.parse().ok()),
+        resolved_via: item.resolved_via.and_then(|o| o.parse().ok()),
+        recorded_at: item.recorded_at,
     }
 }
 
@@ -538,7 +609,7 @@ impl ProfileStore for DynamoStore {
                 KeysAndAttributes::builder()
                     .set_keys(Some(chunk.to_vec()))
                     .consistent_read(true)
-                    .projection_expression("pk, customer_id")
+                    .projection_expression("pk, customer_id, origin")
                     .build()
                     .map_err(|e| CmpError::Integrity(e.to_string()))?,
             );
@@ -558,6 +629,9 @@ impl ProfileStore for DynamoStore {
                     } else if let Some(c) = item.get("customer_id").and_then(|v| v.as_s().ok()) {
                         let id =
                             c.parse().map_err(|_| StoreError::Corrupt("lookup with invalid customer id".into()))?;
+                        if let Some(o) = item.get("origin").and_then(|v| v.as_s().ok()).and_then(|o| o.parse().ok()) {
+                            out.origins.insert(pk.clone(), o);
+                        }
                         out.owners.insert(pk, id);
                     }
                 }
@@ -862,21 +936,7 @@ impl PrivacyStore for DynamoStore {
         self.query_prefix(id, "CONSENT#")
             .await?
             .into_iter()
-            .map(|i| {
-                let c: ConsentItem = from_item(i)?;
-                Ok(ConsentRecord {
-                    purpose: c.purpose,
-                    granted: c.granted,
-                    acted_at: c.acted_at,
-                    recorded_at: c.recorded_at,
-                    jurisdiction: c.jurisdiction,
-                    channel: c.channel,
-                    legal_basis: c.legal_basis,
-                    notice_version: c.notice_version,
-                    captured_by: c.captured_by,
-                    event_id: c.event_id,
-                })
-            })
+            .map(|i| Ok(from_item::<ConsentItem>(i)?.record()))
             .collect()
     }
 
@@ -886,22 +946,7 @@ impl PrivacyStore for DynamoStore {
         r: &ConsentRecord,
         audit: &crate::audit::AuditRecord,
     ) -> Result<(), CmpError> {
-        let item = to_item(&ConsentItem {
-            pk: customer_pk(id),
-            sk: consent_sort_key(r),
-            entity: "consent".into(),
-            customer_id: id.to_string(),
-            purpose: r.purpose,
-            granted: r.granted,
-            acted_at: r.acted_at,
-            recorded_at: r.recorded_at,
-            jurisdiction: r.jurisdiction.clone(),
-            channel: r.channel.clone(),
-            legal_basis: r.legal_basis.clone(),
-            notice_version: r.notice_version.clone(),
-            captured_by: r.captured_by.clone(),
-            event_id: r.event_id.clone(),
-        })?;
+        let item = to_item(&ConsentItem::new(id, r, None))?;
         let mut items = vec![self.put(&self.profiles_table, item, Some("attribute_not_exists(pk)"))?];
         // only an active profile takes new consents (not a merged or erased one)
         let check = ConditionCheck::builder()
@@ -1086,37 +1131,10 @@ impl DynamoStore {
                 created_at: c.profile.created_at,
             })?);
             for r in &c.consents {
-                profiles.push(to_item(&ConsentItem {
-                    pk: customer_pk(id),
-                    sk: consent_sort_key(r),
-                    entity: "consent".into(),
-                    customer_id: id.to_string(),
-                    purpose: r.purpose,
-                    granted: r.granted,
-                    acted_at: r.acted_at,
-                    recorded_at: r.recorded_at,
-                    jurisdiction: r.jurisdiction.clone(),
-                    channel: r.channel.clone(),
-                    legal_basis: r.legal_basis.clone(),
-                    notice_version: r.notice_version.clone(),
-                    captured_by: r.captured_by.clone(),
-                    event_id: r.event_id.clone(),
-                })?);
+                profiles.push(to_item(&ConsentItem::new(id, r, None))?);
             }
             for t in &c.timeline {
-                profiles.push(to_item(&TimelineItem {
-                    pk: customer_pk(id),
-                    sk: t.sk.clone(),
-                    entity: "timeline".into(),
-                    customer_id: id.to_string(),
-                    kind: t.kind,
-                    occurred_at: t.occurred_at,
-                    source: t.source.clone(),
-                    channel: t.channel,
-                    event_id: t.event_id.clone(),
-                    payload: ByteBuf::from(t.payload.clone()),
-                    expires_at: t.expires_at,
-                })?);
+                profiles.push(to_item(&TimelineItem::new(id, t))?);
             }
         }
         for (table, items) in [(&self.keys_table, keys), (&self.profiles_table, profiles)] {
@@ -1198,18 +1216,7 @@ impl crate::export::ExportScan for DynamoStore {
                     Some("consent") => {
                         let c: ConsentItem = from_item(item)?;
                         let Ok(id) = c.customer_id.parse::<CustomerId>() else { continue };
-                        out.consents.entry(id).or_default().push(ConsentRecord {
-                            purpose: c.purpose,
-                            granted: c.granted,
-                            acted_at: c.acted_at,
-                            recorded_at: c.recorded_at,
-                            jurisdiction: c.jurisdiction,
-                            channel: c.channel,
-                            legal_basis: c.legal_basis,
-                            notice_version: c.notice_version,
-                            captured_by: c.captured_by,
-                            event_id: c.event_id,
-                        });
+                        out.consents.entry(id).or_default().push(c.record());
                     }
                     Some("timeline") => {
                         let t: TimelineItem = from_item(item)?;

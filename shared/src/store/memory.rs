@@ -14,10 +14,27 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Mutex;
 
+/// A lookup item.
+#[derive(Debug, Clone)]
+struct MemLookup {
+    customer_id: CustomerId,
+    origin: Option<CustomerId>,
+    claimed_by: Option<String>,
+    created_at: chrono::DateTime<chrono::Utc>,
+}
+
 #[derive(Default)]
 struct State {
     profiles: HashMap<CustomerId, ProfileRecord>,
-    lookups: HashMap<String, CustomerId>,
+    lookups: HashMap<String, MemLookup>,
+    /// Origin and writing marker of flight-index (`FLT#…`, `PAX#…`) and current-booking
+    /// (`PAXB#…`, `CURRENT`) items.
+    index_meta: HashMap<(String, String), (Option<CustomerId>, Option<String>)>,
+    /// Origin of consent entries moved by a merge.
+    consent_origin: HashMap<(CustomerId, String), CustomerId>,
+    merges: HashMap<CustomerId, BTreeMap<String, super::MergeRecord>>,
+    apart: HashMap<String, super::KeepApart>,
+    matches: BTreeMap<String, super::MatchCandidate>,
     markers: HashSet<String>,
     timelines: HashMap<CustomerId, BTreeMap<String, TimelineRecord>>,
     keys: HashMap<String, Vec<u8>>,
@@ -67,6 +84,10 @@ impl MemoryStore {
     pub fn lookup_count(&self) -> usize {
         self.st().lookups.len()
     }
+    /// Who a lookup key points at.
+    pub fn lookup_owner(&self, key: &str) -> Option<CustomerId> {
+        self.st().lookups.get(key).map(|l| l.customer_id.clone())
+    }
     pub fn delete_key(&self, key_id: &str) {
         self.st().keys.remove(key_id);
     }
@@ -88,7 +109,7 @@ impl MemoryStore {
     }
     /// Lookup keys owned by `id`.
     pub fn lookups_of(&self, id: &CustomerId) -> Vec<String> {
-        self.st().lookups.iter().filter(|(_, o)| *o == id).map(|(k, _)| k.clone()).collect()
+        self.st().lookups.iter().filter(|(_, o)| &o.customer_id == id).map(|(k, _)| k.clone()).collect()
     }
     fn call(&self) {
         self.calls.fetch_add(1, Ordering::Relaxed);
@@ -102,7 +123,14 @@ impl ProfileStore for MemoryStore {
         let st = self.st();
         Ok(Prefetch {
             processed_markers: markers.iter().filter(|m| st.markers.contains(*m)).cloned().collect(),
-            owners: lookups.iter().filter_map(|l| st.lookups.get(l).map(|c| (l.clone(), c.clone()))).collect(),
+            owners: lookups
+                .iter()
+                .filter_map(|l| st.lookups.get(l).map(|c| (l.clone(), c.customer_id.clone())))
+                .collect(),
+            origins: lookups
+                .iter()
+                .filter_map(|l| st.lookups.get(l).and_then(|c| c.origin.clone()).map(|o| (l.clone(), o)))
+                .collect(),
         })
     }
 
@@ -155,7 +183,13 @@ impl ProfileStore for MemoryStore {
             st.keys.insert(c.profile.id.to_string(), w.clone());
         }
         for l in &c.claim_lookups {
-            st.lookups.insert(l.clone(), c.profile.id.clone());
+            let lookup = MemLookup {
+                customer_id: c.profile.id.clone(),
+                origin: None,
+                claimed_by: Some(c.marker.clone()),
+                created_at: c.profile.updated_at,
+            };
+            st.lookups.insert(l.clone(), lookup);
         }
         if let Some(a) = &c.audit {
             st.audit.push(a.clone());
@@ -165,16 +199,20 @@ impl ProfileStore for MemoryStore {
         }
         for f in &c.flight_index {
             st.flights.entry(f.flight_key.clone()).or_default().insert(f.passenger_key.clone(), f.clone());
+            let meta = (None, Some(c.marker.clone()));
+            st.index_meta.insert((f.flight_key.clone(), format!("PAX#{}", f.passenger_key)), meta);
         }
         if let Some(b) = &c.booking_current {
             st.current_bookings.insert(b.passenger_key.clone(), b.clone());
+            let meta = (None, Some(c.marker.clone()));
+            st.index_meta.insert((format!("PAXB#{}", b.passenger_key), "CURRENT".into()), meta);
         }
         Ok(())
     }
 
     async fn owner_of(&self, lookup: &str) -> Result<Option<CustomerId>, CmpError> {
         self.call();
-        Ok(self.st().lookups.get(lookup).cloned())
+        Ok(self.st().lookups.get(lookup).map(|l| l.customer_id.clone()))
     }
 
     async fn timeline(
@@ -294,7 +332,7 @@ impl PrivacyStore for MemoryStore {
         sort_keys.extend(st.consents.get(id).into_iter().flat_map(|t| t.keys().cloned()));
         sort_keys.extend(st.holds.get(id).into_iter().flat_map(|t| t.keys().map(|k| format!("HOLD#{k}"))));
         sort_keys.extend(st.requests.get(id).into_iter().flat_map(|t| t.keys().cloned()));
-        let lookups = st.lookups.iter().filter(|(_, o)| *o == id).map(|(k, _)| k.clone()).collect();
+        let lookups = st.lookups.iter().filter(|(_, o)| &o.customer_id == id).map(|(k, _)| k.clone()).collect();
         Ok(CustomerKeys { sort_keys, lookups })
     }
 
@@ -315,7 +353,7 @@ impl PrivacyStore for MemoryStore {
             st.markers.insert(m.clone());
         }
         for l in &plan.delete_lookups {
-            if st.lookups.get(l) == Some(&id) {
+            if st.lookups.get(l).map(|o| &o.customer_id) == Some(&id) {
                 st.lookups.remove(l);
             }
         }
@@ -380,5 +418,183 @@ impl crate::cases::FlightIndex for MemoryStore {
         self.call();
         self.st().timelines.entry(customer.clone()).or_default().insert(record.sk.clone(), record.clone());
         Ok(())
+    }
+}
+
+#[async_trait]
+impl super::IdentityStore for MemoryStore {
+    async fn partition(&self, id: &CustomerId) -> Result<super::Partition, CmpError> {
+        self.call();
+        let st = self.st();
+        let timeline = st.timelines.get(id).map(|t| t.values().cloned().collect()).unwrap_or_default();
+        let consents = st
+            .consents
+            .get(id)
+            .map(|m| {
+                m.iter()
+                    .map(|(sk, r)| super::ConsentEntry {
+                        record: r.clone(),
+                        origin: st.consent_origin.get(&(id.clone(), sk.clone())).cloned(),
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        let holds = st.holds.get(id).map(|m| m.values().cloned().collect()).unwrap_or_default();
+        let lookups = st
+            .lookups
+            .iter()
+            .filter(|(_, l)| &l.customer_id == id)
+            .map(|(k, l)| super::LookupRecord {
+                key: k.clone(),
+                customer_id: l.customer_id.clone(),
+                origin: l.origin.clone(),
+                claimed_by: l.claimed_by.clone(),
+                created_at: l.created_at,
+            })
+            .collect();
+        let mut index = Vec::new();
+        for (fk, pax) in &st.flights {
+            for (pk, f) in pax {
+                if &f.customer_id == id {
+                    let (origin, marker) =
+                        st.index_meta.get(&(fk.clone(), format!("PAX#{pk}"))).cloned().unwrap_or_default();
+                    index.push(super::IndexRecord { pk: fk.clone(), sk: format!("PAX#{pk}"), origin, marker });
+                }
+            }
+        }
+        for (pk, b) in &st.current_bookings {
+            if &b.customer_id == id {
+                let key = (format!("PAXB#{pk}"), "CURRENT".to_owned());
+                let (origin, marker) = st.index_meta.get(&key).cloned().unwrap_or_default();
+                index.push(super::IndexRecord { pk: key.0, sk: key.1, origin, marker });
+            }
+        }
+        Ok(super::Partition { timeline, consents, holds, lookups, index })
+    }
+
+    async fn move_items(&self, from: &CustomerId, to: &CustomerId, moves: &[super::Move]) -> Result<(), CmpError> {
+        self.call();
+        if moves.len() > super::MOVE_BATCH {
+            return Err(CmpError::Integrity("move batch too large".into()));
+        }
+        let mut st = self.st();
+        for m in moves {
+            match m {
+                super::Move::Timeline(t) => {
+                    if let Some(tl) = st.timelines.get_mut(from) {
+                        tl.remove(&t.sk);
+                    }
+                    st.timelines.entry(to.clone()).or_default().insert(t.sk.clone(), t.clone());
+                }
+                super::Move::Consent(c) => {
+                    let sk = consent_sort_key(&c.record);
+                    if let Some(m) = st.consents.get_mut(from) {
+                        m.remove(&sk);
+                    }
+                    st.consent_origin.remove(&(from.clone(), sk.clone()));
+                    st.consents.entry(to.clone()).or_default().insert(sk.clone(), c.record.clone());
+                    if let Some(o) = &c.origin {
+                        st.consent_origin.insert((to.clone(), sk), o.clone());
+                    }
+                }
+                super::Move::Hold(h) => {
+                    st.holds.entry(to.clone()).or_default().entry(h.kind.clone()).or_insert_with(|| h.clone());
+                }
+                super::Move::Lookup { key, origin } => {
+                    if let Some(l) = st.lookups.get_mut(key) {
+                        if &l.customer_id == from {
+                            l.customer_id = to.clone();
+                            l.origin = origin.clone();
+                        }
+                    }
+                }
+                super::Move::Index { pk, sk, origin } => {
+                    if let Some(pax) = sk.strip_prefix("PAX#") {
+                        if let Some(f) = st.flights.get_mut(pk).and_then(|m| m.get_mut(pax)) {
+                            f.customer_id = to.clone();
+                        }
+                    } else if let Some(pax) = pk.strip_prefix("PAXB#") {
+                        if let Some(b) = st.current_bookings.get_mut(pax) {
+                            b.customer_id = to.clone();
+                        }
+                    }
+                    let entry = st.index_meta.entry((pk.clone(), sk.clone())).or_default();
+                    entry.0 = origin.clone();
+                }
+            }
+        }
+        Ok(())
+    }
+
+    async fn merges(&self, survivor: &CustomerId) -> Result<Vec<super::MergeRecord>, CmpError> {
+        self.call();
+        Ok(self.st().merges.get(survivor).map(|m| m.values().cloned().collect()).unwrap_or_default())
+    }
+
+    async fn commit_identity(&self, c: &super::IdentityCommit) -> Result<(), CmpError> {
+        self.call();
+        let mut st = self.st();
+        let ok = c.profiles.iter().all(|(p, v)| st.profiles.get(&p.id).map(|x| x.version) == Some(*v))
+            && c.audit.iter().all(|a| st.audit_next_ok(a))
+            && c.decided
+                .as_ref()
+                .is_none_or(|d| st.matches.get(&d.id).is_some_and(|m| m.status == super::MatchStatus::Pending));
+        if !ok {
+            return Err(StoreError::Conflict.into());
+        }
+        for (p, _) in &c.profiles {
+            st.profiles.insert(p.id.clone(), p.clone());
+        }
+        if let Some(m) = &c.merge {
+            st.merges.entry(m.survivor.clone()).or_default().insert(m.sort_key(), m.clone());
+        }
+        if let Some(k) = &c.keep_apart {
+            st.apart.insert(super::KeepApart::key(&k.a, &k.b), k.clone());
+        }
+        if let Some(d) = &c.decided {
+            st.matches.insert(d.id.clone(), d.clone());
+        }
+        for a in &c.audit {
+            st.audit.push(a.clone());
+        }
+        Ok(())
+    }
+
+    async fn kept_apart(&self, x: &CustomerId, y: &CustomerId) -> Result<bool, CmpError> {
+        self.call();
+        Ok(self.st().apart.contains_key(&super::KeepApart::key(x, y)))
+    }
+
+    async fn put_match(&self, m: &super::MatchCandidate) -> Result<bool, CmpError> {
+        self.call();
+        let mut st = self.st();
+        if st.matches.contains_key(&m.id) {
+            return Ok(false);
+        }
+        st.matches.insert(m.id.clone(), m.clone());
+        Ok(true)
+    }
+
+    async fn get_match(&self, id: &str) -> Result<Option<super::MatchCandidate>, CmpError> {
+        self.call();
+        Ok(self.st().matches.get(id).cloned())
+    }
+
+    async fn pending_matches(&self, limit: usize) -> Result<Vec<super::MatchCandidate>, CmpError> {
+        self.call();
+        let mut out: Vec<_> =
+            self.st().matches.values().filter(|m| m.status == super::MatchStatus::Pending).cloned().collect();
+        out.sort_by(|a, b| a.created_at.cmp(&b.created_at).then_with(|| a.id.cmp(&b.id)));
+        out.truncate(limit);
+        Ok(out)
+    }
+
+    async fn decided_matches(&self, limit: usize) -> Result<Vec<super::MatchCandidate>, CmpError> {
+        self.call();
+        let mut out: Vec<_> =
+            self.st().matches.values().filter(|m| m.status != super::MatchStatus::Pending).cloned().collect();
+        out.sort_by_key(|m| std::cmp::Reverse(m.decided_at));
+        out.truncate(limit);
+        Ok(out)
     }
 }

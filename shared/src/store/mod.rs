@@ -13,6 +13,7 @@ use crate::error::CmpError;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use sha2::Sha256;
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 #[derive(Debug, thiserror::Error)]
@@ -57,6 +58,12 @@ pub struct ProfileRecord {
     pub sources: BTreeMap<String, DateTime<Utc>>,
     /// When the customer was erased (tombstones only).
     pub erased_at: Option<DateTime<Utc>>,
+    /// Profiles merged into this one (flattened: the members of members too); their items live
+    /// here now, each tagged with its origin.
+    pub members: Vec<CustomerId>,
+    /// What identity resolution compares new records with ([`crate::resolve::engine::ClusterSummary`]),
+    /// sealed with the customer's key (field `match`).
+    pub match_summary: Option<Vec<u8>>,
 }
 
 /// A timeline entry as persisted.
@@ -73,6 +80,17 @@ pub struct TimelineRecord {
     pub payload: Vec<u8>,
     /// When the entry is deleted by the table's TTL (epoch seconds), from its retention class.
     pub expires_at: Option<i64>,
+    /// What the unit said of the person ([`crate::identity::Sighting`]), sealed; profiles are
+    /// rebuilt from these when a merge is undone.
+    pub sighting: Option<Vec<u8>>,
+    /// Lookup keys of the unit's identifiers, strongest first (blind indexes, no personal data).
+    pub lookups: Vec<String>,
+    /// The customer the entry was first recorded for, when it was moved here by a merge.
+    pub origin: Option<CustomerId>,
+    /// The customer the unit's identifiers led to, when a merge redirected it here.
+    pub resolved_via: Option<CustomerId>,
+    /// When the platform recorded the entry.
+    pub recorded_at: Option<DateTime<Utc>>,
 }
 
 impl TimelineRecord {
@@ -125,6 +143,8 @@ pub struct Prefetch {
     pub processed_markers: HashSet<String>,
     /// Lookup key → owning customer.
     pub owners: HashMap<String, CustomerId>,
+    /// Lookup key → the customer it belonged to before a merge moved it to its owner.
+    pub origins: HashMap<String, CustomerId>,
 }
 
 /// An event that cannot be processed, parked with its reason (and its payload sealed).
@@ -292,4 +312,195 @@ pub fn request_sort_key(r: &RightsRequest) -> String {
 pub fn marker_of_timeline_key(sk: &str) -> Option<&str> {
     let rest = sk.strip_prefix("TL#")?;
     rest.split_once('#').map(|(_, m)| m)
+}
+
+// ---------------------------------------------------------------- identity: merges and reviews
+
+/// A lookup item as the identity services see it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LookupRecord {
+    pub key: String,
+    pub customer_id: CustomerId,
+    /// The customer it belonged to before a merge moved it.
+    pub origin: Option<CustomerId>,
+    /// The marker of the unit that claimed it.
+    pub claimed_by: Option<String>,
+    pub created_at: DateTime<Utc>,
+}
+
+/// A flight-index or current-booking item of a customer (`pk`/`sk`), as the identity services see it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IndexRecord {
+    pub pk: String,
+    pub sk: String,
+    pub origin: Option<CustomerId>,
+    /// The marker of the unit that wrote it.
+    pub marker: Option<String>,
+}
+
+/// A consent ledger entry with where it came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConsentEntry {
+    pub record: crate::consent::ConsentRecord,
+    pub origin: Option<CustomerId>,
+}
+
+/// Everything that belongs to one customer and moves with them when profiles merge or unmerge.
+#[derive(Debug, Clone, Default)]
+pub struct Partition {
+    pub timeline: Vec<TimelineRecord>,
+    pub consents: Vec<ConsentEntry>,
+    pub holds: Vec<LegalHold>,
+    pub lookups: Vec<LookupRecord>,
+    pub index: Vec<IndexRecord>,
+}
+
+/// One item moving from one customer to another, in one transaction with the others of its batch.
+#[derive(Debug, Clone)]
+pub enum Move {
+    /// Written under the target (already re-sealed with the target's key, `origin` set), deleted
+    /// under the source.
+    Timeline(TimelineRecord),
+    Consent(ConsentEntry),
+    Hold(LegalHold),
+    /// Re-pointed to the target while it still points at the source.
+    Lookup {
+        key: String,
+        origin: Option<CustomerId>,
+    },
+    Index {
+        pk: String,
+        sk: String,
+        origin: Option<CustomerId>,
+    },
+}
+
+/// Items per move batch (each is a put and a delete, or one update, in one transaction).
+pub const MOVE_BATCH: usize = 45;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MergeStatus {
+    /// The profiles are merged; the loser's items are being moved.
+    Moving,
+    Active,
+    /// Being undone: items are moving back.
+    Unmerging,
+    Undone,
+}
+
+/// The record of one merge, kept under the survivor (`MERGE#<at>#<loser>`): who, why, and the
+/// explanation of the decision. No personal data.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MergeRecord {
+    pub survivor: CustomerId,
+    pub loser: CustomerId,
+    /// Profiles the loser had absorbed before, which went with it.
+    pub loser_members: Vec<CustomerId>,
+    pub merged_at: DateTime<Utc>,
+    /// `identity` (automatic), or the role and subject of the agent.
+    pub merged_by: String,
+    pub reason: String,
+    /// Score (log2-odds) and per-field contributions when a model decided; the rule when an
+    /// identifier did.
+    pub explanation: serde_json::Value,
+    pub status: MergeStatus,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub undone_at: Option<DateTime<Utc>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub undone_by: Option<String>,
+}
+
+impl MergeRecord {
+    pub fn sort_key(&self) -> String {
+        format!("MERGE#{}#{}", self.merged_at.format("%Y-%m-%dT%H:%M:%S%.6fZ"), self.loser)
+    }
+}
+
+/// Two profiles that must not be merged automatically (an undone merge, or an agent's decision).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeepApart {
+    pub a: CustomerId,
+    pub b: CustomerId,
+    pub at: DateTime<Utc>,
+    pub by: String,
+    pub reason: String,
+}
+
+impl KeepApart {
+    pub fn new(x: &CustomerId, y: &CustomerId, by: &str, reason: &str) -> Self {
+        let (a, b) = if x.as_str() <= y.as_str() { (x.clone(), y.clone()) } else { (y.clone(), x.clone()) };
+        KeepApart { a, b, at: Utc::now(), by: by.to_owned(), reason: reason.to_owned() }
+    }
+    pub fn key(x: &CustomerId, y: &CustomerId) -> String {
+        let (a, b) = if x.as_str() <= y.as_str() { (x, y) } else { (y, x) };
+        format!("PAIR#{a}#{b}")
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MatchStatus {
+    Pending,
+    Merged,
+    KeptApart,
+}
+
+/// A candidate match awaiting (or having had) an agent's decision.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MatchCandidate {
+    /// `mtc_` and 24 hex digits, derived from the pair (one open review per pair).
+    pub id: String,
+    pub a: CustomerId,
+    pub b: CustomerId,
+    pub score: f64,
+    pub explanation: serde_json::Value,
+    pub status: MatchStatus,
+    pub created_at: DateTime<Utc>,
+    /// The event that raised it.
+    pub event_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decided_at: Option<DateTime<Utc>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decided_by: Option<String>,
+}
+
+impl MatchCandidate {
+    pub fn id_for(x: &CustomerId, y: &CustomerId) -> String {
+        let d = <Sha256 as sha2::Digest>::digest(KeepApart::key(x, y).as_bytes());
+        format!("mtc_{}", &crate::domain::ids::hex(&d)[..24])
+    }
+}
+
+/// What one identity change writes, all or nothing.
+#[derive(Debug, Clone, Default)]
+pub struct IdentityCommit {
+    /// Profiles written, each if still at its expected version.
+    pub profiles: Vec<(ProfileRecord, u64)>,
+    pub merge: Option<MergeRecord>,
+    pub keep_apart: Option<KeepApart>,
+    /// A review decided with this change.
+    pub decided: Option<MatchCandidate>,
+    pub audit: Vec<crate::audit::AuditRecord>,
+}
+
+/// The port the identity services (merge, unmerge, review) use.
+#[async_trait]
+pub trait IdentityStore: Send + Sync {
+    /// Everything of the customer that moves with them.
+    async fn partition(&self, id: &CustomerId) -> Result<Partition, CmpError>;
+    /// Moves a batch (at most [`MOVE_BATCH`]) from one customer to another, all or nothing.
+    async fn move_items(&self, from: &CustomerId, to: &CustomerId, moves: &[Move]) -> Result<(), CmpError>;
+    /// The merge records kept under a survivor.
+    async fn merges(&self, survivor: &CustomerId) -> Result<Vec<MergeRecord>, CmpError>;
+    async fn commit_identity(&self, c: &IdentityCommit) -> Result<(), CmpError>;
+    /// Whether two profiles are to be kept apart.
+    async fn kept_apart(&self, x: &CustomerId, y: &CustomerId) -> Result<bool, CmpError>;
+    /// Raises a review (once per pair while pending; a decided pair is not raised again).
+    async fn put_match(&self, m: &MatchCandidate) -> Result<bool, CmpError>;
+    async fn get_match(&self, id: &str) -> Result<Option<MatchCandidate>, CmpError>;
+    /// Pending reviews, oldest first.
+    async fn pending_matches(&self, limit: usize) -> Result<Vec<MatchCandidate>, CmpError>;
+    /// Decided reviews (for the thresholds report).
+    async fn decided_matches(&self, limit: usize) -> Result<Vec<MatchCandidate>, CmpError>;
 }
