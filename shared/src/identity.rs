@@ -292,7 +292,7 @@ impl Identity {
         to: &CustomerId,
         select: impl Fn(&Selectable<'_>) -> bool,
         origin: impl Fn(Option<CustomerId>) -> Option<CustomerId>,
-    ) -> Result<usize, CmpError> {
+    ) -> Result<Vec<Move>, CmpError> {
         let p: Partition = self.ids.partition(from).await?;
         let kf = self.keys.key_for(from).await?;
         let kt = self.keys.key_for(to).await?;
@@ -325,11 +325,10 @@ impl Identity {
         {
             moves.push(Move::Index { pk: i.pk.clone(), sk: i.sk.clone(), origin: origin(i.origin.clone()) });
         }
-        let n = moves.len();
         for batch in moves.chunks(MOVE_BATCH) {
             self.ids.move_items(from, to, batch).await?;
         }
-        Ok(n)
+        Ok(moves)
     }
 
     /// Re-points the compensation cases of `from` that `select` picks to `to`.
@@ -390,7 +389,15 @@ impl Identity {
         };
         // what comes back to the loser is native there again; its own members' items stay theirs
         let origin = |o: Option<CustomerId>| o.filter(|x| x != loser);
-        self.move_all(survivor, loser, select, origin).await?;
+        let moved = self.move_all(survivor, loser, select, origin).await?;
+        // the passengers whose bookings went back (the owner index may lag; the moves do not)
+        let passengers: BTreeSet<String> = moved
+            .iter()
+            .filter_map(|m| match m {
+                Move::Index { pk, .. } => pk.strip_prefix("PAXB#").map(str::to_owned),
+                _ => None,
+            })
+            .collect();
         for attempt in 0..ATTEMPTS {
             if attempt > 0 {
                 tokio::time::sleep(std::time::Duration::from_millis(20 << attempt)).await;
@@ -431,9 +438,6 @@ impl Identity {
             match self.ids.commit_identity(&commit).await {
                 Ok(()) => {
                     // cases follow their passengers' bookings back
-                    let index = self.ids.partition(loser).await?.index;
-                    let passengers: BTreeSet<String> =
-                        index.iter().filter_map(|i| i.pk.strip_prefix("PAXB#").map(str::to_owned)).collect();
                     self.move_cases(survivor, loser, |c| passengers.contains(&c.passenger_key)).await?;
                     tracing::info!(survivor = %survivor, loser = %loser, "merge undone");
                     return Ok(done);

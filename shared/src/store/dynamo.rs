@@ -37,6 +37,8 @@ use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
+mod identity;
+
 pub const PROFILE_SK: &str = "PROFILE";
 
 pub fn customer_pk(id: &CustomerId) -> String {
