@@ -128,6 +128,11 @@ impl ReadApi {
         Ok(out)
     }
 
+    /// The stored profile item itself (no redirect followed).
+    pub async fn store_record(&self, id: &CustomerId) -> Result<Option<ProfileRecord>, CmpError> {
+        self.store.get_profile(id).await
+    }
+
     /// The stored profile; a merged profile answers with its survivor.
     pub async fn record(&self, id: &CustomerId) -> Result<Option<ProfileRecord>, CmpError> {
         let mut id = id.clone();

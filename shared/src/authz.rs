@@ -106,10 +106,18 @@ pub enum Action {
     /// `PATCH /v1/cases/{id}`: working a case (staff), or choosing cash or a voucher and giving
     /// payout details (the customer)
     ChangeCase,
+    /// `POST /v1/profiles/{id}/merge` and `…/unmerge`: an agent who knows two profiles are one
+    /// person (or not)
+    MergeProfiles,
+    /// `GET /v1/matches/review`, `GET /v1/matches/report` and `GET /v1/profiles/{id}/merges`:
+    /// the identity review queue, how decisions bear on the thresholds, a profile's merges
+    ReviewMatches,
+    /// `POST /v1/matches/{id}/decision`: merging or keeping apart a candidate match
+    DecideMatch,
 }
 
 impl Action {
-    pub const ALL: [Action; 15] = [
+    pub const ALL: [Action; 18] = [
         Action::IngestEvents,
         Action::ReadProfile,
         Action::FindProfile,
@@ -125,6 +133,9 @@ impl Action {
         Action::RunExport,
         Action::ReadCases,
         Action::ChangeCase,
+        Action::MergeProfiles,
+        Action::ReviewMatches,
+        Action::DecideMatch,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -144,6 +155,9 @@ impl Action {
             Action::RunExport => "run_export",
             Action::ReadCases => "read_cases",
             Action::ChangeCase => "change_case",
+            Action::MergeProfiles => "merge_profiles",
+            Action::ReviewMatches => "review_matches",
+            Action::DecideMatch => "decide_match",
         }
     }
 
@@ -159,6 +173,8 @@ impl Action {
                 | Action::ManageLegalHold
                 | Action::RunExport
                 | Action::ChangeCase
+                | Action::MergeProfiles
+                | Action::DecideMatch
         )
     }
 
@@ -182,6 +198,7 @@ impl Action {
             Action::ReadInventory => "privacy_audit",
             Action::RunExport => "partner_export",
             Action::ReadCases | Action::ChangeCase => "compensation",
+            Action::MergeProfiles | Action::ReviewMatches | Action::DecideMatch => "identity_resolution",
         }
     }
 }
@@ -207,6 +224,12 @@ pub const ROUTES: &[(&str, Option<Action>)] = &[
     ("GET /v1/cases", Some(Action::ReadCases)),
     ("GET /v1/cases/{id}", Some(Action::ReadCases)),
     ("PATCH /v1/cases/{id}", Some(Action::ChangeCase)),
+    ("POST /v1/profiles/{id}/merge", Some(Action::MergeProfiles)),
+    ("POST /v1/profiles/{id}/unmerge", Some(Action::MergeProfiles)),
+    ("GET /v1/profiles/{id}/merges", Some(Action::ReviewMatches)),
+    ("GET /v1/matches/review", Some(Action::ReviewMatches)),
+    ("GET /v1/matches/report", Some(Action::ReviewMatches)),
+    ("POST /v1/matches/{id}/decision", Some(Action::DecideMatch)),
 ];
 
 /// The action a route key performs.
@@ -248,6 +271,9 @@ pub const PERMISSIONS: &[(Action, &[Role])] = &[
     (Action::RunExport, &[Marketing, PrivacyOfficer, Admin]),
     (Action::ReadCases, &[CallCentreAgent, CustomerAffairs, PrivacyOfficer, Admin, Customer]),
     (Action::ChangeCase, &[CallCentreAgent, CustomerAffairs, Admin, Customer]),
+    (Action::MergeProfiles, &[CallCentreAgent, CustomerAffairs, Admin]),
+    (Action::ReviewMatches, &[CustomerAffairs, PrivacyOfficer, Admin]),
+    (Action::DecideMatch, &[CustomerAffairs, Admin]),
 ];
 
 pub fn allowed(role: Role, action: Action) -> bool {

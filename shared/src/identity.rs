@@ -36,7 +36,8 @@ use crate::domain::profile::Golden;
 use crate::domain::CustomerId;
 use crate::error::CmpError;
 use crate::store::{
-    IdentityCommit, IdentityStore, KeepApart, MergeRecord, MergeStatus, Move, Partition, ProfileRecord, ProfileStatus,
+    IdentityCommit, IdentityStore, KeepApart, MatchCandidate, MatchStatus, MergeRecord, MergeStatus, Move, Partition,
+    ProfileRecord, ProfileStatus,
     ProfileStore, StoreError, TimelineRecord, MOVE_BATCH,
 };
 use chrono::{DateTime, Utc};
@@ -136,6 +137,10 @@ impl Identity {
     pub fn with_cases(mut self, cases: Arc<dyn crate::cases::CaseStore>) -> Self {
         self.cases = Some(cases);
         self
+    }
+
+    pub fn set_cases(&mut self, cases: Arc<dyn crate::cases::CaseStore>) {
+        self.cases = Some(cases);
     }
 
     async fn active(&self, id: &CustomerId) -> Result<(ProfileRecord, crate::audit::ChainHead), IdentityError> {
@@ -476,6 +481,126 @@ impl Identity {
             sources: out.sources.len(),
         });
         Ok(out)
+    }
+
+    /// Of two profiles, the one that survives a merge: the older, so that ids given out earlier stay.
+    pub async fn order(&self, a: &CustomerId, b: &CustomerId) -> Result<(CustomerId, CustomerId), IdentityError> {
+        let (pa, _) = self.active(a).await?;
+        let (pb, _) = self.active(b).await?;
+        Ok(if (pa.created_at, pa.id.as_str()) <= (pb.created_at, pb.id.as_str()) { (a.clone(), b.clone()) } else { (b.clone(), a.clone()) })
+    }
+
+    /// Where a profile has gone: itself when active, its survivor when merged.
+    pub async fn current(&self, id: &CustomerId) -> Result<CustomerId, IdentityError> {
+        let mut id = id.clone();
+        for _ in 0..5 {
+            let (p, _) = self.active(&id).await?;
+            match (p.status, p.merged_into) {
+                (ProfileStatus::Merged, Some(next)) => id = next,
+                _ => return Ok(id),
+            }
+        }
+        Err(IdentityError::Backend(CmpError::Integrity("merge redirects form a chain longer than 5".into())))
+    }
+
+    /// An agent's decision on a candidate match: merge the two (the older survives) or keep them
+    /// apart from now on. Decisions are kept for the thresholds report.
+    pub async fn decide(
+        &self,
+        match_id: &str,
+        merge: bool,
+        actor: &Actor,
+        reason: &str,
+    ) -> Result<(MatchCandidate, Option<MergeRecord>), IdentityError> {
+        let Some(mut m) = self.ids.get_match(match_id).await? else { return Err(IdentityError::NotFound) };
+        if m.status != MatchStatus::Pending {
+            return Err(IdentityError::Invalid("already_decided", "this match was decided already".into()));
+        }
+        let by = format!("{}:{}", actor.role, actor.subject);
+        m.decided_at = Some(Utc::now());
+        m.decided_by = Some(by.clone());
+        let (a, b) = (self.current(&m.a).await?, self.current(&m.b).await?);
+        let record = if merge {
+            m.status = MatchStatus::Merged;
+            if a == b {
+                None // merged meanwhile
+            } else {
+                let (survivor, loser) = self.order(&a, &b).await?;
+                let explanation = json!({"review": m.id, "score": m.score, "explanation": m.explanation});
+                Some(self.merge(&survivor, &loser, actor, reason, explanation, true).await?)
+            }
+        } else {
+            m.status = MatchStatus::KeptApart;
+            None
+        };
+        let keep_apart = (!merge).then(|| KeepApart::new(&a, &b, &by, reason));
+        let commit = IdentityCommit { decided: Some(m.clone()), keep_apart, ..Default::default() };
+        self.ids.commit_identity(&commit).await.map_err(|e| match e {
+            CmpError::Store(StoreError::Conflict) => {
+                IdentityError::Invalid("already_decided", "this match was decided meanwhile".into())
+            }
+            e => e.into(),
+        })?;
+        Ok((m, record))
+    }
+
+    /// Pending candidate matches, oldest first.
+    pub async fn review(&self, limit: usize) -> Result<Vec<MatchCandidate>, CmpError> {
+        self.ids.pending_matches(limit).await
+    }
+
+    /// How agents' decisions bear on the model's thresholds: per score band (1 bit wide), how many
+    /// reviews were merged or kept apart; and the thresholds the decisions support (the lowest
+    /// score from which at least 98 % were merges, the highest below which at least 98 % were kept
+    /// apart), beside the model's.
+    pub async fn report(&self, upper: f64, lower: f64) -> Result<Value, CmpError> {
+        let decided = self.ids.decided_matches(10_000).await?;
+        let mut bands: BTreeMap<i64, (u32, u32)> = BTreeMap::new();
+        for m in &decided {
+            let e = bands.entry(m.score.floor() as i64).or_default();
+            if m.status == MatchStatus::Merged {
+                e.0 += 1;
+            } else {
+                e.1 += 1;
+            }
+        }
+        let rows: Vec<Value> = bands
+            .iter()
+            .map(|(b, (merged, apart))| {
+                json!({"score_from": b, "score_to": b + 1, "merged": merged, "kept_apart": apart,
+                       "merge_share": f64::from(*merged) / f64::from(merged + apart)})
+            })
+            .collect();
+        // suggested upper: the lowest band from which, cumulatively upwards, merges are >= 98 %
+        let mut suggested_upper = None;
+        let (mut m_up, mut a_up) = (0u32, 0u32);
+        for (b, (merged, apart)) in bands.iter().rev() {
+            m_up += merged;
+            a_up += apart;
+            if f64::from(m_up) >= 0.98 * f64::from(m_up + a_up) {
+                suggested_upper = Some(*b as f64);
+            } else {
+                break;
+            }
+        }
+        let mut suggested_lower = None;
+        let (mut m_lo, mut a_lo) = (0u32, 0u32);
+        for (b, (merged, apart)) in bands.iter() {
+            m_lo += merged;
+            a_lo += apart;
+            if f64::from(a_lo) >= 0.98 * f64::from(m_lo + a_lo) {
+                suggested_lower = Some((*b + 1) as f64);
+            } else {
+                break;
+            }
+        }
+        Ok(json!({
+            "decisions": decided.len(),
+            "model": {"upper": upper, "lower": lower},
+            "suggested": {"upper": suggested_upper, "lower": suggested_lower,
+                          "rule": "upper: lowest score from which >= 98 % of reviews were merged; lower: highest score below which >= 98 % were kept apart"},
+            "bands": rows,
+        }))
     }
 
     /// The merges kept under a survivor, newest first, with what each explains.

@@ -35,6 +35,60 @@ pub struct ApiHandler {
     snapshot: Arc<AnalyticsSnapshot>,
     export_k: usize,
     desk: Option<Arc<CaseDesk>>,
+    identity: Arc<crate::identity::Identity>,
+    /// The identity model's thresholds (upper, lower), for the review report.
+    match_thresholds: (f64, f64),
+}
+
+/// `POST /v1/profiles/{id}/merge`: the other profile is merged into this one.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MergeBody {
+    other: CustomerId,
+    reason: String,
+}
+
+/// `POST /v1/profiles/{id}/unmerge`: `{id}` is the merged-away profile (then `member` is not
+/// needed) or the survivor (then `member` names which merge to undo).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct UnmergeBody {
+    #[serde(default)]
+    member: Option<CustomerId>,
+    reason: String,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+enum Verdict {
+    Merge,
+    KeepApart,
+}
+
+/// `POST /v1/matches/{id}/decision`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DecisionBody {
+    decision: Verdict,
+    reason: String,
+}
+
+fn reason_ok(r: &str) -> Result<(), ApiError> {
+    if r.trim().is_empty() || r.chars().count() > 500 {
+        return Err(ApiError::bad_request("invalid_reason", "a reason is 1 to 500 characters"));
+    }
+    Ok(())
+}
+
+fn identity_error(e: crate::identity::IdentityError) -> ApiError {
+    use crate::identity::IdentityError as E;
+    match e {
+        E::NotFound => no_profile(),
+        E::Erased => gone(),
+        E::Invalid(code @ ("kept_apart" | "already_decided" | "not_active"), m) => ApiError::new(409, code, m),
+        E::Invalid(code, m) => ApiError::bad_request(code, m),
+        E::Backend(e) => internal(e),
+    }
 }
 
 /// Which export `POST /v1/exports` runs.
@@ -295,6 +349,9 @@ impl ApiHandler {
     /// The compensation case routes (`/v1/cases`).
     pub fn with_cases(mut self, ports: CasePorts) -> Self {
         self.rights = Arc::new((*self.rights).clone().with_cases(ports.cases.clone()));
+        if let Some(identity) = Arc::get_mut(&mut self.identity) {
+            identity.set_cases(ports.cases.clone());
+        }
         self.desk = Some(Arc::new(CaseDesk::new(ports)));
         self
     }
@@ -320,6 +377,7 @@ impl ApiHandler {
     where
         S: crate::store::ProfileStore
             + PrivacyStore
+            + crate::store::IdentityStore
             + crate::export::ExportScan
             + crate::crypto::WrappedKeyStore
             + 'static,
@@ -337,8 +395,22 @@ impl ApiHandler {
         ));
         let exporter =
             Arc::new(Exporter::new(store.clone(), keys.clone(), kms.clone(), store.clone(), partner_exports));
-        let snapshot = Arc::new(AnalyticsSnapshot::new(store.clone(), keys, kms, store.clone(), analytics));
-        ApiHandler { api, audit, ledger, rights, privacy: store, exporter, snapshot, export_k, desk: None }
+        let snapshot = Arc::new(AnalyticsSnapshot::new(store.clone(), keys.clone(), kms, store.clone(), analytics));
+        let identity = Arc::new(crate::identity::Identity::new(store.clone(), store.clone(), keys.clone()));
+        let model = crate::resolve::model::Model::default();
+        ApiHandler {
+            api,
+            audit,
+            ledger,
+            rights,
+            privacy: store,
+            exporter,
+            snapshot,
+            export_k,
+            desk: None,
+            identity,
+            match_thresholds: (model.edge_threshold, model.link_threshold),
+        }
     }
 
     /// The active profile a privacy route is about (merge redirects followed).
@@ -890,6 +962,140 @@ impl ApiHandler {
                             PatchError::Invalid("internal", m) => internal(crate::CmpError::Integrity(m)),
                             PatchError::Invalid(code, m) => ApiError::bad_request(code, m),
                         })
+                    }
+                }
+            }
+            Action::MergeProfiles if route == "POST /v1/profiles/{id}/merge" => {
+                let id = customer_id(req)?;
+                query(req, &[])?;
+                let body: MergeBody = json_body(req, MAX_SMALL_BODY, "the merge request does not match its schema")?;
+                reason_ok(&body.reason)?;
+                let mut entry = self.authorise(&p, action, Some(&id), &purpose, rid).await?;
+                let actor = crate::identity::Actor {
+                    subject: p.subject.clone(),
+                    role: p.role.as_str().into(),
+                    purpose: purpose.clone(),
+                    request_id: rid.into(),
+                };
+                let explanation = json!({"rule": "agent", "by": p.role.as_str()});
+                match self.identity.merge(&id, &body.other, &actor, &body.reason, explanation, true).await {
+                    Ok(record) => {
+                        entry.fields = vec!["*".into()];
+                        entry.outcome = "allowed:merged".into();
+                        self.audit(entry).await?;
+                        Ok(json_response(200, &json!({"merge": record})))
+                    }
+                    Err(e) => {
+                        entry.outcome = "rejected".into();
+                        self.audit(entry).await?;
+                        Err(identity_error(e))
+                    }
+                }
+            }
+            Action::MergeProfiles => {
+                let id = customer_id(req)?;
+                query(req, &[])?;
+                let body: UnmergeBody =
+                    json_body(req, MAX_SMALL_BODY, "the unmerge request does not match its schema")?;
+                reason_ok(&body.reason)?;
+                // `{id}` merged away: undo its merge into its survivor; `{id}` a survivor: undo `member`'s
+                let record = self.api.store_record(&id).await.map_err(internal)?.ok_or_else(no_profile)?;
+                let (survivor, loser) = match (record.status, record.merged_into.clone(), body.member) {
+                    (crate::store::ProfileStatus::Merged, Some(into), _) => (into, id.clone()),
+                    (crate::store::ProfileStatus::Active, _, Some(m)) => (id.clone(), m),
+                    (crate::store::ProfileStatus::Erased, _, _) => return Err(gone()),
+                    _ => {
+                        return Err(ApiError::bad_request(
+                            "member_required",
+                            "this profile is not merged away: name the member whose merge to undo",
+                        ))
+                    }
+                };
+                let mut entry = self.authorise(&p, action, Some(&survivor), &purpose, rid).await?;
+                let actor = crate::identity::Actor {
+                    subject: p.subject.clone(),
+                    role: p.role.as_str().into(),
+                    purpose: purpose.clone(),
+                    request_id: rid.into(),
+                };
+                match self.identity.unmerge(&survivor, &loser, &actor, &body.reason).await {
+                    Ok(record) => {
+                        entry.fields = vec!["*".into()];
+                        entry.outcome = "allowed:unmerged".into();
+                        self.audit(entry).await?;
+                        Ok(json_response(200, &json!({"merge": record, "profiles": [survivor, loser]})))
+                    }
+                    Err(e) => {
+                        entry.outcome = "rejected".into();
+                        self.audit(entry).await?;
+                        Err(identity_error(e))
+                    }
+                }
+            }
+            Action::ReviewMatches if route == "GET /v1/profiles/{id}/merges" => {
+                let id = customer_id(req)?;
+                query(req, &[])?;
+                let mut entry = self.authorise(&p, action, Some(&id), &purpose, rid).await?;
+                let current = self.identity.current(&id).await.map_err(identity_error)?;
+                let merges = self.identity.history(&current).await.map_err(internal)?;
+                entry.fields = vec!["merges".into()];
+                self.audit(entry).await?;
+                Ok(json_response(200, &json!({"customer_id": current, "items": merges})))
+            }
+            Action::ReviewMatches if route == "GET /v1/matches/report" => {
+                query(req, &[])?;
+                let entry = self.authorise(&p, action, None, &purpose, rid).await?;
+                let report =
+                    self.identity.report(self.match_thresholds.0, self.match_thresholds.1).await.map_err(internal)?;
+                self.audit(entry).await?;
+                Ok(json_response(200, &report))
+            }
+            Action::ReviewMatches => {
+                let mut limit = DEFAULT_LIMIT;
+                for (_, v) in query(req, &["limit"])? {
+                    limit = v
+                        .parse::<usize>()
+                        .ok()
+                        .filter(|l| (1..=MAX_LIMIT).contains(l))
+                        .ok_or_else(|| ApiError::bad_request("invalid_query", "limit is 1 to 100"))?;
+                }
+                let mut entry = self.authorise(&p, action, None, &purpose, rid).await?;
+                let items = self.identity.review(limit).await.map_err(internal)?;
+                entry.fields = vec!["matches".into()];
+                self.audit(entry).await?;
+                Ok(json_response(200, &json!({"count": items.len(), "items": items})))
+            }
+            Action::DecideMatch => {
+                let id = req.path_parameters_ref().and_then(|p| p.first("id").map(str::to_owned)).unwrap_or_default();
+                if !(id.len() == 28 && id.starts_with("mtc_") && id[4..].bytes().all(|b| b.is_ascii_hexdigit())) {
+                    return Err(ApiError::bad_request("invalid_match_id", "a match id is `mtc_` and 24 hex digits"));
+                }
+                query(req, &[])?;
+                let body: DecisionBody = json_body(req, MAX_SMALL_BODY, "the decision does not match its schema")?;
+                reason_ok(&body.reason)?;
+                let mut entry = self.authorise(&p, action, None, &purpose, rid).await?;
+                let actor = crate::identity::Actor {
+                    subject: p.subject.clone(),
+                    role: p.role.as_str().into(),
+                    purpose: purpose.clone(),
+                    request_id: rid.into(),
+                };
+                match self.identity.decide(&id, body.decision == Verdict::Merge, &actor, &body.reason).await {
+                    Ok((m, merge)) => {
+                        entry.fields = vec!["matches".into()];
+                        entry.outcome = format!("allowed:{}", if merge.is_some() { "merged" } else { "decided" });
+                        self.audit(entry).await?;
+                        Ok(json_response(200, &json!({"match": m, "merge": merge})))
+                    }
+                    Err(crate::identity::IdentityError::NotFound) => {
+                        entry.outcome = "not_found".into();
+                        self.audit(entry).await?;
+                        Err(ApiError::not_found("match_not_found", "no candidate match with this id"))
+                    }
+                    Err(e) => {
+                        entry.outcome = "rejected".into();
+                        self.audit(entry).await?;
+                        Err(identity_error(e))
                     }
                 }
             }
