@@ -37,8 +37,7 @@ use crate::domain::CustomerId;
 use crate::error::CmpError;
 use crate::store::{
     IdentityCommit, IdentityStore, KeepApart, MatchCandidate, MatchStatus, MergeRecord, MergeStatus, Move, Partition,
-    ProfileRecord, ProfileStatus,
-    ProfileStore, StoreError, TimelineRecord, MOVE_BATCH,
+    ProfileRecord, ProfileStatus, ProfileStore, StoreError, TimelineRecord, MOVE_BATCH,
 };
 use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
@@ -487,7 +486,11 @@ impl Identity {
     pub async fn order(&self, a: &CustomerId, b: &CustomerId) -> Result<(CustomerId, CustomerId), IdentityError> {
         let (pa, _) = self.active(a).await?;
         let (pb, _) = self.active(b).await?;
-        Ok(if (pa.created_at, pa.id.as_str()) <= (pb.created_at, pb.id.as_str()) { (a.clone(), b.clone()) } else { (b.clone(), a.clone()) })
+        Ok(if (pa.created_at, pa.id.as_str()) <= (pb.created_at, pb.id.as_str()) {
+            (a.clone(), b.clone())
+        } else {
+            (b.clone(), a.clone())
+        })
     }
 
     /// Where a profile has gone: itself when active, its survivor when merged.

@@ -284,6 +284,23 @@ impl Ingest {
         })
     }
 
+    /// Validates events as `POST /v1/events` does (schema, domain rules, card numbers scrubbed) and
+    /// writes the valid ones to the stream. Answers the rejected ones with their reasons (`index`
+    /// is the position in `items`) and the positions of valid events not written.
+    pub async fn submit(&self, items: &[Value]) -> (Vec<Rejected>, Vec<usize>) {
+        let mut seen = HashSet::new();
+        let mut ready = Vec::new();
+        let mut rejected = Vec::new();
+        for (i, item) in items.iter().enumerate() {
+            match self.check(i, item, &mut seen) {
+                Ok(r) => ready.push(r),
+                Err(r) => rejected.push(r),
+            }
+        }
+        let (_, failed) = self.write(&ready).await;
+        (rejected, failed.iter().map(|f| ready[*f].index).collect())
+    }
+
     async fn write(&self, ready: &[Ready]) -> (Vec<usize>, Vec<usize>) {
         let records: Vec<OutRecord> = ready.iter().map(|r| r.record.clone()).collect();
         write_ordered(self.sink.as_ref(), &records, self.retry).await

@@ -23,6 +23,7 @@ pub mod export;
 pub mod handlers;
 pub mod http;
 pub mod identity;
+pub mod import;
 pub mod ingest;
 pub mod inventory;
 pub mod merge;
