@@ -82,6 +82,8 @@ EMULATOR GAPS (moto 5.2.5, as pinned in scripts/requirements-dev.txt)
   existing versioned bucket; moto only while the bucket is empty), PutPublicAccessBlock,
   PutBucketOwnershipControls, PutBucketEncryption and PutBucketLifecycleConfiguration.
   Other bucket properties are reported as not applied.
+- AWS::SQS::QueuePolicy: not supported by moto's CloudFormation; set with SetQueueAttributes
+  (moto does not evaluate queue policies).
 - AWS::S3::BucketPolicy: not supported by moto's CloudFormation; created with
   PutBucketPolicy, without its statements that have a Condition. moto enforces bucket
   policies on object requests but evaluates conditions wrongly: a statement whose
@@ -140,6 +142,7 @@ CREATED_OUTSIDE_STACK = {
     "AWS::Cognito::UserPoolGroup",
     "AWS::S3::BucketPolicy",
     "AWS::SNS::TopicPolicy",
+    "AWS::SQS::QueuePolicy",
     "AWS::Glue::Database",
     "AWS::Glue::Table",
     "AWS::Athena::WorkGroup",
@@ -850,6 +853,8 @@ def converge(resolver: Resolver, emulator_template: dict[str, Any], outside: dic
             created[lid] = converge_bucket_policy(resolver, lid, res)
         elif rtype == "AWS::SNS::TopicPolicy":
             created[lid] = converge_topic_policy(resolver, lid, res)
+        elif rtype == "AWS::SQS::QueuePolicy":
+            created[lid] = converge_queue_policy(resolver, lid, res)
         elif rtype == "AWS::Glue::Database":
             created[lid] = converge_glue_database(resolver, lid, res)
         elif rtype == "AWS::Glue::Table":
@@ -1188,21 +1193,27 @@ def converge_bucket(resolver: Resolver, lid: str, res: dict[str, Any], bucket: s
 
     notification = props.get("NotificationConfiguration")
     if notification is not None:
-        unsupported = sorted(set(notification) - {"TopicConfigurations"})
+        unsupported = sorted(set(notification) - {"TopicConfigurations", "QueueConfigurations"})
         if unsupported:
             log(f"warning: {lid}: notification configurations not applied in the emulator: {unsupported}")
-        topics = [
-            {
-                "TopicArn": t["Topic"],
-                "Events": [t["Event"]],
-                **({"Filter": {"Key": {"FilterRules": t["Filter"]["S3Key"]["Rules"]}}} if t.get("Filter") else {}),
+
+        def target(kind: str, arn_key: str, c: dict[str, Any]) -> dict[str, Any]:
+            return {
+                arn_key: c[kind],
+                "Events": [c["Event"]],
+                **({"Filter": {"Key": {"FilterRules": c["Filter"]["S3Key"]["Rules"]}}} if c.get("Filter") else {}),
             }
-            for t in notification.get("TopicConfigurations", [])
-        ]
-        current = s3.get_bucket_notification_configuration(Bucket=bucket).get("TopicConfigurations", [])
-        if [(c.get("TopicArn"), c.get("Events")) for c in current] != [(t["TopicArn"], t["Events"]) for t in topics]:
-            s3.put_bucket_notification_configuration(Bucket=bucket, NotificationConfiguration={"TopicConfigurations": topics})
-            log(f"fix-up {lid}: {len(topics)} topic notifications")
+
+        wanted = {
+            "TopicConfigurations": [target("Topic", "TopicArn", t) for t in notification.get("TopicConfigurations", [])],
+            "QueueConfigurations": [target("Queue", "QueueArn", q) for q in notification.get("QueueConfigurations", [])],
+        }
+        wanted = {k: v for k, v in wanted.items() if v}
+        current = s3.get_bucket_notification_configuration(Bucket=bucket)
+        shape = lambda cfg: {k: [(c.get("TopicArn") or c.get("QueueArn"), c.get("Events")) for c in cfg.get(k, [])] for k in wanted}
+        if shape(current) != shape(wanted):
+            s3.put_bucket_notification_configuration(Bucket=bucket, NotificationConfiguration=wanted)
+            log(f"fix-up {lid}: notifications {', '.join(f'{len(v)} {k}' for k, v in wanted.items())}")
 
 
 def object_lock_key(config: dict[str, Any] | None) -> Any:
@@ -1246,6 +1257,20 @@ def converge_topic_policy(resolver: Resolver, lid: str, res: dict[str, Any]) -> 
             sns.set_topic_attributes(TopicArn=arn, AttributeName="Policy", AttributeValue=document)
             log(f"fix-up {lid}: policy set on {arn.rsplit(':', 1)[-1]}")
     return ",".join(topics)
+
+
+def converge_queue_policy(resolver: Resolver, lid: str, res: dict[str, Any]) -> str:
+    """AWS::SQS::QueuePolicy through SetQueueAttributes (moto's CloudFormation skips the type)."""
+    sqs = resolver.emulator.client("sqs")
+    props = resolver.resolve(res.get("Properties", {}))
+    document = json.dumps(props["PolicyDocument"])
+    queues = props.get("Queues") or []
+    for url in queues:
+        current = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["Policy"]).get("Attributes", {}).get("Policy")
+        if current is None or json.loads(current) != json.loads(document):
+            sqs.set_queue_attributes(QueueUrl=url, Attributes={"Policy": document})
+            log(f"fix-up {lid}: policy set on {url.rsplit('/', 1)[-1]}")
+    return ",".join(queues)
 
 
 def converge_glue_database(resolver: Resolver, lid: str, res: dict[str, Any]) -> str:
@@ -1380,6 +1405,8 @@ def event_wiring(resolver: Resolver, lid: str, event_name: str, event: dict[str,
         }
     if etype in ("Kinesis", "DynamoDB"):
         return stream_event_wiring(resolver, lid, event_name, etype, props)
+    if etype == "SQS":
+        return sqs_event_wiring(resolver, lid, event_name, props)
     log(f"warning: {lid}.{event_name}: event type {etype} passed through unresolved")
     return {"name": event_name, "type": etype, "properties": props}
 
@@ -1453,6 +1480,31 @@ def jwks_uri(resolver: Resolver, issuer: str) -> str:
     if issuer.startswith("https://cognito-idp.") and pool_id in pools:
         return f"{resolver.emulator.endpoint.rstrip('/')}/{pool_id}/.well-known/jwks.json"
     return issuer.rstrip("/") + "/.well-known/jwks.json"
+
+
+# Lambda's defaults for an SQS event source mapping.
+SQS_DEFAULTS = {"BatchSize": 10, "MaximumBatchingWindowInSeconds": 0}
+SQS_KNOWN_PROPERTIES = {"Queue", "BatchSize", "MaximumBatchingWindowInSeconds", "FunctionResponseTypes", "ScalingConfig", "Enabled"}
+
+
+def sqs_event_wiring(resolver: Resolver, lid: str, event_name: str, props: dict[str, Any]) -> dict[str, Any]:
+    """An SQS event source mapping: the queue's URL and ARN, batch size, partial batch failures."""
+    ignored = set(props) - SQS_KNOWN_PROPERTIES
+    if ignored:
+        log(f"warning: {lid}.{event_name}: SQS properties not represented: {sorted(ignored)}")
+    settings = {**SQS_DEFAULTS, **{k: resolver.resolve(v) for k, v in props.items()}}
+    queue_arn = str(settings["Queue"])
+    if ":sqs:" not in queue_arn:
+        raise Unresolvable(f"{queue_arn!r} is not an SQS queue ARN")
+    return {
+        "name": event_name,
+        "type": "SQS",
+        "queue_arn": queue_arn,
+        "queue_url": resolver.queue_url(queue_arn.rsplit(":", 1)[-1]),
+        "batch_size": int(settings["BatchSize"]),
+        "maximum_concurrency": int((settings.get("ScalingConfig") or {}).get("MaximumConcurrency", 1000)),
+        "report_batch_item_failures": "ReportBatchItemFailures" in (settings.get("FunctionResponseTypes") or []),
+    }
 
 
 def stream_event_wiring(resolver: Resolver, lid: str, event_name: str, etype: str, props: dict[str, Any]) -> dict[str, Any]:

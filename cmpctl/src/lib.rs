@@ -15,6 +15,7 @@ pub mod gateway;
 pub mod jwt;
 pub mod metrics;
 pub mod resolve;
+pub mod sqs;
 pub mod stack;
 pub mod stream;
 pub mod wiring;

@@ -34,6 +34,9 @@ pub struct StackOptions {
     /// Run the table-stream functions (publish, audit export); a benchmark that loads tables
     /// directly turns them off so they do not compete for the emulator.
     pub table_streams: bool,
+    /// Environment variables set on every function beyond the template's (tests: smaller
+    /// import chunks, for instance).
+    pub env: Vec<(String, String)>,
 }
 
 impl Default for StackOptions {
@@ -44,6 +47,7 @@ impl Default for StackOptions {
             stack_name: "cmp-local".into(),
             counter: None,
             table_streams: true,
+            env: Vec::new(),
         }
     }
 }
@@ -77,6 +81,7 @@ pub fn clients(sdk: &SdkConfig, counter: Option<&CallCounter>) -> Clients {
             ),
             kms: aws_sdk_kms::Client::from_conf(aws_sdk_kms::config::Builder::from(sdk).interceptor(c.clone()).build()),
             s3: emulator_s3(sdk),
+            sqs: aws_sdk_sqs::Client::from_conf(aws_sdk_sqs::config::Builder::from(sdk).interceptor(c.clone()).build()),
         },
     }
 }
@@ -88,6 +93,8 @@ pub struct LocalStack {
     pub base_url: String,
     pub mapping_stats: Vec<Arc<MappingStats>>,
     pub table_stream_stats: Vec<Arc<DdbMappingStats>>,
+    /// The SQS mappings (bulk import), for tests.
+    pub sqs_stats: Vec<Arc<crate::sqs::SqsMappingStats>>,
     shutdown: watch::Sender<bool>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
 }
@@ -103,8 +110,10 @@ impl LocalStack {
         let mut routes = Vec::new();
         let mut mappings = Vec::new();
         let mut ddb_mappings: Vec<Arc<DdbMapping>> = Vec::new();
+        let mut sqs_mappings: Vec<Arc<crate::sqs::SqsMapping>> = Vec::new();
         for f in &wiring.functions {
-            let env = f.environment.clone();
+            let mut env = f.environment.clone();
+            env.extend(opts.env.iter().cloned());
             let config = Config::from_lookup(|k| env.get(k).cloned())?;
             // the write path (ingest, merge) is what benchmarks count; reads are counted apart
             let fn_clients = if f.binary == "api" { plain_clients.clone() } else { counted_clients.clone() };
@@ -118,6 +127,11 @@ impl LocalStack {
                 "merge" => Some(Arc::new(MergeHandler::new(&w))),
                 "consent" => Some(Arc::new(ConsentHandler::new(&w))),
                 "compensate" => Some(Arc::new(CompensateHandler::new(&w)?)),
+                _ => None,
+            };
+            let sqs_handler: Option<Arc<dyn cmp_shared::handlers::stream::SqsHandler>> = match f.binary.as_str() {
+                "import_plan" => Some(Arc::new(cmp_shared::handlers::import::ImportPlanHandler::new(&w)?)),
+                "import_load" => Some(Arc::new(cmp_shared::handlers::import::ImportLoadHandler::new(&w)?)),
                 _ => None,
             };
             let table_stream_handler: Option<Arc<dyn DynamoDbStreamHandler>> = match f.binary.as_str() {
@@ -193,6 +207,28 @@ impl LocalStack {
                             stats: Arc::new(DdbMappingStats::default()),
                         }));
                     }
+                    EventSource::Sqs {
+                        queue_url,
+                        queue_arn,
+                        batch_size,
+                        maximum_concurrency,
+                        report_batch_item_failures,
+                    } => {
+                        let handler =
+                            sqs_handler.clone().ok_or_else(|| format!("{} has no SQS handler", f.logical_id))?;
+                        sqs_mappings.push(Arc::new(crate::sqs::SqsMapping {
+                            config: crate::sqs::SqsMappingConfig {
+                                queue_url: queue_url.clone(),
+                                queue_arn: queue_arn.clone(),
+                                batch_size: *batch_size,
+                                maximum_concurrency: *maximum_concurrency,
+                                report_batch_item_failures: *report_batch_item_failures,
+                            },
+                            sqs: aws_sdk_sqs::Client::new(&sdk),
+                            handler,
+                            stats: Arc::new(crate::sqs::SqsMappingStats::default()),
+                        }));
+                    }
                     EventSource::Other => {}
                 }
             }
@@ -203,6 +239,11 @@ impl LocalStack {
         let mut mapping_stats = Vec::new();
         for m in mappings {
             mapping_stats.push(m.stats.clone());
+            tasks.extend(m.run(rx.clone()).await?);
+        }
+        let mut sqs_stats = Vec::new();
+        for m in sqs_mappings {
+            sqs_stats.push(m.stats.clone());
             tasks.extend(m.run(rx.clone()).await?);
         }
         let mut table_stream_stats = Vec::new();
@@ -217,6 +258,7 @@ impl LocalStack {
             base_url: format!("http://{addr}"),
             mapping_stats,
             table_stream_stats,
+            sqs_stats,
             shutdown,
             tasks,
         })

@@ -75,6 +75,16 @@ pub enum EventSource {
         #[serde(default)]
         filter_patterns: Vec<serde_json::Value>,
     },
+    #[serde(rename = "SQS")]
+    Sqs {
+        queue_url: String,
+        queue_arn: String,
+        batch_size: usize,
+        #[serde(default = "default_concurrency")]
+        maximum_concurrency: usize,
+        #[serde(default)]
+        report_batch_item_failures: bool,
+    },
     #[serde(other)]
     Other,
 }
@@ -88,6 +98,9 @@ pub struct RouteAuth {
     pub audience: Vec<String>,
 }
 
+fn default_concurrency() -> usize {
+    1000
+}
 fn trim_horizon() -> String {
     "TRIM_HORIZON".into()
 }

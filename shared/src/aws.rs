@@ -13,6 +13,7 @@ pub struct Clients {
     pub kinesis: aws_sdk_kinesis::Client,
     pub kms: aws_sdk_kms::Client,
     pub s3: aws_sdk_s3::Client,
+    pub sqs: aws_sdk_sqs::Client,
 }
 
 impl Clients {
@@ -22,6 +23,7 @@ impl Clients {
             kinesis: aws_sdk_kinesis::Client::new(sdk),
             kms: aws_sdk_kms::Client::new(sdk),
             s3: aws_sdk_s3::Client::new(sdk),
+            sqs: aws_sdk_sqs::Client::new(sdk),
         }
     }
 }

@@ -45,6 +45,12 @@ pub struct Config {
     pub cases_table: Option<String>,
     /// `EXPORT_K`: k of the partner exports' k-anonymity check (default 10).
     pub export_k: usize,
+    /// `IMPORTS_BUCKET`: where bulk files are dropped (import_plan, import_load).
+    pub imports_bucket: Option<String>,
+    /// `IMPORT_CHUNKS_QUEUE`: the URL of the queue of import chunks (import_plan).
+    pub import_chunks_queue: Option<String>,
+    /// `IMPORT_ROWS_PER_CHUNK`: rows per import chunk (default 20,000).
+    pub import_rows_per_chunk: u64,
 }
 
 impl Config {
@@ -86,6 +92,12 @@ impl Config {
             exports_bucket: get("EXPORTS_BUCKET").filter(|v| !v.is_empty()),
             analytics_bucket: get("ANALYTICS_BUCKET").filter(|v| !v.is_empty()),
             cases_table: get("CASES_TABLE").filter(|v| !v.is_empty()),
+            imports_bucket: get("IMPORTS_BUCKET").filter(|v| !v.is_empty()),
+            import_chunks_queue: get("IMPORT_CHUNKS_QUEUE").filter(|v| !v.is_empty()),
+            import_rows_per_chunk: match num(g, "IMPORT_ROWS_PER_CHUNK", crate::import::ROWS_PER_CHUNK)? {
+                n @ 1..=1_000_000 => n,
+                _ => return Err(CmpError::Config("IMPORT_ROWS_PER_CHUNK must be 1 to 1000000".into())),
+            },
             export_k: match num(g, "EXPORT_K", crate::export::DEFAULT_K)? {
                 k @ 1..=1000 => k,
                 _ => return Err(CmpError::Config("EXPORT_K must be 1 to 1000".into())),

@@ -6,6 +6,7 @@ pub mod audit_export;
 pub mod compensate;
 pub mod consent;
 pub mod export;
+pub mod import;
 pub mod ingest;
 pub mod merge;
 pub mod publish;

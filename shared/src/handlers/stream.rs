@@ -21,6 +21,15 @@ pub trait KinesisHandler: Send + Sync {
     async fn handle(&self, event: KinesisEvent) -> KinesisEventResponse;
 }
 
+/// A function triggered by an SQS event source mapping (partial batch failures).
+#[async_trait]
+pub trait SqsHandler: Send + Sync {
+    async fn handle(
+        &self,
+        event: aws_lambda_events::event::sqs::SqsEvent,
+    ) -> aws_lambda_events::event::sqs::SqsBatchResponse;
+}
+
 /// A function triggered by a DynamoDB Streams event source mapping.
 #[async_trait]
 pub trait DynamoDbStreamHandler: Send + Sync {
