@@ -166,6 +166,8 @@ pub struct ErasureReceipt {
     pub lookups_deleted: usize,
     pub replay_guards: usize,
     pub exports_deleted: usize,
+    /// Profiles merged into this one, erased with it (their own data keys destroyed too).
+    pub members_erased: Vec<CustomerId>,
     /// What is kept, and why.
     pub retained: Vec<&'static str>,
 }
@@ -377,6 +379,72 @@ impl Rights {
         })
     }
 
+    /// Erases a profile that was merged into an erased one: its key destroyed, its item a
+    /// tombstone (its timeline, consents and lookups moved to the survivor and went with it).
+    async fn erase_member(&self, id: &CustomerId, audit: &AuditEntry) -> Result<bool, RightsError> {
+        self.keys.shred(id).await.map_err(CmpError::from)?;
+        for attempt in 0..MAX_ATTEMPTS {
+            if attempt > 0 {
+                tokio::time::sleep(Duration::from_millis(20u64 << attempt)).await;
+            }
+            let (current, head) = self.store.get_profile_and_audit_head(id).await?;
+            let Some(current) = current else { return Ok(false) };
+            if current.status == ProfileStatus::Erased {
+                return Ok(false);
+            }
+            let keys = self.privacy.customer_keys(id).await?;
+            let now = Utc::now();
+            let entry = AuditEntry {
+                at: now,
+                action: "profile_erased".into(),
+                customer_id: Some(id.to_string()),
+                fields: vec!["*".into()],
+                outcome: "erased:merged_member".into(),
+                ..audit.clone()
+            };
+            let plan = ErasurePlan {
+                tombstone: ProfileRecord {
+                    id: id.clone(),
+                    version: current.version + 1,
+                    status: ProfileStatus::Erased,
+                    merged_into: None,
+                    created_at: current.created_at,
+                    updated_at: now,
+                    tier: None,
+                    bookings: 0,
+                    segments: vec![],
+                    sealed: Default::default(),
+                    lineage: Default::default(),
+                    sources: Default::default(),
+                    erased_at: Some(now),
+                    members: vec![],
+                    match_summary: None,
+                },
+                expected_version: current.version,
+                replay_guards: keys
+                    .sort_keys
+                    .iter()
+                    .filter_map(|sk| marker_of_timeline_key(sk))
+                    .map(str::to_owned)
+                    .collect(),
+                delete_sort_keys: keys
+                    .sort_keys
+                    .iter()
+                    .filter(|sk| *sk != crate::store::dynamo::PROFILE_SK && !sk.starts_with("DSR#"))
+                    .cloned()
+                    .collect(),
+                delete_lookups: keys.lookups.clone(),
+                audit: head.next(chain_of(Some(id), now), entry),
+            };
+            match self.privacy.erase(&plan).await {
+                Ok(()) => return Ok(true),
+                Err(CmpError::Store(crate::store::StoreError::Conflict)) => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(CmpError::from(crate::store::StoreError::Conflict).into())
+    }
+
     /// Art. 17 by crypto-shredding: destroys the customer's data key (every copy of what was sealed
     /// with it becomes unreadable at once), replaces the profile with a tombstone, keeps the markers
     /// of every event that contributed so a replay cannot re-create the data, deletes the items and
@@ -444,6 +512,13 @@ impl Rights {
             };
             match self.privacy.erase(&plan).await {
                 Ok(()) => {
+                    // profiles merged into this one hold their old sealed fields under their own keys
+                    let mut members_erased = Vec::new();
+                    for m in &current.members {
+                        if self.erase_member(m, &audit).await? {
+                            members_erased.push(m.clone());
+                        }
+                    }
                     let exports_deleted = self.exports.delete_prefix(&format!("{ACCESS_PREFIX}/{id}/")).await?;
                     let receipt = ErasureReceipt {
                         request_id: req.id.clone(),
@@ -455,6 +530,7 @@ impl Rights {
                         lookups_deleted: plan.delete_lookups.len(),
                         replay_guards: plan.replay_guards.len(),
                         exports_deleted,
+                        members_erased,
                         retained: vec![
                             "the profile id as a tombstone (status erased), so replayed events cannot re-create the customer",
                             "markers of the events that contributed (event references, no content) as replay guards",

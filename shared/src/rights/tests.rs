@@ -314,3 +314,39 @@ async fn a_legal_hold_defers_the_erasure_and_says_why() {
     w.store.release_hold(&id, "fraud_investigation").await.unwrap();
     assert!(w.rights.erase(&id, officer()).await.is_ok());
 }
+
+#[tokio::test]
+async fn erasing_a_merged_profile_erases_what_was_merged_into_it() {
+    let w = world();
+    let id = seeded(&w).await;
+    // another record of her, under another e-mail: a second profile, merged into the first
+    let other = serde_json::to_vec(&json!({
+        "specversion": "1.0", "id": "o1", "source": "/channels/app", "type": "customer.profile_observed",
+        "time": "2026-11-21T10:00:00Z", "subject": "app-991",
+        "data": {"channel": "mobile_app", "name": {"given": "Sinéad", "family": "Nic Aodha"},
+                 "emails": [{"address": "sinead.other@example.org"}], "phones": [{"number": "+353871234999"}]}
+    }))
+    .unwrap();
+    w.merge.process_record(&other, "t").await.unwrap();
+    let member = w.store.profiles().into_iter().map(|p| p.id).find(|p| p != &id).unwrap();
+    let sealed_before = w.store.get_profile_for_test(&member).sealed.clone();
+    let member_key = w.store.get_wrapped_for_test(member.as_str()).unwrap();
+    let identity = crate::identity::Identity::new(w.store.clone(), w.store.clone(), w.keys.clone());
+    identity.merge(&id, &member, &crate::identity::Actor::system("t"), "same person", json!({}), true).await.unwrap();
+    let receipt = w.rights.erase(&id, officer()).await.unwrap();
+    assert_eq!(receipt.members_erased, vec![member.clone()]);
+    let tomb = w.store.get_profile_for_test(&member);
+    assert_eq!(tomb.status, ProfileStatus::Erased);
+    assert!(tomb.sealed.is_empty());
+    assert!(w.store.get_wrapped_for_test(member.as_str()).is_none(), "the member's key is destroyed too");
+    // the member's old ciphertexts opened with its key; nothing left opens them
+    let plain = w.kms.decrypt_data_key(&member_key, &customer_context(member.as_str())).await.unwrap();
+    assert!(DataKey::from_bytes(&plain).open(member.as_str(), "emails", &sealed_before["emails"]).is_ok());
+    for k in w.store.all_wrapped_for_test() {
+        if let Ok(p) = w.kms.decrypt_data_key(&k, &customer_context(member.as_str())).await {
+            assert!(DataKey::from_bytes(&p).open(member.as_str(), "emails", &sealed_before["emails"]).is_err());
+        }
+    }
+    let other_email = w.indexer.lookup_key(&Identifier::Email("sinead.other@example.org".into()));
+    assert_eq!(w.store.owner_of(&other_email).await.unwrap(), None, "its identifiers went with the survivor's");
+}
