@@ -34,10 +34,31 @@ fn seed_events() -> Value {
     ]})
 }
 
+/// Customers the walk merges in pairs (a merge succeeds once per allowed caller, and so does the
+/// unmerge that follows), and the pairs it decides on as candidate matches.
+const PAIRED: usize = 10;
+
+fn paired(k: usize) -> String {
+    format!("walk.pair.{k}@example.org")
+}
+
+fn pair_events() -> Value {
+    json!({"events": (0..PAIRED).map(|k| json!({"specversion": "1.0", "id": format!("acc-pair-{k}"), "source": "/channels/web",
+        "type": "customer.profile_observed", "time": "2026-11-20T08:00:00Z", "subject": format!("pair-{k}"),
+        "data": {"channel": "web", "emails": [{"address": paired(k), "verified": true}]}})).collect::<Vec<_>>()})
+}
+
 /// Customers the walk erases (erasure succeeds once per allowed caller).
 const VICTIMS: [&str; 2] = ["walk.erase.one@example.org", "walk.erase.two@example.org"];
 
-fn request_for(route: &str, id: &str, case: &str, role: Role, n: usize) -> (&'static str, String, Option<Value>) {
+fn request_for(
+    route: &str,
+    id: &str,
+    other: &str,
+    case: &str,
+    role: Role,
+    n: usize,
+) -> (&'static str, String, Option<Value>) {
     match route {
         "GET /v1/health" => ("GET", "/v1/health".into(), None),
         "POST /v1/events" => (
@@ -96,6 +117,22 @@ fn request_for(route: &str, id: &str, case: &str, role: Role, n: usize) -> (&'st
         "PATCH /v1/cases/{id}" => {
             ("PATCH", format!("/v1/cases/{case}"), Some(json!({"note": format!("walk note {n}")})))
         }
+        "POST /v1/profiles/{id}/merge" => (
+            "POST",
+            format!("/v1/profiles/{id}/merge"),
+            Some(json!({"other": other, "reason": format!("walk {n}: the same person")})),
+        ),
+        "POST /v1/profiles/{id}/unmerge" => {
+            ("POST", format!("/v1/profiles/{id}/unmerge"), Some(json!({"reason": format!("walk {n}: two people")})))
+        }
+        "GET /v1/profiles/{id}/merges" => ("GET", format!("/v1/profiles/{id}/merges"), None),
+        "GET /v1/matches/review" => ("GET", "/v1/matches/review?limit=5".into(), None),
+        "GET /v1/matches/report" => ("GET", "/v1/matches/report".into(), None),
+        "POST /v1/matches/{id}/decision" => (
+            "POST",
+            format!("/v1/matches/{id}/decision"),
+            Some(json!({"decision": "keep_apart", "reason": format!("walk {n}")})),
+        ),
         other => panic!("route {other} has no request in this test: add one"),
     }
 }
@@ -157,6 +194,47 @@ async fn access_control_and_audit_trail() {
         let (_, found) = agent.get(&format!("/v1/profiles?email={}", encode(v))).await.unwrap();
         victims.push(found["items"][0]["id"].as_str().expect("seeded victim").to_owned());
     }
+    // pairs to merge (and unmerge), and candidate matches to decide (raised here through the store,
+    // as identity resolution raises them)
+    let before = stack.records_done();
+    assert_eq!(writer.post_json("/v1/events", &pair_events()).await.unwrap().0, 202);
+    drained(&stack, before, PAIRED as u64).await;
+    let mut pair_ids = Vec::new();
+    for k in 0..PAIRED {
+        let (_, found) = agent.get(&format!("/v1/profiles?email={}", encode(&paired(k)))).await.unwrap();
+        pair_ids.push(found["items"][0]["id"].as_str().expect("seeded pair").to_owned());
+    }
+    let merging = Role::ALL.iter().filter(|r| allowed(**r, Action::MergeProfiles)).count();
+    let deciding = Role::ALL.iter().filter(|r| allowed(**r, Action::DecideMatch)).count();
+    assert!(2 * merging + 2 * deciding <= PAIRED, "seed more pairs");
+    let mut to_merge: Vec<(String, String)> =
+        (0..merging).map(|i| (pair_ids[2 * i].clone(), pair_ids[2 * i + 1].clone())).collect();
+    let mut merged: Vec<String> = Vec::new();
+    let identity_store = {
+        let f = stack.wiring.function_by_binary("api").expect("the api function").clone();
+        let config = cmp_shared::config::Config::from_lookup(|k| f.environment.get(k).cloned()).unwrap();
+        cmp_shared::handlers::Wiring::new(config, cmpctl::stack::clients(&stack.sdk, None)).await.unwrap().store
+    };
+    let mut to_decide = Vec::new();
+    for i in 0..deciding {
+        use cmp_shared::store::{IdentityStore, MatchCandidate, MatchStatus};
+        let (a, b): (cmp_shared::domain::CustomerId, cmp_shared::domain::CustomerId) =
+            (pair_ids[2 * merging + 2 * i].parse().unwrap(), pair_ids[2 * merging + 2 * i + 1].parse().unwrap());
+        let m = MatchCandidate {
+            id: MatchCandidate::id_for(&a, &b),
+            a,
+            b,
+            score: 3.5,
+            explanation: json!({"score": 3.5, "contributions": []}),
+            status: MatchStatus::Pending,
+            created_at: chrono::Utc::now(),
+            event_id: format!("walk-match-{i}"),
+            decided_at: None,
+            decided_by: None,
+        };
+        assert!(identity_store.put_match(&m).await.unwrap());
+        to_decide.push(m.id);
+    }
 
     // -- the routes of the OpenAPI document are the routes the permission table knows
     let doc = openapi();
@@ -178,14 +256,26 @@ async fn access_control_and_audit_trail() {
                     Some(a) if a.requires_mfa_for(role) && !mfa => Err("mfa_required"),
                     Some(_) => Ok(()),
                 };
-                // an erasure that will succeed takes a customer of its own
-                let target = match (*route, expected) {
-                    ("POST /v1/profiles/{id}/erasure", Ok(())) => victims.pop().expect("a customer to erase"),
-                    _ => id.clone(),
+                // an erasure that will succeed takes a customer of its own; so do merges, unmerges
+                // and decisions
+                let (target, other) = match (*route, expected) {
+                    ("POST /v1/profiles/{id}/erasure", Ok(())) => {
+                        (victims.pop().expect("a customer to erase"), id.clone())
+                    }
+                    ("POST /v1/profiles/{id}/merge", Ok(())) => {
+                        let (s, l) = to_merge.pop().expect("a pair to merge");
+                        merged.push(l.clone());
+                        (s, l)
+                    }
+                    ("POST /v1/profiles/{id}/unmerge", Ok(())) => (merged.pop().expect("a merged profile"), id.clone()),
+                    ("POST /v1/matches/{id}/decision", Ok(())) => {
+                        (to_decide.pop().expect("a match to decide"), id.clone())
+                    }
+                    _ => (id.clone(), id.clone()),
                 };
                 let own = (role == Role::Customer).then_some(target.as_str());
                 let caller = token(role.as_str(), mfa, own);
-                let (method, path, body) = request_for(route, &target, &case, role, n);
+                let (method, path, body) = request_for(route, &target, &other, &case, role, n);
                 let (status, resp) = call(&caller, method, &path, body.as_ref()).await;
                 match expected {
                     Ok(()) => assert!((200..300).contains(&status), "{route} as {role} (mfa {mfa}): {status} {resp}"),
@@ -203,6 +293,10 @@ async fn access_control_and_audit_trail() {
     }
     assert_eq!(checked, ROUTES.len() * Role::ALL.len() * 2);
     assert!(victims.is_empty(), "every erasure the table allows was exercised");
+    assert!(
+        to_merge.is_empty() && merged.is_empty() && to_decide.is_empty(),
+        "every merge, unmerge and decision was exercised"
+    );
 
     // -- a customer token asking for someone else's profile or timeline
     let stranger = token("customer", true, Some("cus_0192f1a3c4d57e8f9a0b1c2d3e4f5a6b"));
