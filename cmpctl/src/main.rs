@@ -150,6 +150,12 @@ enum Bench {
         #[arg(long, default_value_t = 7)]
         seed: u64,
     },
+    /// The bulk import's own work on a generated file of N rows, in process: planning, and every
+    /// chunk parsed, mapped and validated (whether a million rows fit Lambda's limits).
+    Import {
+        #[arg(long, default_value_t = 1_000_000)]
+        rows: usize,
+    },
     /// A cancelled flight with N booked passengers: time from the disruption event to every
     /// passenger's case, and AWS calls per passenger.
     Compensate {
@@ -370,6 +376,10 @@ async fn main() -> Result<(), BoxError> {
                     if total == 0 { 0.0 } else { 100.0 * s.suppressed as f64 / total as f64 }
                 );
             }
+        }
+        Command::Bench { which: Bench::Import { rows } } => {
+            let report = cmpctl::bench_import::import(rows).await?;
+            println!("{}", report.render());
         }
         Command::Bench { which: Bench::Compensate { passengers } } => {
             let report = cmpctl::bench_compensate::compensate(passengers).await?;
