@@ -26,6 +26,7 @@ pub mod identity;
 pub mod import;
 pub mod ingest;
 pub mod inventory;
+pub mod matching;
 pub mod merge;
 pub mod pci;
 pub mod publish;

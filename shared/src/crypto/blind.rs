@@ -63,6 +63,12 @@ impl BlindIndexer {
         format!("IDX#{}#{}", id.kind(), URL_SAFE_NO_PAD.encode(d))
     }
 
+    /// The key of a blocking item of identity resolution, e.g. `BLK#3q2+...` for the engine's
+    /// blocking key `ny:S530:1975`: profiles sharing it are candidates for each other.
+    pub fn block_key(&self, key: &str) -> String {
+        format!("BLK#{}", URL_SAFE_NO_PAD.encode(self.digest("block", key)))
+    }
+
     /// The opaque key of one passenger of one booking (record locator and passenger id): the
     /// flight index and the compensation cases refer to passengers by it. 32 hex digits.
     pub fn passenger_key(&self, record_locator: &str, passenger_id: &str) -> String {
