@@ -183,6 +183,8 @@ pub struct Rights {
     exports: Arc<dyn ExportStore>,
     /// The compensation cases, when case management is deployed.
     cases: Option<Arc<dyn crate::cases::CaseStore>>,
+    /// Merge records (identity lineage).
+    merges: Option<Arc<dyn crate::store::IdentityStore>>,
 }
 
 const MAX_ATTEMPTS: u32 = 6;
@@ -211,7 +213,14 @@ impl Rights {
         audit: Arc<dyn AuditLog>,
         exports: Arc<dyn ExportStore>,
     ) -> Self {
-        Rights { store, privacy, keys, read, consents, audit, exports, cases: None }
+        Rights { store, privacy, keys, read, consents, audit, exports, cases: None, merges: None }
+    }
+
+    /// Access exports include the merges of the profile (which records were merged into it, when,
+    /// why, undone or not).
+    pub fn with_merges(mut self, merges: Arc<dyn crate::store::IdentityStore>) -> Self {
+        self.merges = Some(merges);
+        self
     }
 
     /// Access exports include the customer's compensation cases.
@@ -335,6 +344,10 @@ impl Rights {
                 "history": self.consents.history(id).await?,
             },
             "cases": self.cases_of(id).await?,
+            "merges": match &self.merges {
+                Some(m) => serde_json::to_value(m.merges(id).await?).unwrap_or_default(),
+                None => json!([]),
+            },
             "legal_holds": self.privacy.holds(id).await?,
             "data_subject_requests": self.privacy.requests(id).await?,
             "disclosures": disclosures,
