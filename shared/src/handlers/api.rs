@@ -385,8 +385,16 @@ impl ApiHandler {
         let api = Arc::new(ReadApi::new(store.clone(), keys.clone(), indexer.clone()));
         let ledger = Arc::new(ConsentLedger::new(store.clone(), store.clone(), indexer));
         let rights = Arc::new(
-            Rights::new(store.clone(), store.clone(), keys.clone(), api.clone(), ledger.clone(), audit.clone(), exports)
-                .with_merges(store.clone()),
+            Rights::new(
+                store.clone(),
+                store.clone(),
+                keys.clone(),
+                api.clone(),
+                ledger.clone(),
+                audit.clone(),
+                exports,
+            )
+            .with_merges(store.clone()),
         );
         let exporter =
             Arc::new(Exporter::new(store.clone(), keys.clone(), kms.clone(), store.clone(), partner_exports));

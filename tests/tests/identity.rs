@@ -1,0 +1,148 @@
+//! Identity on the local stack: an agent merges two profiles of one person and undoes it; reads of
+//! the merged-away id answer with the survivor; the timeline, identifiers and consents follow; the
+//! outbound stream says `customer.merged` and `customer.unmerged`; both profiles come back as they
+//! were, including what arrived in between; the pair is then kept apart.
+use cmp_tests::*;
+use cmpctl::client::encode;
+use serde_json::{json, Value};
+use std::time::Duration;
+
+fn observed(id: &str, source: &str, subject: &str, time: &str, data: Value) -> Value {
+    json!({"specversion": "1.0", "id": id, "source": source, "type": "customer.profile_observed",
+           "time": time, "subject": subject, "data": data})
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn agents_merge_and_unmerge_profiles() {
+    let (stack, anonymous) = start_stack().await;
+    let token = |role: &str, mfa: bool| {
+        anonymous.with_token(stack.token(role, mfa, None).unwrap()).with_header("x-purpose", "identity_test")
+    };
+    let writer = token("channel", false);
+    let agent = token("customer_affairs", true);
+    let validator = OpenApiValidator::new(&openapi());
+    let web = observed(
+        "id-1",
+        "/channels/web",
+        "web-501",
+        "2026-11-01T10:00:00Z",
+        json!({"channel": "web",
+        "name": {"given": "Dimitris", "family": "Papadakis"}, "emails": [{"address": "dimitris.p@example.com"}],
+        "date_of_birth": "1979-03-02"}),
+    );
+    let loyalty = observed(
+        "id-2",
+        "/channels/loyalty",
+        "member-77",
+        "2026-11-02T10:00:00Z",
+        json!({"channel": "loyalty",
+        "name": {"given": "Dimitrios", "family": "Papadakis"}, "emails": [{"address": "d.papadakis@example.org", "verified": true}],
+        "loyalty": {"number": "GA70707070", "tier": "gold"}, "phones": [{"number": "+306944123456"}]}),
+    );
+    let before = stack.records_done();
+    assert_eq!(writer.post_json("/v1/events", &json!({"events": [web, loyalty]})).await.unwrap().0, 202);
+    drained(&stack, before, 2).await;
+    let find = |q: String| {
+        let agent = agent.clone();
+        async move {
+            let (_, v) = agent.get(&format!("/v1/profiles?{q}")).await.unwrap();
+            v["items"][0]["id"].as_str().map(str::to_owned)
+        }
+    };
+    let w = find(format!("email={}", encode("dimitris.p@example.com"))).await.expect("the web profile");
+    let l = find("loyalty=GA70707070".into()).await.expect("the loyalty profile");
+    assert_ne!(w, l);
+
+    // -- merge: the web profile (older) survives
+    let (status, merged) = agent
+        .post_json(
+            &format!("/v1/profiles/{w}/merge"),
+            &json!({"other": l, "reason": "same passport shown at the desk"}),
+        )
+        .await
+        .unwrap();
+    assert_eq!(status, 200, "{merged}");
+    assert!(validator.errors("/components/schemas/MergeResult", &merged).is_empty(), "{merged}");
+    assert_eq!(
+        (merged["merge"]["survivor"].as_str(), merged["merge"]["status"].as_str()),
+        (Some(w.as_str()), Some("active"))
+    );
+    // reads of the merged-away id answer with the survivor, which has everything
+    let (status, view) = agent.get(&format!("/v1/profiles/{l}")).await.unwrap();
+    assert_eq!(status, 200);
+    assert_eq!(view["id"], w.as_str());
+    assert_eq!(view["name"]["given"], "Dimitrios", "the loyalty system is trusted more for names");
+    assert_eq!(view["loyalty"]["number"], "GA70707070");
+    assert_eq!(view["emails"].as_array().unwrap().len(), 2);
+    assert_eq!(
+        find("loyalty=GA70707070".into()).await.as_deref(),
+        Some(w.as_str()),
+        "its identifiers lead to the survivor"
+    );
+    let (_, page) = agent.get(&format!("/v1/profiles/{w}/timeline")).await.unwrap();
+    assert_eq!(page["items"].as_array().unwrap().len(), 2, "{page}");
+    let (status, history) = agent.get(&format!("/v1/profiles/{l}/merges")).await.unwrap();
+    assert_eq!(status, 200, "{history}");
+    assert!(validator.errors("/components/schemas/MergeList", &history).is_empty(), "{history}");
+    assert_eq!(history["items"][0]["loser"], l.as_str());
+
+    // -- an event for the loyalty member arrives while merged: it lands on the survivor
+    let later = observed(
+        "id-3",
+        "/channels/loyalty",
+        "member-77",
+        "2026-11-05T10:00:00Z",
+        json!({"channel": "loyalty", "loyalty": {"number": "GA70707070"}, "preferences": {"seat": "aisle"}}),
+    );
+    let before = stack.records_done();
+    assert_eq!(writer.post_json("/v1/events", &later).await.unwrap().0, 202);
+    drained(&stack, before, 1).await;
+    let (_, view) = agent.get(&format!("/v1/profiles/{w}")).await.unwrap();
+    assert_eq!(view["preferences"]["seat"], "aisle");
+
+    // -- unmerge through the merged-away id: both back, the later event with the loyalty member
+    let (status, undone) = agent
+        .post_json(&format!("/v1/profiles/{l}/unmerge"), &json!({"reason": "father and son after all"}))
+        .await
+        .unwrap();
+    assert_eq!(status, 200, "{undone}");
+    assert!(validator.errors("/components/schemas/UnmergeResult", &undone).is_empty(), "{undone}");
+    assert_eq!(undone["merge"]["status"], "undone");
+    let (_, vw) = agent.get(&format!("/v1/profiles/{w}")).await.unwrap();
+    let (_, vl) = agent.get(&format!("/v1/profiles/{l}")).await.unwrap();
+    assert_eq!((vw["id"].as_str(), vl["id"].as_str()), (Some(w.as_str()), Some(l.as_str())));
+    assert_eq!(vw["name"]["given"], "Dimitris");
+    assert!(vw.get("loyalty").is_none() && vw["preferences"].get("seat").is_none(), "{vw}");
+    assert_eq!(vl["preferences"]["seat"], "aisle", "what arrived for the member while merged went back with it");
+    assert_eq!(vl["loyalty"]["tier"], "gold");
+    assert_eq!(find("loyalty=GA70707070".into()).await.as_deref(), Some(l.as_str()));
+    assert_eq!(find(format!("email={}", encode("dimitris.p@example.com"))).await.as_deref(), Some(w.as_str()));
+    // kept apart from now on: merging again needs an agent (who may still insist)
+    let (status, again) = token("admin", true)
+        .post_json(&format!("/v1/profiles/{w}/merge"), &json!({"other": l, "reason": "no"}))
+        .await
+        .unwrap();
+    assert_eq!(status, 200, "an agent's merge overrides a keep-apart decision: {again}");
+    let (status, _) =
+        agent.post_json(&format!("/v1/profiles/{l}/unmerge"), &json!({"reason": "really two people"})).await.unwrap();
+    assert_eq!(status, 200);
+
+    // -- the outbound stream told subscribers
+    let events = eventually("the merge events", Duration::from_secs(60), || async {
+        let all = outbound(&stack).await;
+        let types: Vec<String> = all
+            .iter()
+            .filter(|e| e["subject"] == l.as_str())
+            .filter_map(|e| e["type"].as_str().map(str::to_owned))
+            .collect();
+        (types.iter().filter(|t| *t == "customer.unmerged").count() >= 2).then_some(types)
+    })
+    .await;
+    assert!(events.contains(&"customer.merged".to_owned()), "{events:?}");
+    // the audit trail of both has the merge and the unmerge, by the agent
+    let (_, trail) = token("privacy_officer", true).get(&format!("/v1/audit?customer={l}")).await.unwrap();
+    let actions: Vec<&str> = trail["items"].as_array().unwrap().iter().filter_map(|r| r["action"].as_str()).collect();
+    assert!(actions.contains(&"profile_merged_into") && actions.contains(&"profile_unmerged"), "{actions:?}");
+    assert_eq!(trail["chain"]["valid"], true);
+    stack.stop().await;
+}
