@@ -78,32 +78,16 @@ enum Command {
         #[command(subcommand)]
         which: Compensation,
     },
-    /// Offline identity resolution of a CSV file: writes `id,cluster_id`; with --truth prints
-    /// pairwise and B-cubed precision/recall/F1, records/s and peak memory.
+    /// Offline identity resolution of a CSV file with the platform's matching engine: writes
+    /// `id,cluster_id`; with --truth prints pairwise and B-cubed precision/recall/F1; always
+    /// records/s and peak memory; --incremental also resolves record by record (shuffled) through
+    /// the streaming API and prints its agreement with the batch run.
     #[command(args_conflicts_with_subcommands = true)]
     Resolve {
         #[command(subcommand)]
-        which: Option<Resolve>,
-        #[arg(long)]
-        input: Option<std::path::PathBuf>,
-        #[arg(long)]
-        output: Option<std::path::PathBuf>,
-        /// Column holding the true cluster (for metrics only; never used for matching).
-        #[arg(long)]
-        truth: Option<String>,
-        /// A model from `cmpctl resolve train` (default: train on the input).
-        #[arg(long)]
-        model: Option<std::path::PathBuf>,
-        /// Column mapping overrides: `field=column,...` (fields: id given family dob street_number
-        /// address city postcode state national_id email phone; an empty column disables a field).
-        #[arg(long)]
-        map: Option<String>,
-        /// Override the model's edge threshold (posterior log2-odds).
-        #[arg(long, allow_hyphen_values = true)]
-        edge_threshold: Option<f64>,
-        /// Override the model's cluster link threshold (average posterior log2-odds).
-        #[arg(long, allow_hyphen_values = true)]
-        link_threshold: Option<f64>,
+        which: Option<Box<Resolve>>,
+        #[command(flatten)]
+        args: Box<ResolveArgs>,
     },
     /// Benchmarks (they start their own local stack).
     Bench {
@@ -121,10 +105,46 @@ enum Compensation {
     },
 }
 
+/// `cmpctl resolve` options.
+#[derive(clap::Args)]
+struct ResolveArgs {
+    #[arg(long)]
+    input: Option<std::path::PathBuf>,
+    #[arg(long)]
+    output: Option<std::path::PathBuf>,
+    /// Column holding the true cluster (for metrics only; never used for matching).
+    #[arg(long)]
+    truth: Option<String>,
+    /// A model from `cmpctl resolve train` (default: the builtin shared/models/person-v2.json).
+    #[arg(long)]
+    model: Option<std::path::PathBuf>,
+    /// Column mapping overrides: `field=column,...` (fields: id given family dob street_number
+    /// address city postcode state national_id email phone; an empty column disables a field).
+    #[arg(long)]
+    map: Option<String>,
+    /// Override the model's upper threshold (automatic merge at or above, posterior log2-odds).
+    #[arg(long, allow_hyphen_values = true)]
+    upper: Option<f64>,
+    /// Override the model's lower threshold (new profile below; review between).
+    #[arg(long, allow_hyphen_values = true)]
+    lower: Option<f64>,
+    /// Override the model's cluster-consistency threshold (average linkage, bits).
+    #[arg(long, allow_hyphen_values = true)]
+    cluster: Option<f64>,
+    /// Also resolve the records one at a time in a shuffled order through the streaming API
+    /// and print the agreement with the batch clustering.
+    #[arg(long)]
+    incremental: bool,
+    /// Seed of the --incremental shuffle.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+}
+
 #[derive(Subcommand)]
 enum Resolve {
-    /// Fit a match model on a CSV file (u from random pairs; m from leave-one-field-out anchor
-    /// pairs; the match prior by EM) and write it as JSON.
+    /// Fit a match model on a CSV file (term frequencies; u from random pairs; m and the prior by
+    /// EM over the candidate pairs) and write it as JSON; thresholds, guard and blocking settings
+    /// are kept from --base (default: the builtin model).
     Train {
         #[arg(long)]
         input: std::path::PathBuf,
@@ -132,6 +152,28 @@ enum Resolve {
         model_out: std::path::PathBuf,
         #[arg(long)]
         map: Option<String>,
+        #[arg(long)]
+        base: Option<std::path::PathBuf>,
+        /// A note recorded in the model file (what it was trained on).
+        #[arg(long)]
+        note: Option<String>,
+        /// Diagnostics only (never used for training): a truth column; prints the m that the
+        /// labels give beside EM's estimate.
+        #[arg(long)]
+        truth: Option<String>,
+    },
+    /// Generate labelled person records (same columns as the shared data sets, truth in
+    /// `cluster_id`), seeded and deterministic.
+    Generate {
+        #[arg(long)]
+        people: usize,
+        #[arg(long)]
+        output: std::path::PathBuf,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Scales the probability of every kind of damage in duplicate records.
+        #[arg(long, default_value_t = 1.0)]
+        damage: f64,
     },
 }
 
@@ -326,21 +368,37 @@ async fn main() -> Result<(), BoxError> {
                 Err(e) => return Err(format!("{} ({}): {e}", e.code(), e.path()).into()),
             }
         }
-        Command::Resolve { which: Some(Resolve::Train { input, model_out, map }), .. } => {
-            cmpctl::resolve::train(&input, &model_out, map.as_deref())?;
-        }
-        Command::Resolve { which: None, input, output, truth, model, map, edge_threshold, link_threshold } => {
+        Command::Resolve { which: Some(which), .. } => match *which {
+            Resolve::Train { input, model_out, map, base, note, truth } => {
+                cmpctl::resolve::train(
+                    &input,
+                    &model_out,
+                    map.as_deref(),
+                    base.as_deref(),
+                    note.as_deref(),
+                    truth.as_deref(),
+                )?;
+            }
+            Resolve::Generate { people, output, seed, damage } => {
+                cmpctl::resolve::generate(people, &output, seed, damage)?;
+            }
+        },
+        Command::Resolve { which: None, args } => {
+            let ResolveArgs { input, output, truth, model, map, upper, lower, cluster, incremental, seed } = *args;
             let input = input.ok_or("--input is required")?;
             let output = output.ok_or("--output is required")?;
-            cmpctl::resolve::run(
-                &input,
-                &output,
-                truth.as_deref(),
-                model.as_deref(),
-                map.as_deref(),
-                edge_threshold,
-                link_threshold,
-            )?;
+            cmpctl::resolve::run(cmpctl::resolve::RunOptions {
+                input: &input,
+                output: &output,
+                truth: truth.as_deref(),
+                model: model.as_deref(),
+                map: map.as_deref(),
+                upper,
+                lower,
+                cluster,
+                incremental,
+                seed,
+            })?;
         }
         Command::Bench { which: Bench::Export { profiles, seed } } => {
             let r = cmpctl::bench_export::export(profiles, seed).await?;

@@ -1,101 +1,209 @@
-//! Blocking: records sharing a key become candidate pairs; oversized blocks are skipped so the
-//! number of pairs stays near-linear in the number of records.
-use super::normalize::{soundex, Person};
-use std::collections::hash_map::DefaultHasher;
-use std::hash::{Hash, Hasher};
+//! Batch blocking: records sharing a blocking key ([`Engine::for_each_block_key`]) become
+//! candidate pairs. Keys shared by more than `max_block` records produce none (too common to
+//! discriminate). Each candidate pair is visited exactly once, at the first usable key its two
+//! records share, so pairs need neither storing nor de-duplicating: the visitor scores them on
+//! the spot, on every core.
+use super::engine::{hash_str, Engine, MAX_BLOCK_KEYS};
+use super::normalize::Person;
+use super::{par_map, threads};
 
-/// Blocks larger than this produce no pairs (the key is too common to discriminate).
-pub const DEFAULT_MAX_BLOCK: usize = 64;
-
-fn key(parts: &[&str]) -> u64 {
-    let mut h = DefaultHasher::new();
-    parts.hash(&mut h);
-    h.finish()
+/// What blocking did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct BlockStats {
+    pub keys: u64,
+    pub blocks: u64,
+    pub oversized_blocks: u64,
+    pub oversized_records: u64,
+    pub candidate_pairs: u64,
 }
 
-fn prefix(s: &str, n: usize) -> &str {
-    &s[..s.len().min(n)]
+/// Each record's usable keys (hashes), sorted: a flat array with offsets.
+struct Keys {
+    start: Vec<u32>,
+    keys: Vec<u64>,
 }
 
-/// The blocking keys of one record.
-pub fn keys(p: &Person, out: &mut Vec<u64>) {
-    if p.national_id.len() >= 5 {
-        out.push(key(&["nid", &p.national_id]));
-    }
-    if !p.email.is_empty() {
-        out.push(key(&["em", &p.email]));
-    }
-    if p.email_local.len() >= 5 {
-        out.push(key(&["el", &p.email_local]));
-    }
-    if p.phone.len() >= 6 {
-        out.push(key(&["ph", &p.phone]));
-    }
-    if p.dob.len() >= 7 {
-        out.push(key(&["dob", &p.dob]));
-    }
-    let year = if p.dob.len() >= 4 { &p.dob[..4] } else { "" };
-    // Names in either column (given↔family swaps).
-    for n in [&p.given_canon, &p.family] {
-        if n.len() < 2 {
-            continue;
-        }
-        let sx = soundex(n);
-        if !year.is_empty() {
-            out.push(key(&["ny", &sx, year]));
-        }
-        if !p.postcode.is_empty() {
-            out.push(key(&["np", prefix(n, 3), &p.postcode]));
-        }
-        if !p.city.is_empty() {
-            out.push(key(&["nc", prefix(n, 3), &p.city]));
-        }
-    }
-    if p.given_canon.len() >= 2 && p.family.len() >= 2 {
-        let (a, b) = (prefix(&p.given_canon, 3), prefix(&p.family, 3));
-        let (a, b) = if a <= b { (a, b) } else { (b, a) };
-        out.push(key(&["gf", a, b]));
-        let (a, b) = (soundex(&p.given_canon), soundex(&p.family));
-        let (a, b) = if a <= b { (a, b) } else { (b, a) };
-        out.push(key(&["gfs", &a, &b]));
-    }
-    if !p.address.is_empty() && !p.street_number.is_empty() {
-        out.push(key(&["ad", &p.address, &p.street_number]));
+impl Keys {
+    fn of(&self, i: u32) -> &[u64] {
+        &self.keys[self.start[i as usize] as usize..self.start[i as usize + 1] as usize]
     }
 }
 
-/// Candidate pairs `(i, j)` with `i < j`, sorted and unique.
-pub fn candidate_pairs(people: &[Person], max_block: usize) -> Vec<(u32, u32)> {
-    let mut entries: Vec<(u64, u32)> = Vec::with_capacity(people.len() * 16);
-    let mut buf = Vec::with_capacity(24);
-    for (i, p) in people.iter().enumerate() {
-        buf.clear();
-        keys(p, &mut buf);
-        buf.sort_unstable();
-        buf.dedup();
-        entries.extend(buf.iter().map(|&k| (k, i as u32)));
-    }
-    entries.sort_unstable();
-    let mut pairs: Vec<u64> = Vec::new();
-    let mut start = 0;
-    while start < entries.len() {
-        let mut end = start + 1;
-        while end < entries.len() && entries[end].0 == entries[start].0 {
-            end += 1;
+/// Whether `k` is the first key `a` and `b` have in common (both sorted).
+fn first_common(a: &[u64], b: &[u64], k: u64) -> bool {
+    let (mut x, mut y) = (0, 0);
+    while x < a.len() && y < b.len() {
+        match a[x].cmp(&b[y]) {
+            std::cmp::Ordering::Less => x += 1,
+            std::cmp::Ordering::Greater => y += 1,
+            std::cmp::Ordering::Equal => return a[x] == k,
         }
-        let block = &entries[start..end];
-        if block.len() > 1 && block.len() <= max_block {
-            for x in 0..block.len() {
-                for y in x + 1..block.len() {
-                    let (a, b) = (block[x].1 as u64, block[y].1 as u64);
-                    pairs.push(a.min(b) << 32 | a.max(b));
-                }
+    }
+    false
+}
+
+/// Visits every candidate pair `(i, j)`, `i < j`, once, in parallel: `init` makes one state per
+/// worker, `visit` is called with it. Returns the workers' states and the statistics.
+pub fn for_each_candidate_pair<S: Send>(
+    engine: &Engine,
+    people: &[Person],
+    max_block: usize,
+    init: impl Fn() -> S + Sync,
+    visit: impl Fn(&mut S, u32, u32) + Sync,
+) -> (Vec<S>, BlockStats) {
+    let mut stats = BlockStats::default();
+    // 1. Keys per record.
+    let per_record: Vec<([u64; MAX_BLOCK_KEYS], u8)> = par_map(people, |p| {
+        let mut out = [0u64; MAX_BLOCK_KEYS];
+        let mut n = 0usize;
+        engine.for_each_block_key(p, |k| {
+            if n < MAX_BLOCK_KEYS {
+                out[n] = hash_str(k);
+                n += 1;
+            }
+        });
+        out[..n].sort_unstable();
+        let mut m = 0;
+        for i in 0..n {
+            if m == 0 || out[i] != out[m - 1] {
+                out[m] = out[i];
+                m += 1;
             }
         }
-        start = end;
+        (out, m as u8)
+    });
+    // 2. (key, record) entries, partitioned by the key's top bits, each partition sorted on its
+    //    own core.
+    let parts = threads().next_power_of_two();
+    let shift = 64 - parts.trailing_zeros();
+    let mut entries: Vec<Vec<(u64, u32)>> = (0..parts).map(|_| Vec::new()).collect();
+    let total: usize = per_record.iter().map(|r| r.1 as usize).sum();
+    stats.keys = total as u64;
+    for e in entries.iter_mut() {
+        e.reserve(total / parts + total / (parts * 8) + 16);
     }
-    drop(entries);
-    pairs.sort_unstable();
-    pairs.dedup();
-    pairs.into_iter().map(|p| ((p >> 32) as u32, p as u32)).collect()
+    for (i, (ks, n)) in per_record.iter().enumerate() {
+        for &k in &ks[..*n as usize] {
+            let part = if parts == 1 { 0 } else { (k >> shift) as usize };
+            entries[part].push((k, i as u32));
+        }
+    }
+    std::thread::scope(|s| {
+        for e in entries.iter_mut() {
+            s.spawn(move || e.sort_unstable());
+        }
+    });
+    // 3. Oversized blocks: their keys are dropped from the records' key lists.
+    let mut oversized: Vec<u64> = Vec::new();
+    for e in &entries {
+        let mut s = 0;
+        while s < e.len() {
+            let mut t = s + 1;
+            while t < e.len() && e[t].0 == e[s].0 {
+                t += 1;
+            }
+            if t - s > 1 {
+                stats.blocks += 1;
+            }
+            if t - s > max_block {
+                oversized.push(e[s].0);
+                stats.oversized_blocks += 1;
+                stats.oversized_records += (t - s) as u64;
+            }
+            s = t;
+        }
+    }
+    oversized.sort_unstable();
+    let mut keys = Keys { start: Vec::with_capacity(people.len() + 1), keys: Vec::with_capacity(total) };
+    keys.start.push(0);
+    for (ks, n) in &per_record {
+        for &k in &ks[..*n as usize] {
+            if oversized.binary_search(&k).is_err() {
+                keys.keys.push(k);
+            }
+        }
+        keys.start.push(keys.keys.len() as u32);
+    }
+    drop(per_record);
+    // 4. Pairs, each partition of blocks on its own core.
+    let keys = &keys;
+    let (init, visit) = (&init, &visit);
+    let results: Vec<(S, u64)> = std::thread::scope(|s| {
+        let handles: Vec<_> = entries
+            .iter()
+            .map(|e| {
+                s.spawn(move || {
+                    let mut state = init();
+                    let mut pairs = 0u64;
+                    let mut st = 0;
+                    while st < e.len() {
+                        let mut t = st + 1;
+                        while t < e.len() && e[t].0 == e[st].0 {
+                            t += 1;
+                        }
+                        if t - st > 1 && t - st <= max_block {
+                            let k = e[st].0;
+                            let block = &e[st..t];
+                            for x in 0..block.len() {
+                                let a = block[x].1;
+                                let ka = keys.of(a);
+                                for y in &block[x + 1..] {
+                                    let b = y.1;
+                                    if first_common(ka, keys.of(b), k) {
+                                        pairs += 1;
+                                        visit(&mut state, a.min(b), a.max(b));
+                                    }
+                                }
+                            }
+                        }
+                        st = t;
+                    }
+                    (state, pairs)
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().expect("blocking worker panicked")).collect()
+    });
+    let mut states = Vec::with_capacity(results.len());
+    for (s, p) in results {
+        stats.candidate_pairs += p;
+        states.push(s);
+    }
+    (states, stats)
+}
+
+/// All candidate pairs, sorted (for diagnostics and tests; the batch path never stores them).
+pub fn candidate_pairs(engine: &Engine, people: &[Person], max_block: usize) -> Vec<(u32, u32)> {
+    let (states, _) =
+        for_each_candidate_pair(engine, people, max_block, Vec::new, |v: &mut Vec<(u32, u32)>, i, j| v.push((i, j)));
+    let mut all: Vec<(u32, u32)> = states.into_iter().flatten().collect();
+    all.sort_unstable();
+    all
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::resolve::normalize::person;
+
+    #[test]
+    fn pairs_are_visited_once_and_common_keys_are_skipped() {
+        let e = Engine::builtin();
+        let mut people = vec![
+            person(["anna", "smith", "19800101", "1", "elm st", "x", "12345", "IL", "", "anna@x.com", "5550001111"]),
+            person(["anna", "smith", "19800101", "1", "elm st", "x", "12345", "IL", "", "anna@x.com", "5550001111"]),
+            person(["smith", "anna", "19800101", "", "", "", "", "", "", "", ""]),
+            person(["bob", "jones", "19620917", "", "", "", "", "", "", "", ""]),
+        ];
+        let pairs = candidate_pairs(&e, &people, 64);
+        assert_eq!(pairs, vec![(0, 1), (0, 2), (1, 2)], "shared keys produce one visit per pair");
+        // A key held by more than max_block records produces no pair.
+        for _ in 0..5 {
+            people.push(person(["", "", "", "", "", "", "", "", "", "", "5559876543"]));
+        }
+        let pairs = candidate_pairs(&e, &people, 4);
+        assert!(pairs.iter().all(|&(i, _)| i < 4), "{pairs:?}");
+        let pairs = candidate_pairs(&e, &people, 64);
+        assert_eq!(pairs.iter().filter(|&&(i, _)| i >= 4).count(), 10);
+    }
 }

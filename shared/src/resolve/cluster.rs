@@ -1,89 +1,156 @@
-//! Clustering without chaining: candidate pairs above the edge threshold are taken strongest
-//! first, and two clusters merge only when the average score over *all* their cross pairs (each
-//! compared afresh) clears the link threshold, so one weak link cannot pull in a stranger.
+//! Batch clustering without chaining. Edges (candidate pairs deciding a match: a
+//! strong-identifier rule, or a score ≥ upper) are taken rules first, then strongest first. Two
+//! single records joined by an edge merge; as soon as either side is a cluster, the merge must
+//! pass the same check the streaming path applies — record against cluster summary
+//! ([`Engine::decide`]'s rule: best agreement ≥ upper and average linkage ≥ `thresholds.cluster`)
+//! or cluster against cluster ([`Engine::link`]) — so one weak link cannot pull in a stranger.
+use super::engine::{ClusterSummary, Engine};
+use super::normalize::Person;
+use std::collections::HashMap;
 
-/// At most this many cross pairs are compared to decide one merge.
-const MAX_LINK_COMPARISONS: usize = 1024;
+/// A candidate pair that decides a match.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Edge {
+    pub a: u32,
+    pub b: u32,
+    pub score: f32,
+    /// Decided by a strong-identifier rule.
+    pub rule: bool,
+}
 
-/// Assigns each of `n` records a cluster label (the smallest record index in its cluster).
-///
-/// `edges` are `(i, j, score)` candidate pairs; `score(i, j)` scores any pair.
-pub fn cluster(
-    n: usize,
-    edges: &mut Vec<(u32, u32, f32)>,
-    edge_threshold: f64,
-    link_threshold: f64,
-    score: impl Fn(u32, u32) -> f64,
-) -> Vec<u32> {
-    edges.retain(|e| e.2 as f64 >= edge_threshold);
-    edges.sort_unstable_by(|x, y| y.2.total_cmp(&x.2).then(x.0.cmp(&y.0)).then(x.1.cmp(&y.1)));
-    let mut label: Vec<u32> = (0..n as u32).collect();
-    let mut members: Vec<Vec<u32>> = (0..n as u32).map(|i| vec![i]).collect();
-    for &(a, b, s) in edges.iter() {
-        let (ca, cb) = (label[a as usize], label[b as usize]);
-        if ca == cb {
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ClusterStats {
+    pub merges: u64,
+    /// Merges refused by the cluster check.
+    pub refused: u64,
+    /// Cluster checks computed (the rest were decided by the two records alone).
+    pub checks: u64,
+}
+
+fn find(parent: &mut [u32], mut x: u32) -> u32 {
+    while parent[x as usize] != x {
+        let p = parent[x as usize];
+        parent[x as usize] = parent[p as usize];
+        x = p;
+    }
+    x
+}
+
+/// Clusters `people` along `edges` (sorted here); returns a label per record (a member's index,
+/// the same for every member) and statistics.
+pub fn cluster(engine: &Engine, people: &[Person], edges: &mut [Edge]) -> (Vec<u32>, ClusterStats) {
+    edges.sort_unstable_by(|x, y| {
+        y.rule.cmp(&x.rule).then(y.score.total_cmp(&x.score)).then(x.a.cmp(&y.a)).then(x.b.cmp(&y.b))
+    });
+    let n = people.len();
+    let mut parent: Vec<u32> = (0..n as u32).collect();
+    let mut size: Vec<u32> = vec![1; n];
+    let mut summary: HashMap<u32, ClusterSummary> = HashMap::new();
+    // Refused (root, root) → their sizes then: retried only when either has grown since.
+    let mut refused: HashMap<(u32, u32), (u32, u32)> = HashMap::new();
+    let mut stats = ClusterStats::default();
+    let t = &engine.model().thresholds;
+    for e in edges.iter() {
+        let (ra, rb) = (find(&mut parent, e.a), find(&mut parent, e.b));
+        if ra == rb {
             continue;
         }
-        let (ma, mb) = (&members[ca as usize], &members[cb as usize]);
-        let ok = if ma.len() == 1 && mb.len() == 1 {
-            s as f64 >= link_threshold
-        } else {
-            // Average over all cross pairs; for very large clusters, over an even sample of them.
-            let total = ma.len() * mb.len();
-            let step = total.div_ceil(MAX_LINK_COMPARISONS);
-            let (mut sum, mut k) = (0.0, 0usize);
-            for idx in (0..total).step_by(step) {
-                let (x, y) = (ma[idx / mb.len()], mb[idx % mb.len()]);
-                sum += if (x, y) == (a, b) || (y, x) == (a, b) { s as f64 } else { score(x, y) };
-                k += 1;
+        let (sa, sb) = (size[ra as usize], size[rb as usize]);
+        let key = (ra.min(rb), ra.max(rb));
+        if let Some(&(x, y)) = refused.get(&key) {
+            let now = if ra < rb { (sa, sb) } else { (sb, sa) };
+            if now == (x, y) {
+                continue;
             }
-            sum / k as f64 >= link_threshold
+        }
+        let ok = if sa == 1 && sb == 1 {
+            true
+        } else {
+            stats.checks += 1;
+            if sa == 1 || sb == 1 {
+                let (single, root) = if sa == 1 { (ra, rb) } else { (rb, ra) };
+                let p = &people[single as usize];
+                let c = &summary[&root];
+                engine.deterministic(p, c).is_some() || {
+                    let best = engine.score(&engine.compare(p, c));
+                    best >= t.upper && engine.average_record(p, c) >= t.cluster
+                }
+            } else {
+                engine.link(&summary[&ra], &summary[&rb]).merge
+            }
         };
         if !ok {
+            stats.refused += 1;
+            refused.insert(key, if ra < rb { (sa, sb) } else { (sb, sa) });
             continue;
         }
-        let (big, small) = if ma.len() >= mb.len() { (ca, cb) } else { (cb, ca) };
-        let moved = std::mem::take(&mut members[small as usize]);
-        for &x in &moved {
-            label[x as usize] = big;
-        }
-        members[big as usize].extend(moved);
+        stats.merges += 1;
+        let (big, small) = if sa >= sb { (ra, rb) } else { (rb, ra) };
+        let small_summary = summary.remove(&small).unwrap_or_else(|| ClusterSummary::of(&people[small as usize]));
+        summary.entry(big).or_insert_with(|| ClusterSummary::of(&people[big as usize])).absorb(&small_summary);
+        parent[small as usize] = big;
+        size[big as usize] += size[small as usize];
     }
-    // Canonical labels: the smallest member.
-    let mut out = vec![0u32; n];
-    for m in members.iter().filter(|m| !m.is_empty()) {
-        let min = *m.iter().min().expect("non-empty");
-        for &x in m {
-            out[x as usize] = min;
-        }
-    }
-    out
+    let labels = (0..n as u32).map(|i| find(&mut parent, i)).collect();
+    (labels, stats)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::resolve::normalize::person;
 
     #[test]
     fn a_weak_link_does_not_chain_a_stranger_in() {
-        // A~B strong, B~C weak but above the edge threshold, A~C strongly against.
-        let score = |x: u32, y: u32| match (x.min(y), x.max(y)) {
-            (0, 1) => 30.0,
-            (1, 2) => 5.0,
-            (0, 2) => -25.0,
-            _ => -40.0,
-        };
-        let mut edges = vec![(0, 1, 30.0), (1, 2, 5.0)];
-        let labels = cluster(3, &mut edges, 4.0, 0.0, score);
-        assert_eq!(labels[0], labels[1]);
-        assert_ne!(labels[1], labels[2]);
-    }
-
-    #[test]
-    fn consistent_pairs_form_one_cluster() {
-        let score = |_: u32, _: u32| 10.0;
-        let mut edges = vec![(0, 1, 10.0), (1, 2, 10.0), (3, 4, 2.0)];
-        let labels = cluster(5, &mut edges, 4.0, 0.0, score);
-        assert_eq!(labels, vec![0, 0, 0, 3, 4]);
+        let e = Engine::builtin();
+        let j = [
+            "jennifer",
+            "watkins",
+            "19730422",
+            "2",
+            "mullaly crest",
+            "caffreyberg",
+            "84524",
+            "IN",
+            "",
+            "jw@mail.com",
+            "6006535946",
+        ];
+        let k = [
+            "jennifer",
+            "watkins",
+            "19880917",
+            "41",
+            "oak avenue",
+            "lake john",
+            "10020",
+            "NY",
+            "",
+            "jw88@aol.com",
+            "2125550199",
+        ];
+        let people = vec![
+            person(j),
+            person(j),
+            person(j),
+            person(k),
+            person(k),
+            person(k),
+            // Matches both: names, the first one's e-mail and the second one's phone.
+            person(["jennifer", "watkins", "", "", "", "", "", "", "", "jw@mail.com", "2125550199"]),
+        ];
+        let mut edges = vec![
+            Edge { a: 0, b: 1, score: 40.0, rule: false },
+            Edge { a: 1, b: 2, score: 40.0, rule: false },
+            Edge { a: 3, b: 4, score: 40.0, rule: false },
+            Edge { a: 4, b: 5, score: 40.0, rule: false },
+            Edge { a: 0, b: 6, score: 20.0, rule: false },
+            Edge { a: 3, b: 6, score: 20.0, rule: false },
+        ];
+        let (labels, stats) = cluster(&e, &people, &mut edges);
+        assert_eq!(labels[0], labels[2]);
+        assert_eq!(labels[3], labels[5]);
+        assert_ne!(labels[0], labels[3], "the two people stay apart");
+        assert!(stats.refused >= 1);
     }
 }

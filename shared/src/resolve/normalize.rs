@@ -1,6 +1,39 @@
 //! Per-field normalisation of person records, and the configurable column mapping.
+//!
+//! Every compared field is brought to one canonical form before blocking and comparison:
+//! * names: Unicode folded to ASCII (`Müller` → `muller`), lower case, punctuation and spaces
+//!   removed (`O'Hagan` → `ohagan`, `Mary-Ann` → `maryann`), titles dropped (`Dr`, `Mrs`); the
+//!   given name's first part mapped from a nickname to its formal name (`bill` → `william`);
+//! * dates of birth: digits `YYYYMMDD` from `YYYYMMDD`, `YYYY-MM-DD`, `YYYY/MM/DD` or
+//!   `DD/MM/YYYY`; damaged values are kept as digits (they still compare by edit distance), and the
+//!   comparison recognises day/month swaps;
+//! * addresses: folded, street types abbreviated the USPS way (`street` → `st`, `crescent` →
+//!   `cres`), a leading house number moved to the street number when that is empty;
+//! * e-mails: lower case, `+tags` removed, dots removed at Gmail-like providers, `googlemail.com`
+//!   read as `gmail.com`;
+//! * phones: digits in E.164 order without the `+`, the default country's code (NANP, `1`)
+//!   implied: `+1 (600) 653-5946`, `001 600 653 5946` and `600-653-5946` are all `6006535946`,
+//!   `+44 20 7946 0018` is `442079460018`;
+//! * document numbers (here the national id): letters and digits, upper case ignored.
 use crate::domain::pii::fold_name;
 use std::collections::HashMap;
+use std::sync::OnceLock;
+
+/// Longest value kept per field, in bytes (longer values are cut at a character boundary), so a
+/// cluster summary stays small. The first 40 bytes of a name, address or e-mail tell people apart.
+pub const MAX_VALUE_BYTES: usize = 40;
+
+/// Cuts a value to [`MAX_VALUE_BYTES`].
+pub fn cap(mut s: String) -> String {
+    if s.len() > MAX_VALUE_BYTES {
+        let mut end = MAX_VALUE_BYTES;
+        while !s.is_char_boundary(end) {
+            end -= 1;
+        }
+        s.truncate(end);
+    }
+    s
+}
 
 /// Which input column holds each field. `None` disables a field. Defaults match the labelled
 /// data sets (`rec_id, given_name, surname, dob, ...`); override with `field=column` pairs.
@@ -66,7 +99,7 @@ impl ColumnMap {
         Ok(self)
     }
 
-    /// The mapped fields in the order of [`Raw`]'s fields.
+    /// The mapped fields in the order [`person`] takes them.
     pub fn fields(&self) -> [Option<&str>; 11] {
         [
             self.given.as_deref(),
@@ -84,80 +117,184 @@ impl ColumnMap {
     }
 }
 
-/// A normalised person record.
+/// A normalised person record: one value per field, empty when unknown.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Person {
-    /// Folded given name without spaces or punctuation.
+    /// Folded given name(s) without spaces or punctuation.
     pub given: String,
-    /// `given` with a nickname replaced by its formal name (bill → william).
+    /// The first given name with a nickname replaced by its formal name (bill → william).
     pub given_canon: String,
     pub family: String,
-    /// Digits of the date of birth as held (possibly damaged).
+    /// Digits of the date of birth, `YYYYMMDD` when it was readable (possibly damaged otherwise).
     pub dob: String,
-    /// The date of birth when `dob` is a valid `YYYYMMDD`.
-    pub dob_ymd: Option<(u16, u8, u8)>,
     pub street_number: String,
+    /// Folded address line with abbreviated street types (`mullaly crst`).
     pub address: String,
     pub city: String,
     pub postcode: String,
     pub state: String,
+    /// Document or national identity number: lower-case letters and digits.
     pub national_id: String,
+    /// Canonical e-mail (see the module documentation).
     pub email: String,
-    /// The part of the e-mail before `@`.
-    pub email_local: String,
+    /// Phone digits in E.164 order, the default country code (1) implied.
     pub phone: String,
 }
 
-/// Normalises one record given its raw fields in [`ColumnMap::fields`] order.
-pub fn person(raw: [&str; 11]) -> Person {
-    let [given, family, dob, street_number, address, city, postcode, state, national_id, email, phone] = raw;
-    let given = name(given);
-    let given_canon = canonical_given(&given).to_string();
-    let dob = digits(dob);
-    let dob_ymd = parse_ymd(&dob);
-    let email = email.trim().to_lowercase();
-    let email_local = email.split('@').next().unwrap_or("").to_string();
-    Person {
-        given,
-        given_canon,
-        family: name(family),
-        dob_ymd,
-        dob,
-        street_number: digits(street_number).trim_start_matches('0').to_string(),
-        address: fold_name(address),
-        city: fold_name(city),
-        postcode: alnum(postcode),
-        state: alnum(state),
-        national_id: alnum(national_id),
-        email,
-        email_local,
-        phone: digits(phone),
+impl Person {
+    /// The part of the e-mail before `@`.
+    pub fn email_local(&self) -> &str {
+        email_local(&self.email)
     }
+
+    /// The date of birth when `dob` is a valid `YYYYMMDD`.
+    pub fn dob_ymd(&self) -> Option<(u16, u8, u8)> {
+        parse_ymd(&self.dob)
+    }
+
+    /// The field's value by index ([`super::compare::GIVEN`] ..= [`super::compare::PHONE`]).
+    pub fn field(&self, f: usize) -> &str {
+        match f {
+            0 => &self.given,
+            1 => &self.family,
+            2 => &self.dob,
+            3 => &self.street_number,
+            4 => &self.address,
+            5 => &self.city,
+            6 => &self.postcode,
+            7 => &self.state,
+            8 => &self.national_id,
+            9 => &self.email,
+            10 => &self.phone,
+            _ => "",
+        }
+    }
+
+    /// Whether no field is known.
+    pub fn is_empty(&self) -> bool {
+        (0..11).all(|f| self.field(f).is_empty())
+    }
+}
+
+/// Normalises one record given its raw fields in [`ColumnMap::fields`] order: given name, family
+/// name, date of birth, street number, address line, city, postcode, state or region, document
+/// number, e-mail, phone.
+pub fn person(raw: [&str; 11]) -> Person {
+    let [given, family, dob, street_number, address, city, postcode, state, national_id, email_raw, phone_raw] = raw;
+    let (given, given_canon) = given_name(given);
+    let mut street_number = digits(street_number).trim_start_matches('0').to_string();
+    let address = address_line(address, &mut street_number);
+    Person {
+        given: cap(given),
+        given_canon: cap(given_canon),
+        family: cap(name(family)),
+        dob: cap(date(dob)),
+        street_number: cap(street_number),
+        address: cap(address),
+        city: cap(fold(city)),
+        postcode: cap(alnum(postcode)),
+        state: cap(alnum(state)),
+        national_id: cap(alnum(national_id)),
+        email: cap(email(email_raw)),
+        phone: cap(phone(phone_raw)),
+    }
+}
+
+/// Folds to lower-case ASCII letters and digits separated by single spaces. A fast path for
+/// ASCII input; anything else goes through Unicode transliteration.
+pub fn fold(raw: &str) -> String {
+    if !raw.is_ascii() {
+        return fold_name(raw);
+    }
+    let mut out = String::with_capacity(raw.len());
+    let mut space = true;
+    for c in raw.bytes() {
+        if c.is_ascii_alphanumeric() {
+            out.push(c.to_ascii_lowercase() as char);
+            space = false;
+        } else if !space {
+            out.push(' ');
+            space = true;
+        }
+    }
+    if out.ends_with(' ') {
+        out.pop();
+    }
+    out
 }
 
 /// A name folded to lower-case ASCII letters and digits, without spaces or punctuation.
 pub fn name(raw: &str) -> String {
-    fold_name(raw).chars().filter(|c| c.is_ascii_alphanumeric()).collect()
+    let mut s = fold(raw);
+    s.retain(|c| c != ' ');
+    s
+}
+
+const TITLES: &[&str] = &["mr", "mrs", "ms", "miss", "mx", "dr", "prof", "sir", "rev"];
+
+/// The given name without spaces, and the formal form of its first part.
+pub fn given_name(raw: &str) -> (String, String) {
+    let folded = fold(raw);
+    let mut parts: Vec<&str> = folded.split(' ').filter(|p| !p.is_empty()).collect();
+    while parts.len() > 1 && TITLES.contains(&parts[0]) {
+        parts.remove(0);
+    }
+    let given: String = parts.concat();
+    let canon = match parts.first() {
+        Some(first) if parts.len() > 1 => canonical_given(first).to_string(),
+        _ => canonical_given(&given).to_string(),
+    };
+    (given, canon)
 }
 
 pub fn digits(raw: &str) -> String {
-    raw.chars().filter(|c| c.is_ascii_digit()).collect()
+    raw.bytes().filter(u8::is_ascii_digit).map(|c| c as char).collect()
 }
 
 fn alnum(raw: &str) -> String {
-    raw.chars().filter(|c| c.is_ascii_alphanumeric()).map(|c| c.to_ascii_lowercase()).collect()
+    raw.bytes().filter(u8::is_ascii_alphanumeric).map(|c| c.to_ascii_lowercase() as char).collect()
+}
+
+/// A date of birth as `YYYYMMDD` digits. `YYYY-MM-DD`, `YYYY/MM/DD`, `YYYY.MM.DD` and
+/// `DD/MM/YYYY` (also with `-` or `.`) are rearranged; anything else keeps its digits as held.
+pub fn date(raw: &str) -> String {
+    let raw = raw.trim();
+    let parts: Vec<&str> = raw.split(['-', '/', '.', ' ']).filter(|p| !p.is_empty()).collect();
+    if parts.len() == 3 && parts.iter().all(|p| p.bytes().all(|c| c.is_ascii_digit())) {
+        let pad = |p: &str| if p.len() == 1 { format!("0{p}") } else { p.to_string() };
+        if parts[0].len() == 4 && parts[1].len() <= 2 && parts[2].len() <= 2 {
+            return format!("{}{}{}", parts[0], pad(parts[1]), pad(parts[2]));
+        }
+        if parts[2].len() == 4 && parts[0].len() <= 2 && parts[1].len() <= 2 {
+            return format!("{}{}{}", parts[2], pad(parts[1]), pad(parts[0]));
+        }
+    }
+    // A timestamp such as 1973-04-22T00:00:00Z: the date part.
+    if raw.len() > 10 && raw.as_bytes().get(10) == Some(&b'T') {
+        return date(&raw[..10]);
+    }
+    digits(raw)
 }
 
 /// `YYYYMMDD` when it is a valid calendar date (years 1850–2100).
 pub fn parse_ymd(d: &str) -> Option<(u16, u8, u8)> {
-    if d.len() != 8 {
+    let b = d.as_bytes();
+    if b.len() != 8 || !b.iter().all(u8::is_ascii_digit) {
         return None;
     }
-    let y: u16 = d[0..4].parse().ok()?;
-    let m: u8 = d[4..6].parse().ok()?;
-    let day: u8 = d[6..8].parse().ok()?;
-    chrono::NaiveDate::from_ymd_opt(y as i32, m as u32, day as u32)?;
-    (1850..=2100).contains(&y).then_some((y, m, day))
+    let n = |r: std::ops::Range<usize>| b[r].iter().fold(0u32, |a, &c| a * 10 + (c - b'0') as u32);
+    let (y, m, day) = (n(0..4), n(4..6), n(6..8));
+    if !(1850..=2100).contains(&y) || !(1..=12).contains(&m) || day == 0 {
+        return None;
+    }
+    let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    let days = match m {
+        2 if leap => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    };
+    (day <= days).then_some((y as u16, m as u8, day as u8))
 }
 
 /// Whether two valid dates differ only by day and month swapped.
@@ -168,12 +305,289 @@ pub fn day_month_swapped(a: Option<(u16, u8, u8)>, b: Option<(u16, u8, u8)>) -> 
     }
 }
 
+/// Canonical e-mail: lower case, `+tag` removed, dots removed at Gmail-like providers (which
+/// ignore them), `googlemail.com` → `gmail.com`. Not an address: empty.
+pub fn email(raw: &str) -> String {
+    let s = raw.trim().to_lowercase();
+    let Some((local, domain)) = s.rsplit_once('@') else {
+        return if s.is_empty() { s } else { String::new() };
+    };
+    let domain = domain.trim_end_matches('.');
+    let domain = if domain == "googlemail.com" { "gmail.com" } else { domain };
+    let local = local.split('+').next().unwrap_or("");
+    if local.is_empty() || domain.is_empty() {
+        return String::new();
+    }
+    let local: String =
+        if domain == "gmail.com" { local.chars().filter(|&c| c != '.').collect() } else { local.into() };
+    format!("{local}@{domain}")
+}
+
+/// The part of a canonical e-mail before `@`.
+pub fn email_local(email: &str) -> &str {
+    email.split('@').next().unwrap_or("")
+}
+
+/// Phone digits in E.164 order without `+`, the default country's code (1, NANP) left out:
+/// `+1 600 653 5946`, `1-600-653-5946` and `(600) 653-5946` → `6006535946`; `+44 20 7946 0018`
+/// and `0044 20 7946 0018` → `442079460018`. Extensions (`x123`, `ext. 123`) are dropped.
+pub fn phone(raw: &str) -> String {
+    let raw = raw.trim();
+    let lower = raw.to_ascii_lowercase();
+    let cut = ["ext", "x", "#"].iter().filter_map(|m| lower.find(m)).min().unwrap_or(raw.len());
+    let body = &raw[..cut];
+    let international = body.trim_start().starts_with('+');
+    let mut d = digits(body);
+    if !international && d.starts_with("011") && d.len() > 11 {
+        d.drain(..3); // NANP international prefix
+    } else if !international && d.starts_with("00") && d.len() > 10 {
+        d.drain(..2); // international prefix used in most of the world
+    } else if !international {
+        if d.len() == 11 && d.starts_with('1') {
+            d.remove(0); // national trunk prefix / country code 1 written without +
+        }
+        return d;
+    }
+    if d.len() == 11 && d.starts_with('1') {
+        d.remove(0);
+    }
+    d
+}
+
+/// The E.164 rendering of a canonical phone (`+1` for ten-digit national numbers).
+pub fn phone_e164(canonical: &str) -> String {
+    if canonical.len() == 10 {
+        format!("+1{canonical}")
+    } else {
+        format!("+{canonical}")
+    }
+}
+
+/// Street types and directions, USPS abbreviations (Publication 28, appendix C1 and C2) plus a
+/// few British/Australian ones (crescent → cres, close → cl).
+const STREET_TYPES: &[(&str, &str)] = &[
+    ("alley", "aly"),
+    ("avenue", "ave"),
+    ("av", "ave"),
+    ("avenu", "ave"),
+    ("boulevard", "blvd"),
+    ("boulv", "blvd"),
+    ("bend", "bnd"),
+    ("bluff", "blf"),
+    ("bottom", "btm"),
+    ("branch", "br"),
+    ("bridge", "brg"),
+    ("brook", "brk"),
+    ("burg", "bg"),
+    ("burgs", "bgs"),
+    ("bypass", "byp"),
+    ("camp", "cp"),
+    ("canyon", "cyn"),
+    ("cape", "cpe"),
+    ("causeway", "cswy"),
+    ("center", "ctr"),
+    ("centre", "ctr"),
+    ("circle", "cir"),
+    ("circles", "cirs"),
+    ("cliff", "clf"),
+    ("cliffs", "clfs"),
+    ("close", "cl"),
+    ("club", "clb"),
+    ("common", "cmn"),
+    ("commons", "cmns"),
+    ("corner", "cor"),
+    ("corners", "cors"),
+    ("course", "crse"),
+    ("court", "ct"),
+    ("courts", "cts"),
+    ("cove", "cv"),
+    ("coves", "cvs"),
+    ("creek", "crk"),
+    ("crescent", "cres"),
+    ("cresent", "cres"),
+    ("crescnt", "cres"),
+    ("crest", "crst"),
+    ("crossing", "xing"),
+    ("crossroad", "xrd"),
+    ("curve", "curv"),
+    ("dale", "dl"),
+    ("dam", "dm"),
+    ("divide", "dv"),
+    ("drive", "dr"),
+    ("drives", "drs"),
+    ("estate", "est"),
+    ("estates", "ests"),
+    ("expressway", "expy"),
+    ("extension", "ext"),
+    ("falls", "fls"),
+    ("ferry", "fry"),
+    ("field", "fld"),
+    ("fields", "flds"),
+    ("flat", "flt"),
+    ("flats", "flts"),
+    ("ford", "frd"),
+    ("forest", "frst"),
+    ("forge", "frg"),
+    ("fork", "frk"),
+    ("fort", "ft"),
+    ("freeway", "fwy"),
+    ("garden", "gdn"),
+    ("gardens", "gdns"),
+    ("gateway", "gtwy"),
+    ("glen", "gln"),
+    ("green", "grn"),
+    ("grove", "grv"),
+    ("harbor", "hbr"),
+    ("harbour", "hbr"),
+    ("haven", "hvn"),
+    ("heights", "hts"),
+    ("highway", "hwy"),
+    ("hill", "hl"),
+    ("hills", "hls"),
+    ("hollow", "holw"),
+    ("island", "is"),
+    ("islands", "iss"),
+    ("junction", "jct"),
+    ("key", "ky"),
+    ("knoll", "knl"),
+    ("knolls", "knls"),
+    ("lake", "lk"),
+    ("lakes", "lks"),
+    ("landing", "lndg"),
+    ("lane", "ln"),
+    ("light", "lgt"),
+    ("lights", "lgts"),
+    ("loaf", "lf"),
+    ("lock", "lck"),
+    ("locks", "lcks"),
+    ("lodge", "ldg"),
+    ("manor", "mnr"),
+    ("manors", "mnrs"),
+    ("meadow", "mdw"),
+    ("meadows", "mdws"),
+    ("mill", "ml"),
+    ("mills", "mls"),
+    ("mission", "msn"),
+    ("motorway", "mtwy"),
+    ("mount", "mt"),
+    ("mountain", "mtn"),
+    ("neck", "nck"),
+    ("orchard", "orch"),
+    ("overpass", "opas"),
+    ("parkway", "pkwy"),
+    ("parkways", "pkwy"),
+    ("passage", "psge"),
+    ("pine", "pne"),
+    ("pines", "pnes"),
+    ("place", "pl"),
+    ("plain", "pln"),
+    ("plains", "plns"),
+    ("plaza", "plz"),
+    ("point", "pt"),
+    ("points", "pts"),
+    ("port", "prt"),
+    ("ports", "prts"),
+    ("prairie", "pr"),
+    ("radial", "radl"),
+    ("ranch", "rnch"),
+    ("rapid", "rpd"),
+    ("rapids", "rpds"),
+    ("rest", "rst"),
+    ("ridge", "rdg"),
+    ("ridges", "rdgs"),
+    ("river", "riv"),
+    ("road", "rd"),
+    ("roads", "rds"),
+    ("route", "rte"),
+    ("shoal", "shl"),
+    ("shoals", "shls"),
+    ("shore", "shr"),
+    ("shores", "shrs"),
+    ("skyway", "skwy"),
+    ("spring", "spg"),
+    ("springs", "spgs"),
+    ("square", "sq"),
+    ("squares", "sqs"),
+    ("station", "sta"),
+    ("stravenue", "stra"),
+    ("stream", "strm"),
+    ("street", "st"),
+    ("str", "st"),
+    ("streets", "sts"),
+    ("summit", "smt"),
+    ("terrace", "ter"),
+    ("throughway", "trwy"),
+    ("trace", "trce"),
+    ("track", "trak"),
+    ("trafficway", "trfy"),
+    ("trail", "trl"),
+    ("trailer", "trlr"),
+    ("tunnel", "tunl"),
+    ("turnpike", "tpke"),
+    ("underpass", "upas"),
+    ("union", "un"),
+    ("unions", "uns"),
+    ("valley", "vly"),
+    ("valleys", "vlys"),
+    ("viaduct", "via"),
+    ("view", "vw"),
+    ("views", "vws"),
+    ("village", "vlg"),
+    ("villages", "vlgs"),
+    ("ville", "vl"),
+    ("vista", "vis"),
+    ("wells", "wls"),
+    ("north", "n"),
+    ("south", "s"),
+    ("east", "e"),
+    ("west", "w"),
+    ("northeast", "ne"),
+    ("northwest", "nw"),
+    ("southeast", "se"),
+    ("southwest", "sw"),
+    ("apartment", "apt"),
+    ("suite", "ste"),
+    ("unit", "unit"),
+];
+
+fn street_type(token: &str) -> &str {
+    static TABLE: OnceLock<HashMap<&'static str, &'static str>> = OnceLock::new();
+    let t = TABLE.get_or_init(|| STREET_TYPES.iter().copied().collect());
+    t.get(token).copied().unwrap_or(token)
+}
+
+/// A folded address line with abbreviated street types. A leading house number (`12 elm street`,
+/// `12a elm st`) moves to `street_number` when that is empty, and is dropped when it repeats it.
+pub fn address_line(raw: &str, street_number: &mut String) -> String {
+    let folded = fold(raw);
+    let mut tokens = folded.split(' ').filter(|t| !t.is_empty()).peekable();
+    if let Some(first) = tokens.peek() {
+        let lead: String = first.bytes().take_while(u8::is_ascii_digit).map(|c| c as char).collect();
+        if !lead.is_empty() && tokens.clone().count() > 1 {
+            let n = lead.trim_start_matches('0').to_string();
+            if street_number.is_empty() || *street_number == n {
+                *street_number = n;
+                tokens.next();
+            }
+        }
+    }
+    let mut out = String::with_capacity(folded.len());
+    for t in tokens {
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str(street_type(t));
+    }
+    out
+}
+
 /// Common English nicknames and short forms → formal given name.
 const NICKNAMES: &[(&str, &str)] = &[
     ("bill", "william"),
     ("billy", "william"),
     ("will", "william"),
     ("willy", "william"),
+    ("willie", "william"),
     ("liam", "william"),
     ("bob", "robert"),
     ("bobby", "robert"),
@@ -182,21 +596,26 @@ const NICKNAMES: &[(&str, &str)] = &[
     ("bert", "robert"),
     ("liz", "elizabeth"),
     ("lizzie", "elizabeth"),
+    ("lizzy", "elizabeth"),
     ("beth", "elizabeth"),
     ("betty", "elizabeth"),
     ("eliza", "elizabeth"),
+    ("libby", "elizabeth"),
     ("jen", "jennifer"),
     ("jenny", "jennifer"),
     ("jenn", "jennifer"),
     ("mike", "michael"),
     ("mikey", "michael"),
     ("mick", "michael"),
+    ("mickey", "michael"),
     ("kate", "katherine"),
     ("katie", "katherine"),
     ("kathy", "katherine"),
     ("kath", "katherine"),
     ("catherine", "katherine"),
     ("kathryn", "katherine"),
+    ("cathy", "katherine"),
+    ("kat", "katherine"),
     ("jim", "james"),
     ("jimmy", "james"),
     ("jamie", "james"),
@@ -210,6 +629,7 @@ const NICKNAMES: &[(&str, &str)] = &[
     ("joey", "joseph"),
     ("chris", "christopher"),
     ("matt", "matthew"),
+    ("matty", "matthew"),
     ("nick", "nicholas"),
     ("nicky", "nicholas"),
     ("tony", "anthony"),
@@ -219,20 +639,26 @@ const NICKNAMES: &[(&str, &str)] = &[
     ("drew", "andrew"),
     ("alex", "alexander"),
     ("sam", "samuel"),
+    ("sammy", "samuel"),
     ("ben", "benjamin"),
     ("benny", "benjamin"),
     ("ed", "edward"),
     ("eddie", "edward"),
     ("ted", "edward"),
+    ("teddy", "edward"),
     ("rick", "richard"),
     ("ricky", "richard"),
     ("rich", "richard"),
+    ("richie", "richard"),
     ("dick", "richard"),
     ("greg", "gregory"),
     ("jeff", "jeffrey"),
+    ("geoff", "jeffrey"),
+    ("geoffrey", "jeffrey"),
     ("jon", "jonathan"),
     ("josh", "joshua"),
     ("larry", "lawrence"),
+    ("laurence", "lawrence"),
     ("ron", "ronald"),
     ("ronnie", "ronald"),
     ("don", "donald"),
@@ -245,6 +671,7 @@ const NICKNAMES: &[(&str, &str)] = &[
     ("chuck", "charles"),
     ("fred", "frederick"),
     ("freddie", "frederick"),
+    ("freddy", "frederick"),
     ("jack", "john"),
     ("johnny", "john"),
     ("pete", "peter"),
@@ -254,17 +681,22 @@ const NICKNAMES: &[(&str, &str)] = &[
     ("doug", "douglas"),
     ("nate", "nathan"),
     ("zach", "zachary"),
+    ("zack", "zachary"),
     ("sue", "susan"),
     ("susie", "susan"),
+    ("suzy", "susan"),
     ("peggy", "margaret"),
     ("maggie", "margaret"),
     ("meg", "margaret"),
+    ("marge", "margaret"),
     ("debbie", "deborah"),
     ("deb", "deborah"),
+    ("debra", "deborah"),
     ("cindy", "cynthia"),
     ("sandy", "sandra"),
     ("vicky", "victoria"),
     ("vicki", "victoria"),
+    ("tori", "victoria"),
     ("becky", "rebecca"),
     ("becca", "rebecca"),
     ("abby", "abigail"),
@@ -275,7 +707,9 @@ const NICKNAMES: &[(&str, &str)] = &[
     ("kim", "kimberly"),
     ("pam", "pamela"),
     ("patty", "patricia"),
+    ("pat", "patricia"),
     ("trish", "patricia"),
+    ("tricia", "patricia"),
     ("tina", "christina"),
     ("chrissy", "christine"),
     ("dot", "dorothy"),
@@ -287,15 +721,14 @@ const NICKNAMES: &[(&str, &str)] = &[
     ("walt", "walter"),
     ("vince", "vincent"),
     ("gerry", "gerald"),
+    ("jerry", "gerald"),
     ("hank", "henry"),
+    ("harry", "henry"),
     ("terry", "terence"),
     ("ally", "allison"),
     ("alison", "allison"),
     ("angie", "angela"),
-    ("cathy", "katherine"),
-    ("nicole", "nicole"),
     ("nikki", "nicole"),
-    ("tricia", "patricia"),
     ("steph", "stephanie"),
     ("sally", "sarah"),
     ("sara", "sarah"),
@@ -304,18 +737,84 @@ const NICKNAMES: &[(&str, &str)] = &[
     ("theo", "theodore"),
     ("gabe", "gabriel"),
     ("manny", "manuel"),
+    ("tommie", "thomas"),
+    ("al", "albert"),
+    ("bernie", "bernard"),
+    ("frank", "francis"),
+    ("frankie", "francis"),
+    ("gene", "eugene"),
+    ("lenny", "leonard"),
+    ("leo", "leonard"),
+    ("mitch", "mitchell"),
+    ("nat", "nathaniel"),
+    ("ollie", "oliver"),
+    ("randy", "randall"),
+    ("rudy", "rudolph"),
+    ("sol", "solomon"),
+    ("toby", "tobias"),
+    ("wes", "wesley"),
+    ("abe", "abraham"),
+    ("cal", "calvin"),
+    ("cliff", "clifford"),
+    ("connie", "constance"),
+    ("di", "diana"),
+    ("ellie", "eleanor"),
+    ("fran", "frances"),
+    ("gwen", "gwendolyn"),
+    ("jan", "janet"),
+    ("jo", "josephine"),
+    ("josie", "josephine"),
+    ("lou", "louis"),
+    ("lu", "lucy"),
+    ("maddie", "madison"),
+    ("mel", "melissa"),
+    ("missy", "melissa"),
+    ("molly", "mary"),
+    ("polly", "mary"),
+    ("nan", "nancy"),
+    ("rosie", "rose"),
+    ("tess", "teresa"),
+    ("theresa", "teresa"),
+    ("trudy", "gertrude"),
+    ("wendy", "gwendolyn"),
+    ("bea", "beatrice"),
+    ("ginny", "virginia"),
+    ("lynn", "linda"),
+    ("linnie", "linda"),
+    ("cassie", "cassandra"),
+    ("cathie", "katherine"),
+    ("kristy", "kristen"),
+    ("kirsty", "kristen"),
+    ("hattie", "harriet"),
+    ("sandi", "sandra"),
+    ("danielle", "danielle"),
+    ("dani", "danielle"),
+    ("jaime", "james"),
+    ("tammy", "tamara"),
+    ("sophie", "sophia"),
 ];
 
 /// The formal given name for a nickname (itself otherwise).
 pub fn canonical_given(given: &str) -> &str {
-    use std::sync::OnceLock;
     static TABLE: OnceLock<HashMap<&'static str, &'static str>> = OnceLock::new();
     let t = TABLE.get_or_init(|| NICKNAMES.iter().copied().collect());
     t.get(given).copied().unwrap_or(given)
 }
 
+/// The nickname table (nickname, formal name), for generators and documentation.
+pub fn nicknames() -> &'static [(&'static str, &'static str)] {
+    NICKNAMES
+}
+
 /// American Soundex (letter + 3 digits) of a folded name; empty for an empty name.
 pub fn soundex(s: &str) -> String {
+    let mut out = [0u8; 4];
+    let n = soundex_into(s, &mut out);
+    String::from_utf8_lossy(&out[..n]).into_owned()
+}
+
+/// Soundex into a 4-byte buffer; returns its length (0 or 4).
+pub fn soundex_into(s: &str, out: &mut [u8; 4]) -> usize {
     fn code(c: u8) -> u8 {
         match c {
             b'b' | b'f' | b'p' | b'v' => b'1',
@@ -328,27 +827,30 @@ pub fn soundex(s: &str) -> String {
             _ => b'0',
         }
     }
-    let b: Vec<u8> = s.bytes().filter(|c| c.is_ascii_lowercase()).collect();
-    let Some(&first) = b.first() else { return String::new() };
-    let mut out = vec![first];
+    let mut b = s.bytes().filter(u8::is_ascii_lowercase);
+    let Some(first) = b.next() else { return 0 };
+    out[0] = first.to_ascii_uppercase();
+    let mut n = 1;
     let mut last = code(first);
-    for &c in &b[1..] {
+    for c in b {
         let k = code(c);
         if k == b'h' {
             continue;
         }
         if k != b'0' && k != last {
-            out.push(k);
-            if out.len() == 4 {
+            out[n] = k;
+            n += 1;
+            if n == 4 {
                 break;
             }
         }
         last = k;
     }
-    while out.len() < 4 {
-        out.push(b'0');
+    while n < 4 {
+        out[n] = b'0';
+        n += 1;
     }
-    String::from_utf8(out).expect("ascii")
+    4
 }
 
 #[cfg(test)]
@@ -364,25 +866,80 @@ mod tests {
         let p = person(["Jen", "O'Hagan", "1973-04-22", "", "", "", "", "", "", "J@X.COM", "(600) 653-5946"]);
         assert_eq!(p.given_canon, "jennifer");
         assert_eq!(p.family, "ohagan");
-        assert_eq!(p.dob_ymd, Some((1973, 4, 22)));
+        assert_eq!(p.dob_ymd(), Some((1973, 4, 22)));
         assert_eq!(p.email, "j@x.com");
         assert_eq!(p.phone, "6006535946");
     }
 
     #[test]
-    fn dates_are_validated_and_swaps_detected() {
+    fn names_are_folded_and_split() {
+        assert_eq!(given_name("  Dr. Mary-Ann "), ("maryann".to_string(), "mary".to_string()));
+        assert_eq!(given_name("Bill Henry"), ("billhenry".to_string(), "william".to_string()));
+        assert_eq!(given_name("Zoë"), ("zoe".to_string(), "zoe".to_string()));
+        assert_eq!(name("Müller-Lüdenscheidt"), "mullerludenscheidt");
+        assert_eq!(name("Łukasz"), "lukasz");
+        assert_eq!(name("van der Berg"), "vanderberg");
+    }
+
+    #[test]
+    fn dates_are_read_in_several_forms_validated_and_swaps_detected() {
+        assert_eq!(date("1973-04-22"), "19730422");
+        assert_eq!(date("1973/4/2"), "19730402");
+        assert_eq!(date("22/04/1973"), "19730422");
+        assert_eq!(date("1973-04-22T00:00:00Z"), "19730422");
+        assert_eq!(date("194301920"), "194301920", "damaged values keep their digits");
         assert_eq!(parse_ymd("19730231"), None);
+        assert_eq!(parse_ymd("20000229"), Some((2000, 2, 29)));
+        assert_eq!(parse_ymd("19000229"), None);
         assert_eq!(parse_ymd("194301920"), None);
         assert!(day_month_swapped(parse_ymd("19730405"), parse_ymd("19730504")));
         assert!(!day_month_swapped(parse_ymd("19730405"), parse_ymd("19730405")));
     }
 
     #[test]
+    fn emails_are_canonicalised() {
+        assert_eq!(email(" Anna.Nowak+Travel@GoogleMail.com "), "annanowak@gmail.com");
+        assert_eq!(email("anna.nowak+x@example.com"), "anna.nowak@example.com");
+        assert_eq!(email("Anna.Nowak@Example.com"), "anna.nowak@example.com");
+        assert_eq!(email("not an address"), "");
+        assert_eq!(email("+x@example.com"), "");
+        assert_eq!(email_local("anna@x.org"), "anna");
+    }
+
+    #[test]
+    fn phones_are_canonical_digits() {
+        for raw in ["+1 (600) 653-5946", "1-600-653-5946", "600.653.5946", "001 600 653 5946", "6006535946 ext. 12"] {
+            assert_eq!(phone(raw), "6006535946", "{raw}");
+        }
+        assert_eq!(phone("+44 20 7946 0018"), "442079460018");
+        assert_eq!(phone("0044 20 7946 0018"), "442079460018");
+        assert_eq!(phone("011 44 20 7946 0018"), "442079460018");
+        assert_eq!(phone("52518543170"), "52518543170", "a damaged number keeps its digits");
+        assert_eq!(phone_e164("6006535946"), "+16006535946");
+    }
+
+    #[test]
+    fn addresses_abbreviate_street_types_and_split_house_numbers() {
+        let mut n = String::new();
+        assert_eq!(address_line("12 Mullaly Crescent", &mut n), "mullaly cres");
+        assert_eq!(n, "12");
+        let mut n = "7".to_string();
+        assert_eq!(address_line("Elm Street North", &mut n), "elm st n");
+        assert_eq!(address_line("elm st. n", &mut n), "elm st n");
+        assert_eq!(n, "7");
+        let p = person(["", "", "", "", "4 Derek Road", "", "", "", "", "", ""]);
+        assert_eq!((p.street_number.as_str(), p.address.as_str()), ("4", "derek rd"));
+        let q = person(["", "", "", "04", "derek rd", "", "", "", "", "", ""]);
+        assert_eq!((q.street_number.as_str(), q.address.as_str()), ("4", "derek rd"));
+    }
+
+    #[test]
     fn soundex_codes() {
-        assert_eq!(soundex("robert"), "r163");
-        assert_eq!(soundex("rupert"), "r163");
-        assert_eq!(soundex("ashcraft"), "a261");
-        assert_eq!(soundex("tymczak"), "t522");
+        assert_eq!(soundex("robert"), "R163");
+        assert_eq!(soundex("rupert"), "R163");
+        assert_eq!(soundex("ashcraft"), "A261");
+        assert_eq!(soundex("tymczak"), "T522");
+        assert_eq!(soundex(""), "");
     }
 
     #[test]
