@@ -3,7 +3,14 @@
 //! [`Person`] (the same normalisation the batch path applies to a file's columns).
 use crate::domain::event::Observation;
 use crate::domain::profile::Golden;
+use crate::resolve::engine::Engine;
 use crate::resolve::normalize::{person, Person};
+
+/// The engine of this process: the builtin model, read once.
+pub fn engine() -> &'static Engine {
+    static ENGINE: std::sync::OnceLock<Engine> = std::sync::OnceLock::new();
+    ENGINE.get_or_init(Engine::builtin)
+}
 
 /// An address's first line split into a house number and the rest (`12 rue des Lilas` →
 /// `12`, `rue des Lilas`), as the data sets keep them apart.

@@ -400,7 +400,7 @@ impl ApiHandler {
             Arc::new(Exporter::new(store.clone(), keys.clone(), kms.clone(), store.clone(), partner_exports));
         let snapshot = Arc::new(AnalyticsSnapshot::new(store.clone(), keys.clone(), kms, store.clone(), analytics));
         let identity = Arc::new(crate::identity::Identity::new(store.clone(), store.clone(), keys.clone()));
-        let model = crate::resolve::model::Model::default();
+        let t = &crate::matching::engine().model().thresholds;
         ApiHandler {
             api,
             audit,
@@ -412,7 +412,7 @@ impl ApiHandler {
             export_k,
             desk: None,
             identity,
-            match_thresholds: (model.edge_threshold, model.link_threshold),
+            match_thresholds: (t.upper, t.lower),
         }
     }
 
