@@ -16,6 +16,7 @@ use crate::error::CmpError;
 use crate::schema::EventValidator;
 use crate::store::{Commit, ProfileRecord, ProfileStatus, ProfileStore, StoreError, TimelineRecord};
 use chrono::Utc;
+use serde_json::json;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -54,6 +55,104 @@ pub struct Merge {
     pub(crate) dead_letters: DeadLetters,
     /// Customer ids with data keys minted for creations that lost a race, for the next new customers.
     spare: std::sync::Mutex<Vec<(CustomerId, DataKey, Vec<u8>)>>,
+    /// Probabilistic matching, reviews and automatic merges (identity resolution); without it
+    /// only identifiers place a record.
+    resolution: Option<Resolution>,
+}
+
+/// What identity resolution needs beyond the profile store.
+struct Resolution {
+    ids: Arc<dyn crate::store::IdentityStore>,
+    identity: Arc<crate::identity::Identity>,
+}
+
+/// Profiles compared with a record that no identifier placed.
+const MAX_CANDIDATES: usize = 8;
+
+/// The profile a unit goes to, how it was found, and whether the profile must first be checked
+/// for contradicting the unit (a weak identifier led there).
+struct Target {
+    id: CustomerId,
+    via: Option<CustomerId>,
+    check_contradiction: bool,
+}
+
+/// What an update came to: done (with the profile it went to), or the profile's record
+/// contradicts the unit (the weak identifier that led there is someone else's too).
+enum Step {
+    Done(UnitResult, CustomerId),
+    Contradicted,
+}
+
+/// A unit's result, the profile it went to, profiles to consider merging with it, and reviews
+/// to raise.
+type ResolveResult =
+    (UnitResult, Option<CustomerId>, Vec<CustomerId>, Vec<(CustomerId, crate::resolve::engine::Explanation)>);
+
+fn lookups_unique(lookups: &[String]) -> impl Iterator<Item = String> {
+    let mut u = lookups.to_vec();
+    u.sort();
+    u.dedup();
+    u.into_iter()
+}
+
+/// Values the engine's block list knows as placeholders (`noemail@…`, `0000000`, ...).
+fn is_placeholder(i: &crate::domain::event::Identifier) -> bool {
+    use crate::domain::event::Identifier;
+    use crate::resolve::compare::{EMAIL, NATIONAL_ID, PHONE};
+    use crate::resolve::engine::placeholder;
+    match i {
+        Identifier::Email(v) => placeholder(EMAIL, &v.to_lowercase()),
+        Identifier::Phone(v) => placeholder(PHONE, &v.chars().filter(char::is_ascii_digit).collect::<String>()),
+        Identifier::Document(v) => placeholder(NATIONAL_ID, v.rsplit('|').next().unwrap_or(v).trim()),
+        _ => false,
+    }
+}
+
+/// The associated-data name of a profile's sealed match summary.
+const SUMMARY_FIELD: &str = "match";
+
+/// A profile's match summary: sealed on the profile, or built from its golden record.
+fn summary_of_record(key: &DataKey, p: &ProfileRecord) -> Result<crate::resolve::engine::ClusterSummary, CmpError> {
+    if let Some(sealed) = &p.match_summary {
+        let json = key.open(p.id.as_str(), SUMMARY_FIELD, sealed)?;
+        let s: crate::resolve::engine::ClusterSummary = serde_json::from_slice(&json)
+            .map_err(|e| CmpError::Integrity(format!("match summary does not decode: {e}")))?;
+        s.validate().map_err(CmpError::Integrity)?;
+        return Ok(s);
+    }
+    let golden = open_profile(key, p)?;
+    let mut s = crate::resolve::engine::ClusterSummary::new();
+    for person in crate::matching::persons_of_golden(&golden) {
+        s.observe(&person);
+    }
+    Ok(s)
+}
+
+fn seal_summary(key: &DataKey, id: &CustomerId, s: &crate::resolve::engine::ClusterSummary) -> Vec<u8> {
+    key.seal(id.as_str(), SUMMARY_FIELD, &serde_json::to_vec(s).unwrap_or_default())
+}
+
+/// Whether a profile's values differ from another's (their counts aside).
+fn same_values(a: &crate::resolve::engine::ClusterSummary, b: &crate::resolve::engine::ClusterSummary) -> bool {
+    (0..crate::resolve::compare::FIELDS)
+        .all(|f| a.values(f).iter().map(|(v, _)| v).eq(b.values(f).iter().map(|(v, _)| v)))
+}
+
+/// A record that cannot be the profile's person: both its given name and its date of birth
+/// disagree with every value the profile holds (a shared family e-mail, a switchboard number).
+fn contradicts(p: &crate::resolve::normalize::Person, s: &crate::resolve::engine::ClusterSummary) -> bool {
+    use crate::resolve::compare::{DOB, GIVEN, LEVELS};
+    let c = crate::matching::engine().compare(p, s);
+    let disagree = |f: usize| c.levels[f] as usize == LEVELS[f].1.len();
+    disagree(GIVEN) && disagree(DOB)
+}
+
+fn identity_backend(e: crate::identity::IdentityError) -> CmpError {
+    match e {
+        crate::identity::IdentityError::Backend(e) => e,
+        other => CmpError::Integrity(other.to_string()),
+    }
 }
 
 /// The unit being merged, with its marker and where its observations come from.
@@ -65,6 +164,8 @@ struct UnitCtx<'a> {
     from: &'a Lineage,
     /// Lookup keys of the unit's identifiers, strongest first.
     lookups: &'a [String],
+    /// The unit's record as identity resolution compares it.
+    person: &'a crate::resolve::normalize::Person,
 }
 
 enum UnitResult {
@@ -148,7 +249,17 @@ impl Merge {
             indexer,
             validator,
             spare: std::sync::Mutex::new(Vec::new()),
+            resolution: None,
         }
+    }
+
+    /// Turns on identity resolution: records no identifier places are matched probabilistically
+    /// against the profiles sharing their blocking keys, close calls are queued for review, and
+    /// profiles an event links are merged when the engine's cluster check passes.
+    pub fn with_resolution(mut self, ids: Arc<dyn crate::store::IdentityStore>) -> Self {
+        let identity = crate::identity::Identity::new(self.store.clone(), ids.clone(), self.keys.clone());
+        self.resolution = Some(Resolution { ids, identity: Arc::new(identity) });
+        self
     }
 
     /// Processes one stream record. `Err` means "retry later" (the record is reported as a batch item
@@ -183,51 +294,142 @@ impl Merge {
     async fn process_unit(&self, event: &Event, unit: &Unit, tally: &mut Tally) -> Result<UnitResult, CmpError> {
         let marker = EventRef::new(&event.source, &event.id).part(&unit.part);
         let mut ids = unit.identifiers();
+        // placeholders (noemail@…, 0000000, …) identify nobody: neither matched nor claimed
+        ids.retain(|i| !is_placeholder(i));
         ids.sort_by_key(|i| i.priority());
         let lookups: Vec<String> = ids.iter().map(|i| self.indexer.lookup_key(i)).collect();
         let booking_lookup = ids
             .iter()
             .find(|i| matches!(i, crate::domain::event::Identifier::BookingPassenger(_)))
             .map(|i| self.indexer.lookup_key(i));
-        let mut lookups_unique = lookups.clone();
-        lookups_unique.sort();
-        lookups_unique.dedup();
+        // weak identifiers (an unverified e-mail, a phone) decide only when nothing contradicts
+        let verified: std::collections::BTreeSet<String> = unit
+            .observation
+            .emails
+            .iter()
+            .filter(|e| e.verified)
+            .map(|e| self.indexer.lookup_key(&crate::domain::event::Identifier::Email(e.address.match_key())))
+            .collect();
+        let weak = |l: &str| l.starts_with("IDX#phone#") || (l.starts_with("IDX#email#") && !verified.contains(l));
+        let person = crate::matching::person_of_observation(&unit.observation);
+        let engine = crate::matching::engine();
+        let mut blocks: Vec<String> = match &self.resolution {
+            Some(_) => engine.block_keys(&person).iter().map(|k| self.indexer.block_key(k)).collect(),
+            None => vec![],
+        };
+        blocks.sort();
+        blocks.dedup();
+        let mut keys = lookups.clone();
+        keys.extend(blocks.iter().cloned());
+        keys.sort();
+        keys.dedup();
         let from = Lineage {
             source: event.source.clone(),
             channel: unit.channel,
             event_id: event.id.clone(),
             observed_at: event.time,
         };
+        let guard = engine.model().guard_max_people;
+        let max_block = engine.model().max_block;
         for attempt in 0..MAX_ATTEMPTS {
             if attempt > 0 {
                 let jitter = rand::random::<u64>() % 25;
                 tokio::time::sleep(Duration::from_millis((10u64 << attempt.min(6)) + jitter)).await;
             }
-            let pre = self.store.prefetch(std::slice::from_ref(&marker), &lookups_unique).await?;
+            // round trip 1: the marker, the identifiers' lookups and the blocking items
+            let pre = self.store.prefetch(std::slice::from_ref(&marker), &keys).await?;
             if pre.processed_markers.contains(&marker) {
                 return Ok(UnitResult::Duplicate);
             }
-            // the owner of the strongest identifier decides
-            let deciding = lookups.iter().find(|l| pre.owners.contains_key(*l));
-            let target = deciding.and_then(|l| pre.owners.get(l)).cloned();
+            // an identifier found to belong to several people no longer decides (the guard)
+            let usable = |l: &String| pre.owners.contains_key(l) && pre.contested.get(l).copied().unwrap_or(0) < guard;
+            let deciding = lookups.iter().find(|l| usable(l)).cloned();
+            // a shared identifier is no evidence for the engine either: compared and blocked on
+            // without it
+            let mut person_eff = person.clone();
+            let mut shared_any = false;
+            for l in lookups.iter().filter(|l| pre.contested.get(*l).copied().unwrap_or(0) >= guard) {
+                // kind only: the value is personal data
+                let kind = l.split('#').nth(1).unwrap_or_default();
+                tracing::warn!(kind, "identifier shared by many people: not evidence");
+                match kind {
+                    "email" => person_eff.email.clear(),
+                    "phone" => person_eff.phone.clear(),
+                    "document" => person_eff.national_id.clear(),
+                    _ => continue,
+                }
+                shared_any = true;
+            }
+            let allowed_blocks: Option<std::collections::HashSet<String>> =
+                shared_any.then(|| engine.block_keys(&person_eff).iter().map(|k| self.indexer.block_key(k)).collect());
+            let target = deciding.as_ref().and_then(|l| pre.owners.get(l)).cloned();
             // the customer the identifier belonged to before a merge moved it
-            let via = deciding.and_then(|l| pre.origins.get(l)).cloned();
-            let conflicts = lookups_unique
+            let via = deciding.as_ref().and_then(|l| pre.origins.get(l)).cloned();
+            let mut others: Vec<CustomerId> = lookups
                 .iter()
-                .filter(|l| pre.owners.get(*l).is_some_and(|o| Some(o) != target.as_ref()))
-                .count();
-            let claims: Vec<String> = lookups_unique.iter().filter(|l| !pre.owners.contains_key(*l)).cloned().collect();
+                .filter(|l| usable(l))
+                .filter_map(|l| pre.owners.get(l))
+                .filter(|o| Some(*o) != target.as_ref())
+                .cloned()
+                .collect();
+            others.sort();
+            others.dedup();
+            let claims: Vec<String> = lookups_unique(&lookups).filter(|l| !pre.owners.contains_key(l)).collect();
             // a booking counts once per passenger: a re-recorded booking finds its passenger claimed
             let new_booking = unit.timeline.kind == TimelineKind::Booking
                 && booking_lookup.as_ref().is_none_or(|l| claims.contains(l));
-            let ctx = UnitCtx { event, unit, marker: &marker, from: &from, lookups: &lookups };
+            // blocking items with room: the profile joins those it is not in yet
+            let open_blocks: Vec<(&String, &[CustomerId])> = blocks
+                .iter()
+                .filter(|b| allowed_blocks.as_ref().is_none_or(|a| a.contains(*b)))
+                .map(|b| (b, pre.blocks.get(b).map(Vec::as_slice).unwrap_or(&[])))
+                .filter(|(_, m)| m.len() < max_block)
+                .collect();
+            let block_adds = |id: Option<&CustomerId>| -> Vec<String> {
+                open_blocks
+                    .iter()
+                    .filter(|(_, m)| id.is_none_or(|id| !m.contains(id)))
+                    .map(|(b, _)| (*b).clone())
+                    .collect()
+            };
+            let ctx = UnitCtx { event, unit, marker: &marker, from: &from, lookups: &lookups, person: &person_eff };
             let result = match target {
-                None => self.create(&ctx, claims).await,
-                Some(id) => self.update(&ctx, id, via, claims, new_booking).await,
+                Some(id) => {
+                    let check = deciding.as_deref().is_some_and(weak);
+                    let target = Target { id, via, check_contradiction: check };
+                    match self.update(&ctx, target, claims.clone(), new_booking, &block_adds).await {
+                        Ok(Step::Done(r, id)) => {
+                            tally.identifier_conflicts += others.len() as u32;
+                            Ok((r, Some(id), others, vec![]))
+                        }
+                        Ok(Step::Contradicted) => {
+                            // the identifier is shared with someone else (a family e-mail, a
+                            // switchboard number): a profile of its own, and the lookup contested
+                            let contest = deciding.clone().into_iter().collect();
+                            self.create(&ctx, claims, block_adds(None), contest)
+                                .await
+                                .map(|(r, id)| (r, Some(id), vec![], vec![]))
+                        }
+                        Err(e) => Err(e),
+                    }
+                }
+                None if self.resolution.is_some() => {
+                    let mut candidates: Vec<CustomerId> =
+                        open_blocks.iter().flat_map(|(_, m)| m.iter().cloned()).collect();
+                    candidates.sort();
+                    candidates.dedup();
+                    self.resolve(&ctx, candidates, claims, new_booking, &block_adds).await
+                }
+                None => self
+                    .create(&ctx, claims, block_adds(None), vec![])
+                    .await
+                    .map(|(r, id)| (r, Some(id), vec![], vec![])),
             };
             match result {
-                Ok(r) => {
-                    tally.identifier_conflicts += conflicts as u32;
+                Ok((r, id, others, reviews)) => {
+                    if let Some(id) = id {
+                        self.follow_up(&id, &others, &reviews, event).await;
+                    }
                     return Ok(r);
                 }
                 Err(CmpError::Store(StoreError::Conflict)) => continue,
@@ -235,6 +437,161 @@ impl Merge {
             }
         }
         Err(StoreError::Conflict.into())
+    }
+
+    /// A unit no identifier placed: the engine decides among the profiles sharing its blocking
+    /// keys. Answers the result, the profile it went to, profiles to check for a merge with it,
+    /// and reviews to raise.
+    async fn resolve(
+        &self,
+        ctx: &UnitCtx<'_>,
+        candidates: Vec<CustomerId>,
+        claims: Vec<String>,
+        new_booking: bool,
+        block_adds: &(dyn Fn(Option<&CustomerId>) -> Vec<String> + Sync),
+    ) -> Result<ResolveResult, CmpError> {
+        let engine = crate::matching::engine();
+        // round trip 2 (one per candidate; the profiles' keys are usually cached)
+        let mut summaries: Vec<(String, crate::resolve::engine::ClusterSummary)> = Vec::new();
+        for c in candidates.iter().take(MAX_CANDIDATES) {
+            if let Some((id, summary)) = self.summary_of(c).await? {
+                if !summaries.iter().any(|(x, _)| x == id.as_str()) {
+                    summaries.push((id.to_string(), summary));
+                }
+            }
+        }
+        let refs: Vec<(String, &crate::resolve::engine::ClusterSummary)> =
+            summaries.iter().map(|(id, s)| (id.clone(), s)).collect();
+        use crate::resolve::engine::Decision;
+        match engine.decide(ctx.person, &refs) {
+            Decision::Match { cluster, explanation, rule, also } => {
+                let id: CustomerId = cluster.parse().map_err(|_| CmpError::Integrity("cluster id".into()))?;
+                tracing::info!(score = explanation.score, rule = ?rule, "record matched a profile");
+                let target = Target { id, via: None, check_contradiction: false };
+                match self.update(ctx, target, claims.clone(), new_booking, block_adds).await? {
+                    Step::Done(r, id) => {
+                        let also: Vec<CustomerId> = also.iter().filter_map(|a| a.parse().ok()).collect();
+                        Ok((r, Some(id), also, vec![]))
+                    }
+                    Step::Contradicted => unreachable!("no contradiction check on engine matches"),
+                }
+            }
+            Decision::Review { cluster, explanation } => {
+                let (r, id) = self.create(ctx, claims, block_adds(None), vec![]).await?;
+                let other: CustomerId = cluster.parse().map_err(|_| CmpError::Integrity("cluster id".into()))?;
+                Ok((r, Some(id), vec![], vec![(other, explanation)]))
+            }
+            Decision::New => {
+                let (r, id) = self.create(ctx, claims, block_adds(None), vec![]).await?;
+                Ok((r, Some(id), vec![], vec![]))
+            }
+        }
+    }
+
+    /// An active profile's match summary (its survivor's, for a merged one): sealed on the
+    /// profile, or built from the golden record for a profile older than summaries.
+    async fn summary_of(
+        &self,
+        id: &CustomerId,
+    ) -> Result<Option<(CustomerId, crate::resolve::engine::ClusterSummary)>, CmpError> {
+        let mut id = id.clone();
+        for _ in 0..4 {
+            let Some(p) = self.store.get_profile(&id).await? else { return Ok(None) };
+            match (p.status, &p.merged_into) {
+                (ProfileStatus::Merged, Some(next)) => id = next.clone(),
+                (ProfileStatus::Active, _) => {
+                    let key = self.keys.key_for(&p.id).await?;
+                    let summary = summary_of_record(&key, &p)?;
+                    return Ok(Some((p.id.clone(), summary)));
+                }
+                _ => return Ok(None),
+            }
+        }
+        Ok(None)
+    }
+
+    /// After a unit: profiles it links to the one it joined are merged when the engine's
+    /// cluster-to-cluster check passes, or queued for review when it comes close; never a pair
+    /// kept apart. Failures are logged: the next event about them tries again.
+    async fn follow_up(
+        &self,
+        id: &CustomerId,
+        others: &[CustomerId],
+        reviews: &[(CustomerId, crate::resolve::engine::Explanation)],
+        event: &Event,
+    ) {
+        let Some(res) = &self.resolution else { return };
+        for (other, explanation) in reviews {
+            if let Err(e) = self.raise_review(res, id, other, explanation.score, json!(explanation), event).await {
+                tracing::warn!(error_code = e.code(), "review not raised");
+            }
+        }
+        for other in others {
+            if let Err(e) = self.consider_merge(res, id, other, event).await {
+                tracing::warn!(error_code = e.code(), "merge not considered");
+            }
+        }
+    }
+
+    async fn raise_review(
+        &self,
+        res: &Resolution,
+        a: &CustomerId,
+        b: &CustomerId,
+        score: f64,
+        explanation: serde_json::Value,
+        event: &Event,
+    ) -> Result<(), CmpError> {
+        if a == b || res.ids.kept_apart(a, b).await? {
+            return Ok(());
+        }
+        let m = crate::store::MatchCandidate {
+            id: crate::store::MatchCandidate::id_for(a, b),
+            a: a.clone(),
+            b: b.clone(),
+            score,
+            explanation,
+            status: crate::store::MatchStatus::Pending,
+            created_at: Utc::now(),
+            event_id: event.id.clone(),
+            decided_at: None,
+            decided_by: None,
+        };
+        if res.ids.put_match(&m).await? {
+            tracing::info!(match_id = %m.id, score, "candidate match queued for review");
+        }
+        Ok(())
+    }
+
+    async fn consider_merge(
+        &self,
+        res: &Resolution,
+        a: &CustomerId,
+        b: &CustomerId,
+        event: &Event,
+    ) -> Result<(), CmpError> {
+        let (Some((a, sa)), Some((b, sb))) = (self.summary_of(a).await?, self.summary_of(b).await?) else {
+            return Ok(());
+        };
+        if a == b || res.ids.kept_apart(&a, &b).await? {
+            return Ok(());
+        }
+        let engine = crate::matching::engine();
+        let link = engine.link(&sa, &sb);
+        let explanation = json!({"rule": link.rule, "best": link.best, "average": link.average,
+                                 "event": event.id, "reason": "an event's identifiers belong to both profiles"});
+        if link.merge {
+            let (survivor, loser) = res.identity.order(&a, &b).await.map_err(identity_backend)?;
+            let actor = crate::identity::Actor::system(&event.id);
+            match res.identity.merge(&survivor, &loser, &actor, "identity resolution", explanation, false).await {
+                Ok(_) => tracing::info!(survivor = %survivor, loser = %loser, "profiles merged automatically"),
+                Err(crate::identity::IdentityError::Backend(e)) => return Err(e),
+                Err(e) => tracing::info!(reason = %e, "automatic merge not made"),
+            }
+        } else if link.best >= engine.model().thresholds.lower {
+            self.raise_review(res, &a, &b, link.best, explanation, event).await?;
+        }
+        Ok(())
     }
 
     /// The flight-index items of a booking passenger (none for other units).
@@ -264,7 +621,7 @@ impl Merge {
         ctx: &UnitCtx<'_>,
         resolved_via: Option<CustomerId>,
     ) -> TimelineRecord {
-        let UnitCtx { event, unit, marker, from, lookups } = *ctx;
+        let UnitCtx { event, unit, marker, from, lookups, .. } = *ctx;
         let sk = TimelineRecord::sort_key(unit.timeline.occurred_at, marker);
         let detail = serde_json::to_vec(&unit.timeline.detail).unwrap_or_default();
         let sighting = crate::identity::Sighting {
@@ -294,7 +651,13 @@ impl Merge {
         }
     }
 
-    async fn create(&self, ctx: &UnitCtx<'_>, claims: Vec<String>) -> Result<UnitResult, CmpError> {
+    async fn create(
+        &self,
+        ctx: &UnitCtx<'_>,
+        claims: Vec<String>,
+        block_adds: Vec<String>,
+        contest: Vec<String>,
+    ) -> Result<(UnitResult, CustomerId), CmpError> {
         let UnitCtx { event, unit, marker, from, .. } = *ctx;
         // a customer id with its data key minted for a creation that lost a race is used again
         // (the key's encryption context is the id, so the two travel together)
@@ -329,6 +692,7 @@ impl Merge {
             match_summary: None,
         };
         profile.segments = segments_of(&profile, &golden);
+        profile.match_summary = Some(seal_summary(&key, &id, &crate::resolve::engine::ClusterSummary::of(ctx.person)));
         let flights = self.flight_entries(unit, &id, event);
         let commit = Commit {
             marker: marker.to_owned(),
@@ -341,6 +705,8 @@ impl Merge {
             claim_lookups: claims,
             flight_index: flights.0,
             booking_current: flights.1,
+            block_adds,
+            contest,
             audit: Some(ChainHead::default().next(
                 chain_of(Some(&id), now),
                 change_entry(
@@ -363,17 +729,18 @@ impl Merge {
             return Err(e);
         }
         self.keys.adopt(&id, &key);
-        Ok(UnitResult::Created)
+        Ok((UnitResult::Created, id))
     }
 
     async fn update(
         &self,
         ctx: &UnitCtx<'_>,
-        id: CustomerId,
-        mut via: Option<CustomerId>,
+        target: Target,
         claims: Vec<String>,
         new_booking: bool,
-    ) -> Result<UnitResult, CmpError> {
+        block_adds: &(dyn Fn(Option<&CustomerId>) -> Vec<String> + Sync),
+    ) -> Result<Step, CmpError> {
+        let Target { id, mut via, check_contradiction } = target;
         let UnitCtx { event, unit, marker, from, .. } = *ctx;
         let (mut current, mut audit_head) = self.store.get_profile_and_audit_head(&id).await?;
         // a merged profile answers with its survivor (while a merge moves its lookups)
@@ -396,6 +763,13 @@ impl Merge {
         }
         let id = current.id.clone();
         let key = self.keys.key_for(&id).await?;
+        let mut summary = summary_of_record(&key, &current)?;
+        if check_contradiction && contradicts(ctx.person, &summary) {
+            return Ok(Step::Contradicted);
+        }
+        let before = summary.clone();
+        summary.observe(ctx.person);
+        let summary_changed = current.match_summary.is_none() || !same_values(&before, &summary);
         let mut golden = open_profile(&key, &current)?;
         let mut lineage = current.lineage.clone();
         let changed = golden.apply(&mut lineage, &unit.observation, from);
@@ -405,10 +779,11 @@ impl Merge {
             *first_seen = event.time;
         }
         let bookings = current.bookings + u32::from(new_booking);
-        let profile_changed = !changed.is_empty()
+        let record_changed = !changed.is_empty()
             || lineage != current.lineage
             || sources != current.sources
             || bookings != current.bookings;
+        let profile_changed = record_changed || summary_changed;
         let mut profile = current.clone();
         if profile_changed {
             let mut sealed = current.sealed.clone();
@@ -423,6 +798,7 @@ impl Merge {
             profile.tier = golden.tier().map(|t| format!("{t:?}").to_lowercase());
             profile.bookings = bookings;
             profile.segments = segments_of(&profile, &golden);
+            profile.match_summary = Some(seal_summary(&key, &id, &summary));
         }
         let flights = self.flight_entries(unit, &id, event);
         let commit = Commit {
@@ -436,18 +812,20 @@ impl Merge {
             claim_lookups: claims,
             flight_index: flights.0,
             booking_current: flights.1,
+            block_adds: block_adds(Some(&id)),
+            contest: vec![],
             audit: Some(audit_head.next(
                 chain_of(Some(&id), Utc::now()),
                 change_entry(
                     event,
                     &id,
-                    if profile_changed { "profile_updated" } else { "timeline_appended" },
+                    if record_changed { "profile_updated" } else { "timeline_appended" },
                     &changed,
                 ),
             )),
         };
         self.store.commit(&commit).await?;
-        Ok(if profile_changed { UnitResult::Updated } else { UnitResult::Unchanged })
+        Ok(Step::Done(if record_changed { UnitResult::Updated } else { UnitResult::Unchanged }, id))
     }
 
     /// Parks an unprocessable record with its reasons.
@@ -490,7 +868,8 @@ mod tests {
             Arc::new(BlindIndexer::from_key(&[9u8; 32])),
             Arc::new(EventValidator::new().unwrap()),
             14,
-        );
+        )
+        .with_resolution(store.clone());
         World { store, kms, merge, keys }
     }
 
@@ -730,5 +1109,207 @@ mod tests {
             assert!(p.segments.contains(&"loyalty_member".to_owned()));
         }
         assert_eq!(w.store.profile_count(), 1);
+    }
+
+    /// A person as seen by a channel: name, date of birth, address, one e-mail and phone.
+    fn seen(id: &str, source: &str, given: &str, family: &str, dob: &str, email: &str, phone: Option<&str>) -> Vec<u8> {
+        let mut data = json!({"channel": "web", "name": {"given": given, "family": family}, "date_of_birth": dob,
+            "emails": [{"address": email}],
+            "address": {"lines": ["14 Rathmines Road Upper"], "city": "Dublin", "postal_code": "D06 F2X4", "country": "IE"}});
+        if let Some(p) = phone {
+            data["phones"] = json!([{"number": p}]);
+        }
+        observed(id, source, &format!("acct-{id}"), data)
+    }
+
+    #[tokio::test]
+    async fn records_no_identifier_places_are_matched_by_the_engine() {
+        let w = world();
+        w.merge
+            .process_record(
+                &seen("r1", "/channels/web", "Aoife", "Ní Bhriain", "1988-04-12", "aoife.nb@example.com", None),
+                "t",
+            )
+            .await
+            .unwrap();
+        // the loyalty system knows her under another e-mail, with a nickname-free spelling and a phone
+        let out = w
+            .merge
+            .process_record(
+                &seen(
+                    "r2",
+                    "/channels/loyalty",
+                    "Aoife",
+                    "Ni Bhriain",
+                    "1988-04-12",
+                    "aoife.work@example.org",
+                    Some("+353871112233"),
+                ),
+                "t",
+            )
+            .await
+            .unwrap();
+        assert!(matches!(out, Outcome::Applied(Tally { updated: 1, .. })), "{out:?}");
+        assert_eq!(w.store.profile_count(), 1, "the same person");
+        let p = &w.store.profiles()[0];
+        let g = open_profile(&w.keys.key_for(&p.id).await.unwrap(), p).unwrap();
+        assert_eq!(g.emails.len(), 2);
+        // someone else with her surname and street but another given name and date of birth
+        w.merge
+            .process_record(
+                &seen("r3", "/channels/web", "Cian", "Ní Bhriain", "2015-09-30", "cian.nb@example.com", None),
+                "t",
+            )
+            .await
+            .unwrap();
+        assert_eq!(w.store.profile_count(), 2, "a child at the same address is someone else");
+    }
+
+    #[tokio::test]
+    async fn close_calls_are_queued_for_review_not_merged() {
+        use crate::store::IdentityStore;
+        let w = world();
+        w.merge
+            .process_record(
+                &seen("q1", "/channels/web", "Jonas", "Vogel", "1981-12-03", "jonas.v@example.com", None),
+                "t",
+            )
+            .await
+            .unwrap();
+        // both names misspelt, the date of birth two digits off, another e-mail: not sure
+        let close = observed(
+            "q2",
+            "/channels/call-centre",
+            "crm-q2",
+            json!({"channel": "call_centre",
+            "name": {"given": "Joans", "family": "Vogl"}, "date_of_birth": "1982-12-13",
+            "emails": [{"address": "jv1981@example.org"}]}),
+        );
+        w.merge.process_record(&close, "t").await.unwrap();
+        assert_eq!(w.store.profile_count(), 2, "kept apart until a person decides");
+        let pending = w.store.pending_matches(10).await.unwrap();
+        assert_eq!(pending.len(), 1, "{pending:?}");
+        let ids: Vec<CustomerId> = w.store.profiles().into_iter().map(|p| p.id).collect();
+        assert!(ids.contains(&pending[0].a) && ids.contains(&pending[0].b));
+        let contributions = pending[0].explanation["contributions"].as_array().unwrap();
+        assert!(contributions.iter().any(|c| c["field"] == "dob"), "each field's contribution is explained");
+        // raised once however often the pair comes up
+        w.merge.process_record(&close, "t").await.unwrap();
+        assert_eq!(w.store.pending_matches(10).await.unwrap().len(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_shared_family_email_does_not_make_two_people_one_and_is_guarded() {
+        let w = world();
+        w.merge
+            .process_record(
+                &seen("f1", "/channels/web", "Ingrid", "Lindqvist", "1975-06-01", "lindqvist.family@example.com", None),
+                "t",
+            )
+            .await
+            .unwrap();
+        // her son books with the family e-mail (unverified): his name and birth date contradict hers
+        let son =
+            seen("f2", "/channels/booking", "Erik", "Lindqvist", "2009-02-17", "lindqvist.family@example.com", None);
+        w.merge.process_record(&son, "t").await.unwrap();
+        assert_eq!(w.store.profile_count(), 2, "two people behind one e-mail");
+        // a record with nothing but the e-mail still goes to its owner
+        let bare = observed(
+            "f3",
+            "/channels/email",
+            "m-3",
+            json!({"channel": "email", "emails": [{"address": "lindqvist.family@example.com"}]}),
+        );
+        w.merge.process_record(&bare, "t").await.unwrap();
+        assert_eq!(w.store.profile_count(), 2);
+        // placeholders identify nobody: two strangers giving `noemail@` stay two
+        for (i, (g, d)) in [("Pieter", "1990-01-01"), ("Chiara", "1970-07-07")].iter().enumerate() {
+            let e = observed(
+                &format!("n{i}"),
+                "/channels/check-in",
+                &format!("dcs-{i}"),
+                json!({"channel": "check_in",
+                "name": {"given": g, "family": "Traveller"}, "date_of_birth": d, "emails": [{"address": "noemail@gammaairways.com"}]}),
+            );
+            w.merge.process_record(&e, "t").await.unwrap();
+        }
+        assert_eq!(w.store.profile_count(), 4);
+    }
+
+    #[tokio::test]
+    async fn an_event_linking_two_profiles_of_one_person_merges_them() {
+        let w = world();
+        // the same man known to the web (by e-mail) and to the loyalty system (by member number)
+        w.merge
+            .process_record(
+                &seen("l1", "/channels/web", "Mateo", "García", "1992-05-20", "mateo.g@example.com", None),
+                "t",
+            )
+            .await
+            .unwrap();
+        let member = observed(
+            "l2",
+            "/channels/loyalty",
+            "m-l2",
+            json!({"channel": "loyalty",
+            "name": {"given": "Mateo", "family": "Garcia"}, "date_of_birth": "1992-05-20",
+            "loyalty": {"number": "GA31415926", "tier": "silver"}, "phones": [{"number": "+34612345678"}]}),
+        );
+        w.merge.process_record(&member, "t").await.unwrap();
+        let n = w.store.profile_count();
+        // a booking carries both his member number and his e-mail: the two profiles are one person
+        let both = observed(
+            "l3",
+            "/channels/app",
+            "app-l3",
+            json!({"channel": "mobile_app",
+            "loyalty": {"number": "GA31415926"}, "emails": [{"address": "mateo.g@example.com"}]}),
+        );
+        w.merge.process_record(&both, "t").await.unwrap();
+        let active: Vec<ProfileRecord> =
+            w.store.profiles().into_iter().filter(|p| p.status == ProfileStatus::Active).collect();
+        assert!(n <= 2);
+        assert_eq!(active.len(), 1, "merged into one");
+        let g = open_profile(&w.keys.key_for(&active[0].id).await.unwrap(), &active[0]).unwrap();
+        assert_eq!((g.emails.len(), g.phones.len(), g.loyalty.is_some()), (1, 1, true));
+    }
+
+    #[tokio::test]
+    async fn an_identifier_many_people_share_stops_deciding() {
+        let w = world();
+        let switchboard = "+35316620000";
+        let person = |i: usize, given: &str, dob: &str| {
+            observed(
+                &format!("g{i}"),
+                "/channels/call-centre",
+                &format!("crm-g{i}"),
+                json!({"channel": "call_centre",
+                "name": {"given": given, "family": format!("Caller{i}")}, "date_of_birth": dob,
+                "phones": [{"number": switchboard}]}),
+            )
+        };
+        w.merge.process_record(&person(0, "Ingrid", "1975-06-01"), "t").await.unwrap();
+        let first = w.store.profiles()[0].id.clone();
+        let guard = crate::matching::engine().model().guard_max_people as usize;
+        // callers through the same switchboard: each contradicts the number's owner
+        let names = [
+            "Pieter", "Chiara", "Dimitris", "Lucía", "Björn", "Hanna", "Rui", "Sinéad", "Oisín", "Mateo", "Zofia",
+            "Ciarán",
+        ];
+        for i in 1..=guard {
+            let dob = format!("19{:02}-0{}-1{}", 50 + i, 1 + i % 9, i % 10);
+            w.merge.process_record(&person(i, names[i % names.len()], &dob), "t").await.unwrap();
+        }
+        assert_eq!(w.store.profile_count(), guard + 1, "each caller their own profile");
+        // now the number is shared: a record with nothing else to go on no longer lands on its owner
+        let bare = observed(
+            "gb",
+            "/channels/sms",
+            "sms-1",
+            json!({"channel": "call_centre", "phones": [{"number": switchboard}]}),
+        );
+        let before = w.store.timeline_count(&first);
+        w.merge.process_record(&bare, "t").await.unwrap();
+        assert_eq!(w.store.timeline_count(&first), before, "the shared number decided nothing");
     }
 }

@@ -13,14 +13,17 @@ pub struct MergeHandler {
 
 impl MergeHandler {
     pub fn new(w: &Wiring) -> Self {
-        Self::from_merge(Merge::new(
-            w.store.clone(),
-            w.keys.clone(),
-            w.kms.clone(),
-            w.indexer.clone(),
-            w.validator.clone(),
-            w.config.dead_letter_ttl_days,
-        ))
+        Self::from_merge(
+            Merge::new(
+                w.store.clone(),
+                w.keys.clone(),
+                w.kms.clone(),
+                w.indexer.clone(),
+                w.validator.clone(),
+                w.config.dead_letter_ttl_days,
+            )
+            .with_resolution(w.store.clone()),
+        )
     }
 
     pub fn from_merge(merge: Merge) -> Self {

@@ -1000,18 +1000,8 @@ pub fn placeholder(field: usize, v: &str) -> bool {
                 "declined",
                 "optout",
             ];
-            const DOMAINS: &[&str] = &[
-                "example.com",
-                "example.org",
-                "example.net",
-                "test.com",
-                "noemail.com",
-                "nomail.com",
-                "none.com",
-                "invalid",
-                "email.invalid",
-                "localhost",
-            ];
+            const DOMAINS: &[&str] =
+                &["test.com", "noemail.com", "nomail.com", "none.com", "invalid", "email.invalid", "localhost"];
             let local = email_local(v);
             let domain = v.rsplit_once('@').map(|x| x.1).unwrap_or("");
             LOCALS.contains(&local) || DOMAINS.contains(&domain) || all_same(local)

@@ -414,6 +414,28 @@ impl DynamoStore {
         for f in &c.flight_index {
             items.push(self.put(&self.profiles_table, flight_item(f, Some(&c.marker))?, None)?);
         }
+        for b in &c.block_adds {
+            let u = aws_sdk_dynamodb::types::Update::builder()
+                .table_name(&self.profiles_table)
+                .set_key(Some(key(b.clone(), "BLK")))
+                .update_expression("ADD members :m SET entity = :e")
+                .expression_attribute_values(":m", AttributeValue::Ss(vec![c.profile.id.to_string()]))
+                .expression_attribute_values(":e", s("block"))
+                .build()
+                .map_err(|e| CmpError::Integrity(e.to_string()))?;
+            items.push(TransactWriteItem::builder().update(u).build());
+        }
+        for l in &c.contest {
+            let u = aws_sdk_dynamodb::types::Update::builder()
+                .table_name(&self.profiles_table)
+                .set_key(Some(key(l.clone(), "IDX")))
+                .update_expression("ADD contested :one")
+                .condition_expression("attribute_exists(pk)")
+                .expression_attribute_values(":one", AttributeValue::N("1".into()))
+                .build()
+                .map_err(|e| CmpError::Integrity(e.to_string()))?;
+            items.push(TransactWriteItem::builder().update(u).build());
+        }
         if let Some(b) = &c.booking_current {
             // the current booking lives as long as the flight-index items it vouches for
             let expires_at = match c.flight_index.first() {
@@ -611,7 +633,7 @@ impl ProfileStore for DynamoStore {
                 KeysAndAttributes::builder()
                     .set_keys(Some(chunk.to_vec()))
                     .consistent_read(true)
-                    .projection_expression("pk, customer_id, origin")
+                    .projection_expression("pk, customer_id, origin, members, contested")
                     .build()
                     .map_err(|e| CmpError::Integrity(e.to_string()))?,
             );
@@ -628,11 +650,18 @@ impl ProfileStore for DynamoStore {
                     let pk = item.get("pk").and_then(|v| v.as_s().ok()).cloned().unwrap_or_default();
                     if let Some(m) = pk.strip_prefix("EVT#") {
                         out.processed_markers.insert(m.to_owned());
+                    } else if pk.starts_with("BLK#") {
+                        let members = item.get("members").and_then(|v| v.as_ss().ok()).cloned().unwrap_or_default();
+                        out.blocks.insert(pk, members.iter().filter_map(|m| m.parse().ok()).collect());
                     } else if let Some(c) = item.get("customer_id").and_then(|v| v.as_s().ok()) {
                         let id =
                             c.parse().map_err(|_| StoreError::Corrupt("lookup with invalid customer id".into()))?;
                         if let Some(o) = item.get("origin").and_then(|v| v.as_s().ok()).and_then(|o| o.parse().ok()) {
                             out.origins.insert(pk.clone(), o);
+                        }
+                        if let Some(n) = item.get("contested").and_then(|v| v.as_n().ok()).and_then(|n| n.parse().ok())
+                        {
+                            out.contested.insert(pk.clone(), n);
                         }
                         out.owners.insert(pk, id);
                     }

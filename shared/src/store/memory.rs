@@ -21,6 +21,7 @@ struct MemLookup {
     origin: Option<CustomerId>,
     claimed_by: Option<String>,
     created_at: chrono::DateTime<chrono::Utc>,
+    contested: u32,
 }
 
 #[derive(Default)]
@@ -35,6 +36,7 @@ struct State {
     merges: HashMap<CustomerId, BTreeMap<String, super::MergeRecord>>,
     apart: HashMap<String, super::KeepApart>,
     matches: BTreeMap<String, super::MatchCandidate>,
+    blocks: HashMap<String, std::collections::BTreeSet<CustomerId>>,
     markers: HashSet<String>,
     timelines: HashMap<CustomerId, BTreeMap<String, TimelineRecord>>,
     keys: HashMap<String, Vec<u8>>,
@@ -131,6 +133,14 @@ impl ProfileStore for MemoryStore {
                 .iter()
                 .filter_map(|l| st.lookups.get(l).and_then(|c| c.origin.clone()).map(|o| (l.clone(), o)))
                 .collect(),
+            blocks: lookups
+                .iter()
+                .filter_map(|l| st.blocks.get(l).map(|m| (l.clone(), m.iter().cloned().collect())))
+                .collect(),
+            contested: lookups
+                .iter()
+                .filter_map(|l| st.lookups.get(l).filter(|c| c.contested > 0).map(|c| (l.clone(), c.contested)))
+                .collect(),
         })
     }
 
@@ -188,6 +198,7 @@ impl ProfileStore for MemoryStore {
                 origin: None,
                 claimed_by: Some(c.marker.clone()),
                 created_at: c.profile.updated_at,
+                contested: 0,
             };
             st.lookups.insert(l.clone(), lookup);
         }
@@ -206,6 +217,14 @@ impl ProfileStore for MemoryStore {
             st.current_bookings.insert(b.passenger_key.clone(), b.clone());
             let meta = (None, Some(c.marker.clone()));
             st.index_meta.insert((format!("PAXB#{}", b.passenger_key), "CURRENT".into()), meta);
+        }
+        for b in &c.block_adds {
+            st.blocks.entry(b.clone()).or_default().insert(c.profile.id.clone());
+        }
+        for l in &c.contest {
+            if let Some(x) = st.lookups.get_mut(l) {
+                x.contested += 1;
+            }
         }
         Ok(())
     }

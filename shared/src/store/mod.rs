@@ -135,6 +135,10 @@ pub struct Commit {
     /// passenger's current booking (compensation cases find passengers through them).
     pub flight_index: Vec<crate::cases::FlightPassenger>,
     pub booking_current: Option<crate::cases::BookingCurrent>,
+    /// Blocking items this customer joins (identity resolution candidates).
+    pub block_adds: Vec<String>,
+    /// Lookup items (of another customer) this unit was found not to belong to.
+    pub contest: Vec<String>,
 }
 
 /// What a batch read tells before a unit is processed.
@@ -145,6 +149,11 @@ pub struct Prefetch {
     pub owners: HashMap<String, CustomerId>,
     /// Lookup key → the customer it belonged to before a merge moved it to its owner.
     pub origins: HashMap<String, CustomerId>,
+    /// Blocking item key → the profiles holding that blocking key (identity resolution).
+    pub blocks: HashMap<String, Vec<CustomerId>>,
+    /// Lookup key → how many times records carrying it were found to be someone else than its
+    /// owner (the shared-identifier guard).
+    pub contested: HashMap<String, u32>,
 }
 
 /// An event that cannot be processed, parked with its reason (and its payload sealed).
