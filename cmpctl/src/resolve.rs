@@ -205,15 +205,33 @@ pub fn run(o: RunOptions) -> Result<(), BoxError> {
         print_scores("batch vs truth", &metrics::score(&res.labels, t));
     }
     if o.incremental {
-        let order = incremental::shuffled(n, o.seed);
+        incremental_run(&ds, &res, &model, o.seed, truth.map(|t| t.as_slice()));
+    }
+    // The process ends here: leave the records to the operating system rather than free them
+    // one by one.
+    std::mem::forget(ds);
+    std::mem::forget(res);
+    Ok(())
+}
+
+fn incremental_run(
+    ds: &resolve::Dataset,
+    res: &resolve::Resolution,
+    model: &Model,
+    seed: u64,
+    truth: Option<&[String]>,
+) {
+    let n = ds.people.len();
+    {
+        let order = incremental::shuffled(n, seed);
         let t0 = Instant::now();
-        let mut inc = incremental::Incremental::new(Engine::new(model));
+        let mut inc = incremental::Incremental::new(Engine::new(model.clone()));
         let labels = inc.resolve_in_order(&ds.people, &order);
         let secs = t0.elapsed().as_secs_f64();
         let s = &inc.stats;
         println!(
             "incremental      {n} records in shuffled order (seed {}) in {secs:.3}s ({:.0} records/s): {} matched ({} by rule), {} review, {} new; {} matched several clusters → {} merges, {} refused; {} identifiers marked shared, {} keys saturated",
-            o.seed,
+            seed,
             n as f64 / secs,
             s.matched,
             s.matched_by_rule,
@@ -230,5 +248,4 @@ pub fn run(o: RunOptions) -> Result<(), BoxError> {
             print_scores("incremental/truth", &metrics::score(&labels, t));
         }
     }
-    Ok(())
 }

@@ -4,7 +4,7 @@
 //! pass the same check the streaming path applies — record against cluster summary
 //! ([`Engine::decide`]'s rule: best agreement ≥ upper and average linkage ≥ `thresholds.cluster`)
 //! or cluster against cluster ([`Engine::link`]) — so one weak link cannot pull in a stranger.
-use super::engine::{ClusterSummary, Engine};
+use super::engine::{ClusterSummary, Engine, FxBuild};
 use super::normalize::Person;
 use std::collections::HashMap;
 
@@ -45,9 +45,10 @@ pub fn cluster(engine: &Engine, people: &[Person], edges: &mut [Edge]) -> (Vec<u
     let n = people.len();
     let mut parent: Vec<u32> = (0..n as u32).collect();
     let mut size: Vec<u32> = vec![1; n];
-    let mut summary: HashMap<u32, ClusterSummary> = HashMap::new();
+    // The summary of each cluster of two or more records, by root.
+    let mut summary: Vec<Option<Box<ClusterSummary>>> = (0..n).map(|_| None).collect();
     // Refused (root, root) → their sizes then: retried only when either has grown since.
-    let mut refused: HashMap<(u32, u32), (u32, u32)> = HashMap::new();
+    let mut refused: HashMap<(u32, u32), (u32, u32), FxBuild> = HashMap::default();
     let mut stats = ClusterStats::default();
     let t = &engine.model().thresholds;
     for e in edges.iter() {
@@ -57,11 +58,9 @@ pub fn cluster(engine: &Engine, people: &[Person], edges: &mut [Edge]) -> (Vec<u
         }
         let (sa, sb) = (size[ra as usize], size[rb as usize]);
         let key = (ra.min(rb), ra.max(rb));
-        if let Some(&(x, y)) = refused.get(&key) {
-            let now = if ra < rb { (sa, sb) } else { (sb, sa) };
-            if now == (x, y) {
-                continue;
-            }
+        let sizes = if ra < rb { (sa, sb) } else { (sb, sa) };
+        if refused.get(&key) == Some(&sizes) {
+            continue;
         }
         let ok = if sa == 1 && sb == 1 {
             true
@@ -70,24 +69,29 @@ pub fn cluster(engine: &Engine, people: &[Person], edges: &mut [Edge]) -> (Vec<u
             if sa == 1 || sb == 1 {
                 let (single, root) = if sa == 1 { (ra, rb) } else { (rb, ra) };
                 let p = &people[single as usize];
-                let c = &summary[&root];
+                let c = summary[root as usize].as_deref().expect("a cluster has a summary");
                 engine.deterministic(p, c).is_some() || {
                     let best = engine.score(&engine.compare(p, c));
                     best >= t.upper && engine.average_record(p, c) >= t.cluster
                 }
             } else {
-                engine.link(&summary[&ra], &summary[&rb]).merge
+                let (a, b) = (summary[ra as usize].as_deref(), summary[rb as usize].as_deref());
+                engine.link(a.expect("summary"), b.expect("summary")).merge
             }
         };
         if !ok {
             stats.refused += 1;
-            refused.insert(key, if ra < rb { (sa, sb) } else { (sb, sa) });
+            refused.insert(key, sizes);
             continue;
         }
         stats.merges += 1;
         let (big, small) = if sa >= sb { (ra, rb) } else { (rb, ra) };
-        let small_summary = summary.remove(&small).unwrap_or_else(|| ClusterSummary::of(&people[small as usize]));
-        summary.entry(big).or_insert_with(|| ClusterSummary::of(&people[big as usize])).absorb(&small_summary);
+        let small_summary = summary[small as usize].take();
+        let target = summary[big as usize].get_or_insert_with(|| Box::new(ClusterSummary::of(&people[big as usize])));
+        match small_summary {
+            Some(s) => target.absorb(&s),
+            None => target.observe(&people[small as usize]),
+        }
         parent[small as usize] = big;
         size[big as usize] += size[small as usize];
     }

@@ -378,13 +378,17 @@ pub fn names(
 ) -> (u8, u8, bool) {
     let g = name_level(a_given, a_canon, b_given, b_canon);
     let f = name_level(a_family, a_family, b_family, b_family);
-    if g == 1 && f == 1 {
+    let rank = |l: u8| if l == 0 { 4 } else { l };
+    // A swap wins only when it is better by more than one rank: impossible below 4.
+    if rank(g) + rank(f) <= 3 {
         return (g, f, false);
     }
     // Swapped: a's given against b's family and a's family against b's given.
     let sg = name_level(a_given, a_canon, b_family, b_family);
+    if rank(sg) + 2 >= rank(g) + rank(f) {
+        return (g, f, false);
+    }
     let sf = name_level(a_family, a_family, b_given, b_canon);
-    let rank = |l: u8| if l == 0 { 4 } else { l };
     if (sg != 0 || sf != 0) && rank(sg) + rank(sf) + 1 < rank(g) + rank(f) {
         (sg, sf, true)
     } else {
@@ -396,18 +400,18 @@ pub fn names(
 /// Term-frequency bits are left at 0 (the engine adds them).
 pub fn compare(a: &Person, b: &Person) -> Comparison {
     let mut levels = [0u8; FIELDS];
-    let (g, f, swapped) = names(&a.given, &a.given_canon, &a.family, &b.given, &b.given_canon, &b.family);
+    let (g, f, swapped) = names(a.given(), a.given_canon(), a.family(), b.given(), b.given_canon(), b.family());
     levels[GIVEN] = g;
     levels[FAMILY] = f;
-    levels[DOB] = dob_level(&a.dob, &b.dob);
-    levels[STREET_NUMBER] = exact_level(&a.street_number, &b.street_number);
-    levels[ADDRESS] = text_level(&a.address, &b.address, 0.88);
-    levels[CITY] = text_level(&a.city, &b.city, 0.88);
-    levels[POSTCODE] = edit_level(&a.postcode, &b.postcode, 1);
-    levels[STATE] = exact_level(&a.state, &b.state);
-    levels[NATIONAL_ID] = edit_level(&a.national_id, &b.national_id, 1);
-    levels[EMAIL] = email_level(&a.email, &b.email, &a.given, &a.family);
-    levels[PHONE] = edit_level(&a.phone, &b.phone, 1);
+    levels[DOB] = dob_level(a.dob(), b.dob());
+    levels[STREET_NUMBER] = exact_level(a.street_number(), b.street_number());
+    levels[ADDRESS] = text_level(a.address(), b.address(), 0.88);
+    levels[CITY] = text_level(a.city(), b.city(), 0.88);
+    levels[POSTCODE] = edit_level(a.postcode(), b.postcode(), 1);
+    levels[STATE] = exact_level(a.state(), b.state());
+    levels[NATIONAL_ID] = edit_level(a.national_id(), b.national_id(), 1);
+    levels[EMAIL] = email_level(a.email(), b.email(), a.given(), a.family());
+    levels[PHONE] = edit_level(a.phone(), b.phone(), 1);
     Comparison { levels, swapped, tf_bits: [0.0; 2] }
 }
 

@@ -202,7 +202,7 @@ pub struct Link {
 /// recent last; when a new value arrives to a full field, the least frequent value (the oldest
 /// among equals) makes room. Small enough to be sealed in the profile item (a few hundred bytes of
 /// JSON typically, under 2 KB in the worst case).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ClusterSummary {
     /// Records observed (absorbed clusters included).
     #[serde(rename = "n")]
@@ -210,6 +210,13 @@ pub struct ClusterSummary {
     /// Per field in [`compare::LEVELS`] order: (value, records holding it).
     #[serde(rename = "v")]
     values: [Vec<(String, u32)>; compare::FIELDS],
+}
+
+impl std::fmt::Debug for ClusterSummary {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let kept: Vec<usize> = self.values.iter().map(Vec::len).collect();
+        write!(f, "ClusterSummary(<redacted>, {} records, values kept per field {kept:?})", self.records)
+    }
 }
 
 impl ClusterSummary {
@@ -385,7 +392,7 @@ impl Engine {
                 m |= 1 << i;
             }
         }
-        if !p.dob.is_empty() && placeholder(DOB, &p.dob) {
+        if !p.dob().is_empty() && placeholder(DOB, p.dob()) {
             m |= 1 << 3;
         }
         m
@@ -411,12 +418,12 @@ impl Engine {
             f(k);
             k.clear();
         };
-        if p.national_id.len() >= 5 && mask & 1 == 0 {
-            let _ = write!(k, "id:{}", p.national_id);
+        if p.national_id().len() >= 5 && mask & 1 == 0 {
+            let _ = write!(k, "id:{}", p.national_id());
             emit(&mut k);
         }
-        if !p.email.is_empty() && mask & 2 == 0 {
-            let _ = write!(k, "em:{}", p.email);
+        if !p.email().is_empty() && mask & 2 == 0 {
+            let _ = write!(k, "em:{}", p.email());
             emit(&mut k);
             let local = p.email_local();
             if local.len() >= 6 {
@@ -424,22 +431,22 @@ impl Engine {
                 emit(&mut k);
             }
         }
-        if p.phone.len() >= 7 && mask & 4 == 0 {
-            let _ = write!(k, "ph:{}", p.phone);
+        if p.phone().len() >= 7 && mask & 4 == 0 {
+            let _ = write!(k, "ph:{}", p.phone());
             emit(&mut k);
         }
         let dob_ok = mask & 8 == 0;
-        let year = if dob_ok && p.dob.len() >= 4 && (p.dob.starts_with("19") || p.dob.starts_with("20")) {
-            &p.dob[..4]
+        let year = if dob_ok && p.dob().len() >= 4 && (p.dob().starts_with("19") || p.dob().starts_with("20")) {
+            &p.dob()[..4]
         } else {
             ""
         };
         let mut sx_g = [0u8; 4];
         let mut sx_f = [0u8; 4];
-        let ng = soundex_into(&p.given_canon, &mut sx_g);
-        let nf = soundex_into(&p.family, &mut sx_f);
+        let ng = soundex_into(p.given_canon(), &mut sx_g);
+        let nf = soundex_into(p.family(), &mut sx_f);
         let sx = |b: &[u8; 4]| std::str::from_utf8(b).unwrap_or("").to_string();
-        let (g0, f0) = (p.given_canon.chars().next(), p.family.chars().next());
+        let (g0, f0) = (p.given_canon().chars().next(), p.family().chars().next());
         if !year.is_empty() && ng == 4 && nf == 4 {
             // Soundex of one name, year of birth, initial of the other (both ways: swaps meet).
             for (b, i) in [(&sx_f, g0), (&sx_g, f0)] {
@@ -452,20 +459,20 @@ impl Engine {
             let _ = write!(k, "nn:{a}:{b}");
             emit(&mut k);
         }
-        if dob_ok && p.dob.len() >= 7 {
+        if dob_ok && p.dob().len() >= 7 {
             let g0 = g0.filter(|&g| Some(g) != f0);
             for i in [f0, g0].into_iter().flatten() {
-                let _ = write!(k, "nd:{}:{i}", p.dob);
+                let _ = write!(k, "nd:{}:{i}", p.dob());
                 emit(&mut k);
             }
         }
-        if !p.postcode.is_empty() {
+        if !p.postcode().is_empty() {
             let pre = |s: &str| s[..s.len().min(3)].to_string();
-            let fam = pre(&p.family);
-            let giv = pre(&p.given_canon);
+            let fam = pre(p.family());
+            let giv = pre(p.given_canon());
             for n in [&fam, &giv] {
                 if n.len() >= 2 {
-                    let _ = write!(k, "np:{n}:{}", p.postcode);
+                    let _ = write!(k, "np:{n}:{}", p.postcode());
                     emit(&mut k);
                 }
                 if fam == giv {
@@ -473,8 +480,8 @@ impl Engine {
                 }
             }
         }
-        if !p.address.is_empty() && !p.street_number.is_empty() {
-            let _ = write!(k, "ad:{}:{}", p.street_number, p.address);
+        if !p.address().is_empty() && !p.street_number().is_empty() {
+            let _ = write!(k, "ad:{}:{}", p.street_number(), p.address());
             emit(&mut k);
         }
     }
@@ -503,10 +510,10 @@ impl Engine {
     pub fn aux(&self, p: &Person) -> RecordAux {
         let tf = if self.model.tf.max_bits > 0.0 {
             [
-                self.tf_bits(GIVEN, &p.given_canon, false) as f32,
-                self.tf_bits(FAMILY, &p.family, false) as f32,
-                self.tf_bits(GIVEN, &p.given_canon, true) as f32,
-                self.tf_bits(FAMILY, &p.family, true) as f32,
+                self.tf_bits(GIVEN, p.given_canon(), false) as f32,
+                self.tf_bits(FAMILY, p.family(), false) as f32,
+                self.tf_bits(GIVEN, p.given_canon(), true) as f32,
+                self.tf_bits(FAMILY, p.family(), true) as f32,
             ]
         } else {
             [0.0; 4]
@@ -569,15 +576,15 @@ impl Engine {
         };
         // Names, straight and swapped.
         let (g, f, sg, sf) = {
-            let gl = |v: &str, x: &str| name_level(v, &p.given_canon, x, canonical_given(x));
+            let gl = |v: &str, x: &str| name_level(v, p.given_canon(), x, canonical_given(x));
             let fl = |v: &str, x: &str| name_level(v, v, x, x);
-            let g = best(GIVEN, &p.given, &gl);
-            let f = best(FAMILY, &p.family, &fl);
+            let g = best(GIVEN, p.given(), &gl);
+            let f = best(FAMILY, p.family(), &fl);
             if g == 1 && f == 1 {
                 (g, f, 0, 0)
             } else {
-                let sg = best(FAMILY, &p.given, &|v: &str, x: &str| name_level(v, &p.given_canon, x, x));
-                let sf = best(GIVEN, &p.family, &|v: &str, x: &str| name_level(v, v, x, canonical_given(x)));
+                let sg = best(FAMILY, p.given(), &|v: &str, x: &str| name_level(v, p.given_canon(), x, x));
+                let sf = best(GIVEN, p.family(), &|v: &str, x: &str| name_level(v, v, x, canonical_given(x)));
                 (g, f, sg, sf)
             }
         };
@@ -589,31 +596,30 @@ impl Engine {
             if v.is_empty() || ((IDENTIFIERS.contains(&field) || field == DOB) && self.is_shared_identifier(field, v)) {
                 continue;
             }
-            *level = c.values[field]
-                .iter()
-                .filter(|(x, _)| {
-                    !(IDENTIFIERS.contains(&field) || field == DOB) || !self.is_shared_identifier(field, x)
-                })
-                .map(
-                    |(x, _)| {
+            *level =
+                c.values[field]
+                    .iter()
+                    .filter(|(x, _)| {
+                        !(IDENTIFIERS.contains(&field) || field == DOB) || !self.is_shared_identifier(field, x)
+                    })
+                    .map(|(x, _)| {
                         if field == EMAIL {
-                            email_level(v, x, &p.given, &p.family)
+                            email_level(v, x, p.given(), p.family())
                         } else {
                             field_level(field, v, x)
                         }
-                    },
-                )
-                .filter(|&l| l > 0)
-                .min()
-                .unwrap_or(0);
+                    })
+                    .filter(|&l| l > 0)
+                    .min()
+                    .unwrap_or(0);
         }
         let mut tf_bits = [0.0f32; 2];
         if self.model.tf.max_bits > 0.0 {
             if levels[GIVEN] == 1 {
-                tf_bits[0] = self.tf_bits(GIVEN, &p.given_canon, swapped) as f32;
+                tf_bits[0] = self.tf_bits(GIVEN, p.given_canon(), swapped) as f32;
             }
             if levels[FAMILY] == 1 {
-                tf_bits[1] = self.tf_bits(FAMILY, &p.family, swapped) as f32;
+                tf_bits[1] = self.tf_bits(FAMILY, p.family(), swapped) as f32;
             }
         }
         Comparison { levels, swapped, tf_bits }
@@ -663,16 +669,16 @@ impl Engine {
     /// placeholder nor shared) decides a match unless contradicted — the dates of birth differ
     /// (beyond two edits or a day/month swap) and neither name agrees closely.
     pub fn deterministic(&self, p: &Person, c: &ClusterSummary) -> Option<Rule> {
-        let id = &p.national_id;
+        let id = p.national_id();
         if id.len() < 5 || self.is_shared_identifier(NATIONAL_ID, id) {
             return None;
         }
         if !c.values[NATIONAL_ID].iter().any(|(v, _)| v == id) {
             return None;
         }
-        let dob_far = !p.dob.is_empty()
+        let dob_far = !p.dob().is_empty()
             && !c.values[DOB].is_empty()
-            && c.values[DOB].iter().all(|(v, _)| dob_level(&p.dob, v) == 4);
+            && c.values[DOB].iter().all(|(v, _)| dob_level(p.dob(), v) == 4);
         if dob_far {
             let cmp = self.compare(p, c);
             let name_close = [GIVEN, FAMILY].iter().any(|&f| (1..=2).contains(&cmp.levels[f]));
@@ -685,7 +691,7 @@ impl Engine {
 
     /// The rule between two records (batch path), given their comparison.
     pub fn deterministic_pair(&self, a: &Person, b: &Person, c: &Comparison) -> Option<Rule> {
-        if c.levels[NATIONAL_ID] == 1 && a.national_id.len() >= 5 && a.national_id == b.national_id {
+        if c.levels[NATIONAL_ID] == 1 && a.national_id().len() >= 5 && a.national_id() == b.national_id() {
             let contradicted =
                 c.levels[DOB] == 4 && !(1..=2).contains(&c.levels[GIVEN]) && !(1..=2).contains(&c.levels[FAMILY]);
             if !contradicted {
@@ -720,12 +726,12 @@ impl Engine {
     fn value_weight(&self, field: usize, p: &Person, v: &str, x: &str) -> f64 {
         match field {
             GIVEN | FAMILY => {
-                let canon = if field == GIVEN { p.given_canon.as_str() } else { v };
+                let canon = if field == GIVEN { p.given_canon() } else { v };
                 let lx = name_level(v, canon, x, canonical_given(x));
                 let lx = if lx == 1 {
                     lx
                 } else {
-                    let other = if field == GIVEN { &p.family } else { &p.given };
+                    let other = if field == GIVEN { p.family() } else { p.given() };
                     let lo = name_level(other, other, x, canonical_given(x));
                     if lo == 1 {
                         return self.w[field][1] + self.tf_bits(field, x, true);
@@ -741,7 +747,7 @@ impl Engine {
                     return 0.0;
                 }
                 let l = match field {
-                    EMAIL => email_level(v, x, &p.given, &p.family),
+                    EMAIL => email_level(v, x, p.given(), p.family()),
                     _ => field_level(field, v, x),
                 };
                 self.w[field][l as usize]
@@ -772,25 +778,16 @@ impl Engine {
     pub fn average_clusters(&self, a: &ClusterSummary, b: &ClusterSummary) -> f64 {
         let n = (a.records.max(1) as f64) * (b.records.max(1) as f64);
         let mut avg = [0.0f64; FIELDS];
-        let mut tmp = Person::default();
         for (field, slot) in avg.iter_mut().enumerate() {
             let mut sum = 0.0;
             for (v, ka) in &a.values[field] {
                 // A stand-in record holding this value (and, for names, the cluster's most
                 // frequent other name, for swaps).
-                match field {
-                    GIVEN => {
-                        tmp.given.clone_from(v);
-                        tmp.given_canon = canonical_given(v).to_string();
-                        tmp.family = top(&a.values[FAMILY]).to_string();
-                    }
-                    FAMILY => {
-                        tmp.family.clone_from(v);
-                        tmp.given = top(&a.values[GIVEN]).to_string();
-                        tmp.given_canon = canonical_given(&tmp.given).to_string();
-                    }
-                    _ => {}
-                }
+                let tmp = match field {
+                    GIVEN => Person::with_names(v, top(&a.values[FAMILY])),
+                    FAMILY => Person::with_names(top(&a.values[GIVEN]), v),
+                    _ => Person::default(),
+                };
                 for (x, kb) in &b.values[field] {
                     sum += (*ka as f64) * (*kb as f64) * self.value_weight(field, &tmp, v, x);
                 }
@@ -808,15 +805,12 @@ impl Engine {
         // Names decide swaps; try each pairing of a's names with b.
         let gs: Vec<&str> = a.values[GIVEN].iter().map(|x| x.0.as_str()).chain(std::iter::once("")).collect();
         let fs: Vec<&str> = a.values[FAMILY].iter().map(|x| x.0.as_str()).chain(std::iter::once("")).collect();
-        let mut p = Person::default();
         for g in &gs {
             for f in &fs {
                 if g.is_empty() && f.is_empty() && (gs.len() > 1 || fs.len() > 1) {
                     continue;
                 }
-                p.given = g.to_string();
-                p.given_canon = canonical_given(g).to_string();
-                p.family = f.to_string();
+                let p = Person::with_names(g, f);
                 let c = self.compare(&p, b);
                 let s = self.score(&c);
                 if s > best_score {
@@ -948,13 +942,13 @@ fn round3(x: f64) -> f64 {
 fn person_key(p: &Person) -> u64 {
     let mut a = [0u8; 4];
     let mut b = [0u8; 4];
-    soundex_into(&p.given_canon, &mut a);
-    soundex_into(&p.family, &mut b);
+    soundex_into(p.given_canon(), &mut a);
+    soundex_into(p.family(), &mut b);
     let (a, b) = if a <= b { (a, b) } else { (b, a) };
     let mut h = FxHasher::default();
     h.write(&a);
     h.write(&b);
-    h.write(p.dob.get(..4).unwrap_or("").as_bytes());
+    h.write(p.dob().get(..4).unwrap_or("").as_bytes());
     h.finish()
 }
 
@@ -1199,16 +1193,7 @@ mod tests {
         assert_eq!(e.compare(&people[1], &c).levels[EMAIL], 0, "a shared e-mail is no evidence");
         // A family e-mail (three people) stays evidence.
         let mut e2 = Engine::builtin();
-        e2.detect_shared(
-            &people[..3]
-                .iter()
-                .map(|x| {
-                    let mut x = x.clone();
-                    x.email = "family@home.org".into();
-                    x
-                })
-                .collect::<Vec<_>>(),
-        );
+        e2.detect_shared(&people[..3].iter().map(|x| x.with_field(EMAIL, "family@home.org")).collect::<Vec<_>>());
         assert!(!e2.is_shared_identifier(EMAIL, "family@home.org"));
     }
 

@@ -198,11 +198,11 @@ pub fn train(people: &[Person], base: Model, opts: &TrainOptions) -> Model {
     let mut given: HashMap<String, u32> = HashMap::new();
     let mut family: HashMap<String, u32> = HashMap::new();
     for p in people {
-        if !p.given_canon.is_empty() {
-            *given.entry(p.given_canon.clone()).or_default() += 1;
+        if !p.given_canon().is_empty() {
+            *given.entry(p.given_canon().to_string()).or_default() += 1;
         }
-        if !p.family.is_empty() {
-            *family.entry(p.family.clone()).or_default() += 1;
+        if !p.family().is_empty() {
+            *family.entry(p.family().to_string()).or_default() += 1;
         }
     }
     model.tf.given = TfTable::from_counts(&given, opts.tf_max_values, opts.tf_min_count);
@@ -220,10 +220,10 @@ pub fn train(people: &[Person], base: Model, opts: &TrainOptions) -> Model {
     let aux: Vec<_> = par_map(people, |p| engine.aux(p));
     let cap = 200;
     let by_dob = session_patterns(&engine, people, &aux, cap, |p| {
-        (p.dob.len() >= 7 && !engine.is_shared_identifier(DOB, &p.dob)).then(|| engine::hash_str(&p.dob))
+        (p.dob().len() >= 7 && !engine.is_shared_identifier(DOB, p.dob())).then(|| engine::hash_str(p.dob()))
     });
     let by_names = session_patterns(&engine, people, &aux, cap, |p| {
-        let (a, b) = (normalize::soundex(&p.given_canon), normalize::soundex(&p.family));
+        let (a, b) = (normalize::soundex(p.given_canon()), normalize::soundex(p.family()));
         (!a.is_empty() && !b.is_empty())
             .then(|| engine::hash_str(&if a <= b { format!("{a}{b}") } else { format!("{b}{a}") }))
     });
@@ -439,7 +439,7 @@ mod tests {
             .unwrap();
         let ds = read_csv(data.as_bytes(), &map, None).unwrap();
         assert_eq!(ds.ids, vec!["r1"]);
-        assert_eq!(ds.people[0].given_canon, "william");
+        assert_eq!(ds.people[0].given_canon(), "william");
         assert!(read_csv(data.as_bytes(), &ColumnMap::default(), None).is_err());
     }
 

@@ -117,62 +117,148 @@ impl ColumnMap {
     }
 }
 
-/// A normalised person record: one value per field, empty when unknown.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// A normalised person record: one value per field, empty when unknown. The values live in one
+/// allocation (the batch path holds millions of records and compares tens of millions of pairs,
+/// so each record is a couple of cache lines, not a dozen scattered strings). `Debug` does not
+/// print the values.
+#[derive(Clone, Default, PartialEq, Eq)]
 pub struct Person {
-    /// Folded given name(s) without spaces or punctuation.
-    pub given: String,
-    /// The first given name with a nickname replaced by its formal name (bill → william).
-    pub given_canon: String,
-    pub family: String,
-    /// Digits of the date of birth, `YYYYMMDD` when it was readable (possibly damaged otherwise).
-    pub dob: String,
-    pub street_number: String,
-    /// Folded address line with abbreviated street types (`mullaly crst`).
-    pub address: String,
-    pub city: String,
-    pub postcode: String,
-    pub state: String,
-    /// Document or national identity number: lower-case letters and digits.
-    pub national_id: String,
-    /// Canonical e-mail (see the module documentation).
-    pub email: String,
-    /// Phone digits in E.164 order, the default country code (1) implied.
-    pub phone: String,
+    buf: Box<str>,
+    ends: [u16; SLOTS],
+}
+
+/// Stored values: the 11 compared fields plus the given name's formal form.
+const SLOTS: usize = 12;
+const S_GIVEN: usize = 0;
+const S_CANON: usize = 1;
+
+/// Slot of each compared field (in [`super::compare::LEVELS`] order).
+const FIELD_SLOT: [usize; 11] = [0, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11];
+
+impl std::fmt::Debug for Person {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let known = (0..11).filter(|&i| !self.field(i).is_empty()).count();
+        write!(f, "Person(<redacted>, {known} fields known)")
+    }
 }
 
 impl Person {
+    /// A record from already normalised values: given, given's formal form, family, dob, street
+    /// number, address, city, postcode, state, national id, e-mail, phone.
+    pub fn from_normalised(values: [&str; SLOTS]) -> Person {
+        let len: usize = values.iter().map(|v| v.len()).sum();
+        let mut buf = String::with_capacity(len);
+        let mut ends = [0u16; SLOTS];
+        for (i, v) in values.iter().enumerate() {
+            buf.push_str(v);
+            ends[i] = buf.len().min(u16::MAX as usize) as u16;
+        }
+        Person { buf: buf.into_boxed_str(), ends }
+    }
+
+    /// A record holding names only (for comparisons of cluster values).
+    pub fn with_names(given: &str, family: &str) -> Person {
+        let canon = canonical_given(given);
+        Person::from_normalised([given, canon, family, "", "", "", "", "", "", "", "", ""])
+    }
+
+    #[inline]
+    fn slot(&self, i: usize) -> &str {
+        let start = if i == 0 { 0 } else { self.ends[i - 1] as usize };
+        &self.buf[start..self.ends[i] as usize]
+    }
+
+    /// Folded given name(s) without spaces or punctuation.
+    #[inline]
+    pub fn given(&self) -> &str {
+        self.slot(S_GIVEN)
+    }
+    /// The first given name with a nickname replaced by its formal name (bill → william).
+    #[inline]
+    pub fn given_canon(&self) -> &str {
+        self.slot(S_CANON)
+    }
+    #[inline]
+    pub fn family(&self) -> &str {
+        self.slot(2)
+    }
+    /// Digits of the date of birth, `YYYYMMDD` when it was readable (possibly damaged otherwise).
+    #[inline]
+    pub fn dob(&self) -> &str {
+        self.slot(3)
+    }
+    #[inline]
+    pub fn street_number(&self) -> &str {
+        self.slot(4)
+    }
+    /// Folded address line with abbreviated street types (`mullaly crst`).
+    #[inline]
+    pub fn address(&self) -> &str {
+        self.slot(5)
+    }
+    #[inline]
+    pub fn city(&self) -> &str {
+        self.slot(6)
+    }
+    #[inline]
+    pub fn postcode(&self) -> &str {
+        self.slot(7)
+    }
+    #[inline]
+    pub fn state(&self) -> &str {
+        self.slot(8)
+    }
+    /// Document or national identity number: lower-case letters and digits.
+    #[inline]
+    pub fn national_id(&self) -> &str {
+        self.slot(9)
+    }
+    /// Canonical e-mail (see the module documentation).
+    #[inline]
+    pub fn email(&self) -> &str {
+        self.slot(10)
+    }
+    /// Phone digits in E.164 order, the default country code (1) implied.
+    #[inline]
+    pub fn phone(&self) -> &str {
+        self.slot(11)
+    }
+
     /// The part of the e-mail before `@`.
     pub fn email_local(&self) -> &str {
-        email_local(&self.email)
+        email_local(self.email())
     }
 
     /// The date of birth when `dob` is a valid `YYYYMMDD`.
     pub fn dob_ymd(&self) -> Option<(u16, u8, u8)> {
-        parse_ymd(&self.dob)
+        parse_ymd(self.dob())
     }
 
     /// The field's value by index ([`super::compare::GIVEN`] ..= [`super::compare::PHONE`]).
+    #[inline]
     pub fn field(&self, f: usize) -> &str {
-        match f {
-            0 => &self.given,
-            1 => &self.family,
-            2 => &self.dob,
-            3 => &self.street_number,
-            4 => &self.address,
-            5 => &self.city,
-            6 => &self.postcode,
-            7 => &self.state,
-            8 => &self.national_id,
-            9 => &self.email,
-            10 => &self.phone,
-            _ => "",
+        match FIELD_SLOT.get(f) {
+            Some(&s) => self.slot(s),
+            None => "",
         }
+    }
+
+    /// The same record with one field replaced (normalised value).
+    pub fn with_field(&self, f: usize, value: &str) -> Person {
+        let mut v: [&str; SLOTS] = std::array::from_fn(|i| self.slot(i));
+        v[FIELD_SLOT[f]] = value;
+        let canon;
+        if f == 0 {
+            canon = canonical_given(value).to_string();
+            v[S_CANON] = &canon;
+            return Person::from_normalised(v);
+        }
+        Person::from_normalised(v)
     }
 
     /// Whether no field is known.
     pub fn is_empty(&self) -> bool {
-        (0..11).all(|f| self.field(f).is_empty())
+        self.buf.is_empty()
     }
 }
 
@@ -184,20 +270,21 @@ pub fn person(raw: [&str; 11]) -> Person {
     let (given, given_canon) = given_name(given);
     let mut street_number = digits(street_number).trim_start_matches('0').to_string();
     let address = address_line(address, &mut street_number);
-    Person {
-        given: cap(given),
-        given_canon: cap(given_canon),
-        family: cap(name(family)),
-        dob: cap(date(dob)),
-        street_number: cap(street_number),
-        address: cap(address),
-        city: cap(fold(city)),
-        postcode: cap(alnum(postcode)),
-        state: cap(alnum(state)),
-        national_id: cap(alnum(national_id)),
-        email: cap(email(email_raw)),
-        phone: cap(phone(phone_raw)),
-    }
+    let values = [
+        cap(given),
+        cap(given_canon),
+        cap(name(family)),
+        cap(date(dob)),
+        cap(street_number),
+        cap(address),
+        cap(fold(city)),
+        cap(alnum(postcode)),
+        cap(alnum(state)),
+        cap(alnum(national_id)),
+        cap(email(email_raw)),
+        cap(phone(phone_raw)),
+    ];
+    Person::from_normalised(std::array::from_fn(|i| values[i].as_str()))
 }
 
 /// Folds to lower-case ASCII letters and digits separated by single spaces. A fast path for
@@ -864,11 +951,11 @@ mod tests {
         assert_eq!(canonical_given("jen"), "jennifer");
         assert_eq!(canonical_given("zebedee"), "zebedee");
         let p = person(["Jen", "O'Hagan", "1973-04-22", "", "", "", "", "", "", "J@X.COM", "(600) 653-5946"]);
-        assert_eq!(p.given_canon, "jennifer");
-        assert_eq!(p.family, "ohagan");
+        assert_eq!(p.given_canon(), "jennifer");
+        assert_eq!(p.family(), "ohagan");
         assert_eq!(p.dob_ymd(), Some((1973, 4, 22)));
-        assert_eq!(p.email, "j@x.com");
-        assert_eq!(p.phone, "6006535946");
+        assert_eq!(p.email(), "j@x.com");
+        assert_eq!(p.phone(), "6006535946");
     }
 
     #[test]
@@ -928,9 +1015,9 @@ mod tests {
         assert_eq!(address_line("elm st. n", &mut n), "elm st n");
         assert_eq!(n, "7");
         let p = person(["", "", "", "", "4 Derek Road", "", "", "", "", "", ""]);
-        assert_eq!((p.street_number.as_str(), p.address.as_str()), ("4", "derek rd"));
+        assert_eq!((p.street_number(), p.address()), ("4", "derek rd"));
         let q = person(["", "", "", "04", "derek rd", "", "", "", "", "", ""]);
-        assert_eq!((q.street_number.as_str(), q.address.as_str()), ("4", "derek rd"));
+        assert_eq!((q.street_number(), q.address()), ("4", "derek rd"));
     }
 
     #[test]
