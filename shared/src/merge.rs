@@ -352,12 +352,13 @@ impl Merge {
                 // kind only: the value is personal data
                 let kind = l.split('#').nth(1).unwrap_or_default();
                 tracing::warn!(kind, "identifier shared by many people: not evidence");
-                match kind {
-                    "email" => person_eff.email.clear(),
-                    "phone" => person_eff.phone.clear(),
-                    "document" => person_eff.national_id.clear(),
+                let field = match kind {
+                    "email" => crate::resolve::compare::EMAIL,
+                    "phone" => crate::resolve::compare::PHONE,
+                    "document" => crate::resolve::compare::NATIONAL_ID,
                     _ => continue,
-                }
+                };
+                person_eff = person_eff.with_field(field, "");
                 shared_any = true;
             }
             let allowed_blocks: Option<std::collections::HashSet<String>> =

@@ -36,7 +36,7 @@ async fn agents_merge_and_unmerge_profiles() {
         "member-77",
         "2026-11-02T10:00:00Z",
         json!({"channel": "loyalty",
-        "name": {"given": "Dimitrios", "family": "Papadakis"}, "emails": [{"address": "d.papadakis@example.org", "verified": true}],
+        "name": {"given": "Dimitrios", "family": "Karras"}, "emails": [{"address": "d.karras@example.org", "verified": true}],
         "loyalty": {"number": "GA70707070", "tier": "gold"}, "phones": [{"number": "+306944123456"}]}),
     );
     let before = stack.records_done();
@@ -57,7 +57,7 @@ async fn agents_merge_and_unmerge_profiles() {
     let (status, merged) = agent
         .post_json(
             &format!("/v1/profiles/{w}/merge"),
-            &json!({"other": l, "reason": "same passport shown at the desk"}),
+            &json!({"other": l, "reason": "same passport shown at the desk; his family name changed"}),
         )
         .await
         .unwrap();
@@ -71,7 +71,7 @@ async fn agents_merge_and_unmerge_profiles() {
     let (status, view) = agent.get(&format!("/v1/profiles/{l}")).await.unwrap();
     assert_eq!(status, 200);
     assert_eq!(view["id"], w.as_str());
-    assert_eq!(view["name"]["given"], "Dimitrios", "the loyalty system is trusted more for names");
+    assert_eq!(view["name"]["family"], "Karras", "the loyalty system is trusted more for names");
     assert_eq!(view["loyalty"]["number"], "GA70707070");
     assert_eq!(view["emails"].as_array().unwrap().len(), 2);
     assert_eq!(
@@ -111,7 +111,7 @@ async fn agents_merge_and_unmerge_profiles() {
     let (_, vw) = agent.get(&format!("/v1/profiles/{w}")).await.unwrap();
     let (_, vl) = agent.get(&format!("/v1/profiles/{l}")).await.unwrap();
     assert_eq!((vw["id"].as_str(), vl["id"].as_str()), (Some(w.as_str()), Some(l.as_str())));
-    assert_eq!(vw["name"]["given"], "Dimitris");
+    assert_eq!(vw["name"]["family"], "Papadakis");
     assert!(vw.get("loyalty").is_none() && vw["preferences"].get("seat").is_none(), "{vw}");
     assert_eq!(vl["preferences"]["seat"], "aisle", "what arrived for the member while merged went back with it");
     assert_eq!(vl["loyalty"]["tier"], "gold");
@@ -144,5 +144,82 @@ async fn agents_merge_and_unmerge_profiles() {
     let actions: Vec<&str> = trail["items"].as_array().unwrap().iter().filter_map(|r| r["action"].as_str()).collect();
     assert!(actions.contains(&"profile_merged_into") && actions.contains(&"profile_unmerged"), "{actions:?}");
     assert_eq!(trail["chain"]["valid"], true);
+    stack.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_stream_matches_reviews_and_agents_decide() {
+    let (stack, anonymous) = start_stack().await;
+    let token = |role: &str, mfa: bool| anonymous.with_token(stack.token(role, mfa, None).unwrap());
+    let writer = token("channel", false);
+    let steward = token("customer_affairs", true);
+    let validator = OpenApiValidator::new(&openapi());
+    let person = |id: &str, source: &str, given: &str, family: &str, dob: &str, email: &str| {
+        let mut data = json!({"channel": "web", "name": {"given": given, "family": family}, "date_of_birth": dob,
+            "emails": [{"address": email}]});
+        if source != "/channels/call-centre" {
+            data["address"] = json!({"lines": ["7 Kirkegata"], "city": "Oslo", "postal_code": "0153", "country": "NO"});
+        }
+        observed(id, source, &format!("acct-{id}"), "2026-11-10T10:00:00Z", data)
+    };
+    let events = json!({"events": [
+        // the same woman under two e-mails: no identifier links them, the engine does
+        person("s-1", "/channels/web", "Ingrid", "Haugen", "1983-02-14", "ingrid.h@example.com"),
+        person("s-2", "/channels/app", "Ingrid", "Haugen", "1983-02-14", "ihaugen@example.org"),
+        // a close call: the family name misspelt, day and month of birth swapped, another e-mail, no address
+        person("s-3", "/channels/web", "Magnus", "Strand", "1990-06-21", "magnus.s@example.com"),
+        person("s-4", "/channels/call-centre", "Magnus", "Strnad", "1991-06-12", "mstrand@example.net"),
+    ]});
+    for e in events["events"].as_array().unwrap() {
+        // one at a time, so that each sees the profiles before it
+        let before = stack.records_done();
+        assert_eq!(writer.post_json("/v1/events", e).await.unwrap().0, 202);
+        drained(&stack, before, 1).await;
+    }
+    let (_, a) = steward.get(&format!("/v1/profiles?email={}", encode("ingrid.h@example.com"))).await.unwrap();
+    let (_, b) = steward.get(&format!("/v1/profiles?email={}", encode("ihaugen@example.org"))).await.unwrap();
+    assert_eq!(a["items"][0]["id"], b["items"][0]["id"], "one profile for Ingrid");
+    assert_eq!(a["items"][0]["emails"].as_array().unwrap().len(), 2);
+
+    let (status, review) = steward.get("/v1/matches/review").await.unwrap();
+    assert_eq!(status, 200, "{review}");
+    assert!(validator.errors("/components/schemas/MatchList", &review).is_empty(), "{review}");
+    assert_eq!(review["count"], 1, "{review}");
+    let m = &review["items"][0];
+    assert!(m["explanation"]["contributions"].as_array().unwrap().iter().any(|c| c["field"] == "dob"), "{m}");
+    let id = m["id"].as_str().unwrap();
+    // a steward decides: the same person
+    let (status, decided) = steward
+        .post_json(
+            &format!("/v1/matches/{id}/decision"),
+            &json!({"decision": "merge", "reason": "same passport number on file"}),
+        )
+        .await
+        .unwrap();
+    assert_eq!(status, 200, "{decided}");
+    assert!(validator.errors("/components/schemas/MatchDecisionResult", &decided).is_empty(), "{decided}");
+    assert_eq!(
+        (decided["match"]["status"].as_str(), decided["merge"]["status"].as_str()),
+        (Some("merged"), Some("active"))
+    );
+    let (status, again) = steward
+        .post_json(
+            &format!("/v1/matches/{id}/decision"),
+            &json!({"decision": "keep_apart", "reason": "changed my mind"}),
+        )
+        .await
+        .unwrap();
+    assert_eq!((status, again["error"]["code"].as_str()), (409, Some("already_decided")));
+    let (_, m1) = steward.get(&format!("/v1/profiles?email={}", encode("magnus.s@example.com"))).await.unwrap();
+    let (_, m2) = steward.get(&format!("/v1/profiles?email={}", encode("mstrand@example.net"))).await.unwrap();
+    assert_eq!(m1["items"][0]["id"], m2["items"][0]["id"], "merged by the decision");
+    let (_, pending) = steward.get("/v1/matches/review").await.unwrap();
+    assert_eq!(pending["count"], 0);
+    // the decision is in the thresholds report
+    let (status, report) = steward.get("/v1/matches/report").await.unwrap();
+    assert_eq!(status, 200, "{report}");
+    assert!(validator.errors("/components/schemas/MatchReport", &report).is_empty(), "{report}");
+    assert_eq!(report["decisions"], 1);
+    assert_eq!(report["bands"][0]["merged"], 1);
     stack.stop().await;
 }

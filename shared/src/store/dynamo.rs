@@ -626,7 +626,8 @@ fn timeline_from(item: TimelineItem) -> TimelineRecord {
 impl ProfileStore for DynamoStore {
     async fn prefetch(&self, markers: &[String], lookups: &[String]) -> Result<Prefetch, CmpError> {
         let mut keys: Vec<Item> = markers.iter().map(|m| key(marker_pk(m), "EVT")).collect();
-        keys.extend(lookups.iter().map(|l| key(l.clone(), "IDX")));
+        // identifier lookups (`IDX#…`/`IDX`) and blocking items (`BLK#…`/`BLK`)
+        keys.extend(lookups.iter().map(|l| key(l.clone(), if l.starts_with("BLK#") { "BLK" } else { "IDX" })));
         let mut out = Prefetch::default();
         for chunk in keys.chunks(100) {
             let mut pending = Some(
