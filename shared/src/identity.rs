@@ -126,6 +126,8 @@ pub struct Identity {
 }
 
 const ATTEMPTS: u32 = 5;
+/// Guarded identifiers listed by the thresholds report (the newest).
+const REPORT_GUARDED: usize = 500;
 
 impl Identity {
     pub fn new(store: Arc<dyn ProfileStore>, ids: Arc<dyn IdentityStore>, keys: Arc<KeyRing>) -> Self {
@@ -556,8 +558,9 @@ impl Identity {
     /// reviews were merged or kept apart; and the thresholds the decisions support (the lowest
     /// score from which at least 98 % were merges, the highest below which at least 98 % were kept
     /// apart), beside the model's.
-    pub async fn report(&self, upper: f64, lower: f64) -> Result<Value, CmpError> {
+    pub async fn report(&self, upper: f64, lower: f64, guard: u32) -> Result<Value, CmpError> {
         let decided = self.ids.decided_matches(10_000).await?;
+        let guarded = self.ids.guarded_identifiers(REPORT_GUARDED).await?;
         let mut bands: BTreeMap<i64, (u32, u32)> = BTreeMap::new();
         for m in &decided {
             let e = bands.entry(m.score.floor() as i64).or_default();
@@ -603,6 +606,13 @@ impl Identity {
             "suggested": {"upper": suggested_upper, "lower": suggested_lower,
                           "rule": "upper: lowest score from which >= 98 % of reviews were merged; lower: highest score below which >= 98 % were kept apart"},
             "bands": rows,
+            "shared_identifiers": {
+                "guard": guard,
+                "rule": "an identifier whose records contradicted its owner (given name and date of birth both differ) this many times stops deciding who a record is, and is neither compared nor blocked on",
+                "items": guarded.iter().map(|g| json!({
+                    "kind": g.kind, "owner": g.owner, "contested": g.contested, "reached_at": g.reached_at,
+                })).collect::<Vec<_>>(),
+            },
         }))
     }
 

@@ -14,7 +14,7 @@ use crate::domain::profile::{Golden, Lineage, FIELDS};
 use crate::domain::{CustomerId, EventRef};
 use crate::error::CmpError;
 use crate::schema::EventValidator;
-use crate::store::{Commit, ProfileRecord, ProfileStatus, ProfileStore, StoreError, TimelineRecord};
+use crate::store::{Commit, GuardedIdentifier, ProfileRecord, ProfileStatus, ProfileStore, StoreError, TimelineRecord};
 use chrono::Utc;
 use serde_json::json;
 use std::collections::BTreeMap;
@@ -397,6 +397,7 @@ impl Merge {
             let result = match target {
                 Some(id) => {
                     let check = deciding.as_deref().is_some_and(weak);
+                    let owner = id.clone();
                     let target = Target { id, via, check_contradiction: check };
                     match self.update(&ctx, target, claims.clone(), new_booking, &block_adds).await {
                         Ok(Step::Done(r, id)) => {
@@ -406,8 +407,20 @@ impl Merge {
                         Ok(Step::Contradicted) => {
                             // the identifier is shared with someone else (a family e-mail, a
                             // switchboard number): a profile of its own, and the lookup contested
-                            let contest = deciding.clone().into_iter().collect();
-                            self.create(&ctx, claims, block_adds(None), contest)
+                            let contest: Vec<String> = deciding.clone().into_iter().collect();
+                            // the contest that brings it to the guard is recorded for the report
+                            let guarded = contest
+                                .iter()
+                                .filter(|l| pre.contested.get(*l).copied().unwrap_or(0) + 1 >= guard)
+                                .map(|l| GuardedIdentifier {
+                                    lookup: l.clone(),
+                                    kind: l.split('#').nth(1).unwrap_or_default().to_string(),
+                                    owner: owner.clone(),
+                                    contested: pre.contested.get(l).copied().unwrap_or(0) + 1,
+                                    reached_at: Utc::now(),
+                                })
+                                .collect();
+                            self.create(&ctx, claims, block_adds(None), (contest, guarded))
                                 .await
                                 .map(|(r, id)| (r, Some(id), vec![], vec![]))
                         }
@@ -422,7 +435,7 @@ impl Merge {
                     self.resolve(&ctx, candidates, claims, new_booking, &block_adds).await
                 }
                 None => self
-                    .create(&ctx, claims, block_adds(None), vec![])
+                    .create(&ctx, claims, block_adds(None), (vec![], vec![]))
                     .await
                     .map(|(r, id)| (r, Some(id), vec![], vec![])),
             };
@@ -478,12 +491,12 @@ impl Merge {
                 }
             }
             Decision::Review { cluster, explanation } => {
-                let (r, id) = self.create(ctx, claims, block_adds(None), vec![]).await?;
+                let (r, id) = self.create(ctx, claims, block_adds(None), (vec![], vec![])).await?;
                 let other: CustomerId = cluster.parse().map_err(|_| CmpError::Integrity("cluster id".into()))?;
                 Ok((r, Some(id), vec![], vec![(other, explanation)]))
             }
             Decision::New => {
-                let (r, id) = self.create(ctx, claims, block_adds(None), vec![]).await?;
+                let (r, id) = self.create(ctx, claims, block_adds(None), (vec![], vec![])).await?;
                 Ok((r, Some(id), vec![], vec![]))
             }
         }
@@ -657,7 +670,7 @@ impl Merge {
         ctx: &UnitCtx<'_>,
         claims: Vec<String>,
         block_adds: Vec<String>,
-        contest: Vec<String>,
+        (contest, guarded): (Vec<String>, Vec<GuardedIdentifier>),
     ) -> Result<(UnitResult, CustomerId), CmpError> {
         let UnitCtx { event, unit, marker, from, .. } = *ctx;
         // a customer id with its data key minted for a creation that lost a race is used again
@@ -708,6 +721,7 @@ impl Merge {
             booking_current: flights.1,
             block_adds,
             contest,
+            guarded,
             audit: Some(ChainHead::default().next(
                 chain_of(Some(&id), now),
                 change_entry(
@@ -815,6 +829,7 @@ impl Merge {
             booking_current: flights.1,
             block_adds: block_adds(Some(&id)),
             contest: vec![],
+            guarded: vec![],
             audit: Some(audit_head.next(
                 chain_of(Some(&id), Utc::now()),
                 change_entry(
@@ -1297,11 +1312,23 @@ mod tests {
             "Pieter", "Chiara", "Dimitris", "Lucía", "Björn", "Hanna", "Rui", "Sinéad", "Oisín", "Mateo", "Zofia",
             "Ciarán",
         ];
+        use crate::store::IdentityStore;
         for i in 1..=guard {
+            if i == guard {
+                assert!(w.store.guarded_identifiers(10).await.unwrap().is_empty(), "not yet at the guard");
+            }
             let dob = format!("19{:02}-0{}-1{}", 50 + i, 1 + i % 9, i % 10);
             w.merge.process_record(&person(i, names[i % names.len()], &dob), "t").await.unwrap();
         }
         assert_eq!(w.store.profile_count(), guard + 1, "each caller their own profile");
+        // and it is reported: kind and owner, never the value
+        let guarded = w.store.guarded_identifiers(10).await.unwrap();
+        assert_eq!(guarded.len(), 1, "{guarded:?}");
+        assert_eq!(
+            (guarded[0].kind.as_str(), &guarded[0].owner, guarded[0].contested),
+            ("phone", &first, guard as u32)
+        );
+        assert!(!guarded[0].lookup.contains("6620000"));
         // now the number is shared: a record with nothing else to go on no longer lands on its owner
         let bare = observed(
             "gb",

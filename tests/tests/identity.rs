@@ -221,5 +221,43 @@ async fn the_stream_matches_reviews_and_agents_decide() {
     assert!(validator.errors("/components/schemas/MatchReport", &report).is_empty(), "{report}");
     assert_eq!(report["decisions"], 1);
     assert_eq!(report["bands"][0]["merged"], 1);
+    assert_eq!(report["shared_identifiers"]["items"], json!([]), "{report}");
+
+    // a hotel switchboard's number given by one caller after another: each contradicts the
+    // number's owner, and at the guard the number stops counting and is reported
+    let guard = report["shared_identifiers"]["guard"].as_u64().unwrap() as usize;
+    let given = ["Pieter", "Chiara", "Dimitris", "Lucía", "Björn", "Hanna", "Rui", "Sinéad", "Oisín", "Mateo", "Zofia"];
+    let dobs = [
+        "1972-03-15",
+        "1985-11-02",
+        "1990-07-29",
+        "1961-09-04",
+        "1999-12-21",
+        "1958-05-30",
+        "1983-10-07",
+        "1994-08-26",
+        "1967-11-19",
+        "1989-04-03",
+        "1956-09-22",
+    ];
+    for i in 0..=guard {
+        let data = json!({"channel": "call_centre",
+            "name": {"given": given[i % given.len()], "family": format!("Gast{}", "x".repeat(i + 1))},
+            "date_of_birth": dobs[i % dobs.len()],
+            "phones": [{"number": "+35316620000"}]});
+        let e =
+            observed(&format!("sw-{i}"), "/channels/call-centre", &format!("crm-sw-{i}"), "2026-11-11T09:00:00Z", data);
+        let before = stack.records_done();
+        assert_eq!(writer.post_json("/v1/events", &e).await.unwrap().0, 202);
+        drained(&stack, before, 1).await;
+    }
+    let (_, report) = steward.get("/v1/matches/report").await.unwrap();
+    assert!(validator.errors("/components/schemas/MatchReport", &report).is_empty(), "{report}");
+    let items = report["shared_identifiers"]["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1, "{report}");
+    assert_eq!((items[0]["kind"].as_str(), items[0]["contested"].as_u64()), (Some("phone"), Some(guard as u64)));
+    let (_, owner) = steward.get(&format!("/v1/profiles?phone={}", encode("+35316620000"))).await.unwrap();
+    assert_eq!(items[0]["owner"], owner["items"][0]["id"], "the first caller claims the number");
+    assert!(!report.to_string().contains("6620000"), "no value in the report");
     stack.stop().await;
 }

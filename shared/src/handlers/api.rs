@@ -1048,8 +1048,15 @@ impl ApiHandler {
             Action::ReviewMatches if route == "GET /v1/matches/report" => {
                 query(req, &[])?;
                 let entry = self.authorise(&p, action, None, &purpose, rid).await?;
-                let report =
-                    self.identity.report(self.match_thresholds.0, self.match_thresholds.1).await.map_err(internal)?;
+                let report = self
+                    .identity
+                    .report(
+                        self.match_thresholds.0,
+                        self.match_thresholds.1,
+                        crate::matching::engine().model().guard_max_people,
+                    )
+                    .await
+                    .map_err(internal)?;
                 self.audit(entry).await?;
                 Ok(json_response(200, &report))
             }

@@ -38,6 +38,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
 mod identity;
+use identity::{GuardedItem, GUARDED_PK};
 
 pub const PROFILE_SK: &str = "PROFILE";
 
@@ -435,6 +436,16 @@ impl DynamoStore {
                 .build()
                 .map_err(|e| CmpError::Integrity(e.to_string()))?;
             items.push(TransactWriteItem::builder().update(u).build());
+        }
+        for g in &c.guarded {
+            let item = to_item(&GuardedItem {
+                pk: GUARDED_PK.into(),
+                sk: g.lookup.clone(),
+                entity: "guarded_identifier".into(),
+                owner: customer_pk(&g.owner),
+                identifier: g.clone(),
+            })?;
+            items.push(self.put(&self.profiles_table, item, None)?);
         }
         if let Some(b) = &c.booking_current {
             // the current booking lives as long as the flight-index items it vouches for

@@ -37,6 +37,7 @@ struct State {
     apart: HashMap<String, super::KeepApart>,
     matches: BTreeMap<String, super::MatchCandidate>,
     blocks: HashMap<String, std::collections::BTreeSet<CustomerId>>,
+    guarded: BTreeMap<String, super::GuardedIdentifier>,
     markers: HashSet<String>,
     timelines: HashMap<CustomerId, BTreeMap<String, TimelineRecord>>,
     keys: HashMap<String, Vec<u8>>,
@@ -226,6 +227,9 @@ impl ProfileStore for MemoryStore {
                 x.contested += 1;
             }
         }
+        for g in &c.guarded {
+            st.guarded.insert(g.lookup.clone(), g.clone());
+        }
         Ok(())
     }
 
@@ -368,6 +372,7 @@ impl PrivacyStore for MemoryStore {
             flight.retain(|_, f| f.customer_id != id);
         }
         st.current_bookings.retain(|_, b| b.customer_id != id);
+        st.guarded.retain(|_, g| g.owner != id);
         for m in &plan.replay_guards {
             st.markers.insert(m.clone());
         }
@@ -613,6 +618,14 @@ impl super::IdentityStore for MemoryStore {
         let mut out: Vec<_> =
             self.st().matches.values().filter(|m| m.status != super::MatchStatus::Pending).cloned().collect();
         out.sort_by_key(|m| std::cmp::Reverse(m.decided_at));
+        out.truncate(limit);
+        Ok(out)
+    }
+
+    async fn guarded_identifiers(&self, limit: usize) -> Result<Vec<super::GuardedIdentifier>, CmpError> {
+        self.call();
+        let mut out: Vec<_> = self.st().guarded.values().cloned().collect();
+        out.sort_by_key(|g| std::cmp::Reverse(g.reached_at));
         out.truncate(limit);
         Ok(out)
     }

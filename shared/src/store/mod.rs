@@ -139,6 +139,26 @@ pub struct Commit {
     pub block_adds: Vec<String>,
     /// Lookup items (of another customer) this unit was found not to belong to.
     pub contest: Vec<String>,
+    /// Identifiers this unit's contest brings to the guard: recorded for the shared-identifier
+    /// report.
+    pub guarded: Vec<GuardedIdentifier>,
+}
+
+/// An identifier that stopped counting as evidence because records carrying it kept turning out
+/// to be other people (a family e-mail, a switchboard number, a travel agency's address). Kept by
+/// its lookup key (a blind index): the report names the kind and the customer it first belonged
+/// to, never the value.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GuardedIdentifier {
+    /// The lookup key (`IDX#<kind>#<HMAC>`).
+    pub lookup: String,
+    pub kind: String,
+    /// The customer the identifier is claimed by.
+    #[serde(rename = "customer_id")]
+    pub owner: CustomerId,
+    /// How many records contradicted the owner when the guard was reached.
+    pub contested: u32,
+    pub reached_at: DateTime<Utc>,
 }
 
 /// What a batch read tells before a unit is processed.
@@ -512,4 +532,6 @@ pub trait IdentityStore: Send + Sync {
     async fn pending_matches(&self, limit: usize) -> Result<Vec<MatchCandidate>, CmpError>;
     /// Decided reviews (for the thresholds report).
     async fn decided_matches(&self, limit: usize) -> Result<Vec<MatchCandidate>, CmpError>;
+    /// Identifiers the shared-identifier guard stopped counting, most recent first.
+    async fn guarded_identifiers(&self, limit: usize) -> Result<Vec<GuardedIdentifier>, CmpError>;
 }

@@ -8,6 +8,7 @@
 //! | candidate match | `MATCH#<id>` | `MATCH` |
 //! | pending review (queue) | `REVIEWQ` | `<created_at>#<id>` |
 //! | decided review | `REVIEWED` | `<decided_at>#<id>` |
+//! | guarded identifier | `GUARDED` | `IDX#<kind>#<HMAC>` |
 use super::*;
 use crate::store::{
     ConsentEntry, IdentityCommit, IdentityStore, IndexRecord, KeepApart, LookupRecord, MatchCandidate, MergeRecord,
@@ -32,6 +33,20 @@ struct PairItem {
     entity: String,
     #[serde(flatten)]
     pair: KeepApart,
+}
+
+/// Partition of the identifiers the shared-identifier guard stopped counting.
+pub(super) const GUARDED_PK: &str = "GUARDED";
+
+#[derive(Serialize, Deserialize)]
+pub(super) struct GuardedItem {
+    pub pk: String,
+    pub sk: String,
+    pub entity: String,
+    /// `CUST#<id>` (`ByOwner`): erasing the customer deletes the item.
+    pub owner: String,
+    #[serde(flatten)]
+    pub identifier: crate::store::GuardedIdentifier,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -353,6 +368,34 @@ impl IdentityStore for DynamoStore {
 
     async fn decided_matches(&self, limit: usize) -> Result<Vec<MatchCandidate>, CmpError> {
         self.page(DECIDED_PK, false, limit).await
+    }
+
+    async fn guarded_identifiers(&self, limit: usize) -> Result<Vec<crate::store::GuardedIdentifier>, CmpError> {
+        // keyed by lookup (a guard reached twice is one item); few enough to sort here
+        let mut out = Vec::new();
+        let mut start: Option<Item> = None;
+        loop {
+            let resp = self
+                .client
+                .query()
+                .table_name(&self.profiles_table)
+                .key_condition_expression("pk = :pk")
+                .expression_attribute_values(":pk", s(GUARDED_PK))
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(unavailable)?;
+            for i in resp.items.unwrap_or_default() {
+                out.push(from_item::<GuardedItem>(i)?.identifier);
+            }
+            match resp.last_evaluated_key {
+                Some(k) if !k.is_empty() => start = Some(k),
+                _ => break,
+            }
+        }
+        out.sort_by_key(|g| std::cmp::Reverse(g.reached_at));
+        out.truncate(limit);
+        Ok(out)
     }
 }
 
