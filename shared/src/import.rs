@@ -635,6 +635,8 @@ pub trait ImportLedger: Send + Sync {
         accepted: u64,
         rejected: u64,
     ) -> Result<Option<ImportState>, CmpError>;
+    /// The import's state now (a strongly consistent read).
+    async fn state(&self, import_id: &str) -> Result<Option<ImportState>, CmpError>;
 }
 
 // ---------------------------------------------------------------- the two steps
@@ -825,7 +827,19 @@ impl Importer {
             if state.chunks_done >= state.chunks {
                 self.finish(&state).await?;
             } else {
+                // Chunks load in parallel, so this write may land after the last chunk's final one.
+                // Reading the ledger after writing settles it: if the import is complete by now, the
+                // final progress is written again; if not, the last chunk counts itself after this
+                // read and so writes its progress after this one.
                 self.write_json(format!("{}.progress.json", task.key), &progress(&state, "running")).await?;
+                if let Some(now) = self.ledger.state(&task.import_id).await? {
+                    if now.chunks_done >= now.chunks {
+                        let mut done = progress(&now, "completed");
+                        done["rejected_rows"] =
+                            json!(if now.rejected > 0 { Some(format!("{}.rejected/", now.key)) } else { None });
+                        self.write_json(format!("{}.progress.json", task.key), &done).await?;
+                    }
+                }
             }
         }
         tracing::info!(import_id = %task.import_id, chunk = task.chunk, accepted = n_accepted, rejected = n_rejected, "import chunk loaded");

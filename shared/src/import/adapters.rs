@@ -213,6 +213,22 @@ impl ImportLedger for DynamoImportLedger {
             }
         }
     }
+
+    async fn state(&self, import_id: &str) -> Result<Option<ImportState>, CmpError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("pk", AttributeValue::S(format!("IMPORT#{import_id}")))
+            .key("sk", AttributeValue::S("IMPORT".into()))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| {
+                crate::store::StoreError::Unavailable(aws_sdk_dynamodb::error::DisplayErrorContext(&e).to_string())
+            })?;
+        out.item.as_ref().map(state_of).transpose()
+    }
 }
 
 /// In-memory imports bucket.
@@ -289,5 +305,8 @@ impl ImportLedger for MemoryLedger {
         s.accepted += accepted;
         s.rejected += rejected;
         Ok(Some(s.clone()))
+    }
+    async fn state(&self, import_id: &str) -> Result<Option<ImportState>, CmpError> {
+        Ok(self.imports.lock().unwrap().get(import_id).map(|(s, _)| s.clone()))
     }
 }

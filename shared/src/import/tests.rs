@@ -174,3 +174,47 @@ async fn files_that_cannot_be_imported_are_refused_with_a_reason() {
     assert_eq!(Format::of("imports/a.JSONL"), Some(Format::JsonLines));
     assert_eq!(Format::of("elsewhere/a.csv"), None);
 }
+
+/// A ledger where, the moment chunk 2 is counted, chunk 3 is counted too and its final progress
+/// written: the interleaving of two chunks loading in parallel where the last one finishes first.
+struct Overtaken {
+    inner: MemoryLedger,
+    files: Arc<MemoryFiles>,
+    key: String,
+}
+
+#[async_trait]
+impl ImportLedger for Overtaken {
+    async fn start_import(&self, s: &ImportState) -> Result<bool, CmpError> {
+        self.inner.start_import(s).await
+    }
+    async fn chunk_done(&self, id: &str, chunk: u32, a: u64, r: u64) -> Result<Option<ImportState>, CmpError> {
+        let stale = self.inner.chunk_done(id, chunk, a, r).await?;
+        if chunk == 2 {
+            let done = self.inner.chunk_done(id, 3, 1, 0).await?.unwrap();
+            let body = serde_json::to_vec(&progress(&done, "completed")).unwrap();
+            self.files.put(&format!("{}.progress.json", self.key), body, "application/json").await?;
+        }
+        Ok(stale)
+    }
+    async fn state(&self, id: &str) -> Result<Option<ImportState>, CmpError> {
+        self.inner.state(id).await
+    }
+}
+
+#[tokio::test]
+async fn a_chunk_overtaken_by_the_last_one_does_not_turn_progress_back() {
+    let (plain, files, queue, _) = world(3);
+    let key = "imports/people.csv";
+    files.put(key, CSV.as_bytes().to_vec(), "text/csv").await.unwrap();
+    let ledger = Arc::new(Overtaken { inner: MemoryLedger::default(), files: files.clone(), key: key.into() });
+    let importer = Importer::new(files.clone(), queue.clone(), ledger, plain.ingest.clone(), "imports-bucket")
+        .with_rows_per_chunk(3);
+    importer.plan(key).await.unwrap();
+    let tasks = queue.tasks.lock().unwrap().clone();
+    importer.load(&tasks[0]).await.unwrap();
+    importer.load(&tasks[1]).await.unwrap();
+    let progress: Value =
+        serde_json::from_slice(&files.get(&format!("{key}.progress.json")).await.unwrap().unwrap()).unwrap();
+    assert_eq!((progress["status"].as_str(), progress["chunks_done"].as_u64()), (Some("completed"), Some(3)));
+}
