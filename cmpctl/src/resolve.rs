@@ -195,7 +195,13 @@ pub fn run(o: RunOptions) -> Result<(), BoxError> {
         (elapsed - t_resolve).as_secs_f64()
     );
     let stages: Vec<String> = res.timings.iter().map(|(s, t)| format!("{s} {t:.3}s")).collect();
-    println!("resolve stages   {}", stages.join(", "));
+    println!(
+        "resolve stages   {} (block keys {:.3}s, sort {:.3}s, pairs {:.3}s)",
+        stages.join(", "),
+        b.seconds_keys,
+        b.seconds_sort,
+        b.seconds_pairs
+    );
     println!("records/s        {:.0}", n as f64 / elapsed.as_secs_f64());
     if let Some(mb) = peak_rss_mib() {
         println!("peak memory      {mb:.1} MiB (VmHWM)");

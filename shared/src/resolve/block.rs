@@ -8,13 +8,17 @@ use super::normalize::Person;
 use super::{par_map, threads};
 
 /// What blocking did.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct BlockStats {
     pub keys: u64,
     pub blocks: u64,
     pub oversized_blocks: u64,
     pub oversized_records: u64,
     pub candidate_pairs: u64,
+    /// Seconds: computing the keys, sorting them, and visiting the pairs (scoring included).
+    pub seconds_keys: f64,
+    pub seconds_sort: f64,
+    pub seconds_pairs: f64,
 }
 
 /// Each record's usable keys (hashes), sorted: a flat array with offsets.
@@ -52,6 +56,7 @@ pub fn for_each_candidate_pair<S: Send>(
     visit: impl Fn(&mut S, u32, u32) + Sync,
 ) -> (Vec<S>, BlockStats) {
     let mut stats = BlockStats::default();
+    let t0 = std::time::Instant::now();
     // 1. Keys per record.
     let per_record: Vec<([u64; MAX_BLOCK_KEYS], u8)> = par_map(people, |p| {
         let mut out = [0u64; MAX_BLOCK_KEYS];
@@ -72,6 +77,8 @@ pub fn for_each_candidate_pair<S: Send>(
         }
         (out, m as u8)
     });
+    stats.seconds_keys = t0.elapsed().as_secs_f64();
+    let t1 = std::time::Instant::now();
     // 2. (key, record) entries, partitioned by the key's top bits, each partition sorted on its
     //    own core.
     let parts = threads().next_power_of_two();
@@ -125,6 +132,8 @@ pub fn for_each_candidate_pair<S: Send>(
         keys.start.push(keys.keys.len() as u32);
     }
     drop(per_record);
+    stats.seconds_sort = t1.elapsed().as_secs_f64();
+    let t2 = std::time::Instant::now();
     // 4. Pairs, each partition of blocks on its own core.
     let keys = &keys;
     let (init, visit) = (&init, &visit);
@@ -164,6 +173,7 @@ pub fn for_each_candidate_pair<S: Send>(
             .collect();
         handles.into_iter().map(|h| h.join().expect("blocking worker panicked")).collect()
     });
+    stats.seconds_pairs = t2.elapsed().as_secs_f64();
     let mut states = Vec::with_capacity(results.len());
     for (s, p) in results {
         stats.candidate_pairs += p;

@@ -445,23 +445,26 @@ impl Engine {
         let mut sx_f = [0u8; 4];
         let ng = soundex_into(p.given_canon(), &mut sx_g);
         let nf = soundex_into(p.family(), &mut sx_f);
-        let sx = |b: &[u8; 4]| std::str::from_utf8(b).unwrap_or("").to_string();
-        let (g0, f0) = (p.given_canon().chars().next(), p.family().chars().next());
+        let sx = |b: &[u8; 4]| String::from_utf8_lossy(b).into_owned();
+        let (sg, sf) = (sx(&sx_g), sx(&sx_f));
+        // The first two characters of a Soundex code: the initial and the next consonant class.
+        let (sg2, sf2) = (&sg[..ng.min(2)], &sf[..nf.min(2)]);
         if !year.is_empty() && ng == 4 && nf == 4 {
-            // Soundex of one name, year of birth, initial of the other (both ways: swaps meet).
-            for (b, i) in [(&sx_f, g0), (&sx_g, f0)] {
-                let _ = write!(k, "ny:{}:{year}:{}", sx(b), i.unwrap_or('_'));
+            // Soundex of one name, year of birth, start of the other's (both ways: swaps meet).
+            for (a, b) in [(&sf, sg2), (&sg, sf2)] {
+                let _ = write!(k, "ny:{a}:{year}:{b}");
                 emit(&mut k);
             }
         }
         if ng == 4 && nf == 4 {
-            let (a, b) = if sx_g <= sx_f { (sx(&sx_g), sx(&sx_f)) } else { (sx(&sx_f), sx(&sx_g)) };
+            let (a, b) = if sg <= sf { (&sg, &sf) } else { (&sf, &sg) };
             let _ = write!(k, "nn:{a}:{b}");
             emit(&mut k);
         }
         if dob_ok && p.dob().len() >= 7 {
-            let g0 = g0.filter(|&g| Some(g) != f0);
-            for i in [f0, g0].into_iter().flatten() {
+            // Date of birth and the start of either name's Soundex code.
+            let g2 = Some(sg2).filter(|g| !g.is_empty() && *g != sf2);
+            for i in [Some(sf2).filter(|f| !f.is_empty()), g2].into_iter().flatten() {
                 let _ = write!(k, "nd:{}:{i}", p.dob());
                 emit(&mut k);
             }
@@ -1165,7 +1168,8 @@ mod tests {
         let a = jennifer();
         let keys = e.block_keys(&a);
         assert!(keys.len() <= MAX_BLOCK_KEYS, "{keys:?}");
-        assert!(keys.contains(&"ny:W325:1973:j".to_string()), "{keys:?}");
+        assert!(keys.contains(&"ny:W325:1973:J5".to_string()), "{keys:?}");
+        assert!(keys.contains(&"nd:19730422:W3".to_string()), "{keys:?}");
         assert_eq!(keys, e.block_keys(&a.clone()));
         let swapped = p(["watkins", "jennifer", "19730422", "", "", "", "", "", "", "", ""]);
         assert!(e.block_keys(&swapped).iter().any(|k| keys.contains(k)), "swapped names still meet");
