@@ -157,16 +157,19 @@ async fn the_stream_matches_reviews_and_agents_decide() {
     let person = |id: &str, source: &str, given: &str, family: &str, dob: &str, email: &str| {
         let mut data = json!({"channel": "web", "name": {"given": given, "family": family}, "date_of_birth": dob,
             "emails": [{"address": email}]});
-        if source != "/channels/call-centre" {
-            data["address"] = json!({"lines": ["7 Kirkegata"], "city": "Oslo", "postal_code": "0153", "country": "NO"});
-        }
+        data["address"] = if id == "s-4" {
+            json!({"lines": ["3 Storgata"], "city": "Bergen", "postal_code": "5003", "country": "NO"})
+        } else {
+            json!({"lines": ["7 Kirkegata"], "city": "Oslo", "postal_code": "0153", "country": "NO"})
+        };
         observed(id, source, &format!("acct-{id}"), "2026-11-10T10:00:00Z", data)
     };
     let events = json!({"events": [
         // the same woman under two e-mails: no identifier links them, the engine does
         person("s-1", "/channels/web", "Ingrid", "Haugen", "1983-02-14", "ingrid.h@example.com"),
         person("s-2", "/channels/app", "Ingrid", "Haugen", "1983-02-14", "ihaugen@example.org"),
-        // a close call: the family name misspelt, day and month of birth swapped, another e-mail, no address
+        // a close call: the family name misspelt, day and month of birth swapped, year off by one, another
+        // e-mail, another city
         person("s-3", "/channels/web", "Magnus", "Strand", "1990-06-21", "magnus.s@example.com"),
         person("s-4", "/channels/call-centre", "Magnus", "Strnad", "1991-06-12", "mstrand@example.net"),
     ]});
