@@ -13,6 +13,8 @@ pub struct CallCounter {
     counts: Arc<Mutex<BTreeMap<String, u64>>>,
     /// Wall time spent in each operation (request sent to response read), in microseconds.
     micros: Arc<Mutex<BTreeMap<String, u64>>>,
+    /// A function's name: its calls are also counted as `<label>/<service>.<operation>`.
+    label: Option<Arc<str>>,
 }
 
 /// When the current call started, and what it is (kept in the call's config bag).
@@ -24,6 +26,10 @@ impl aws_smithy_types::config_bag::Storable for Started {
 }
 
 impl CallCounter {
+    /// The same counter, also counting this client's calls under `<label>/` (one function's share).
+    pub fn labelled(&self, label: &str) -> CallCounter {
+        CallCounter { label: Some(label.into()), ..self.clone() }
+    }
     pub fn snapshot(&self) -> BTreeMap<String, u64> {
         self.counts.lock().unwrap().clone()
     }
@@ -59,7 +65,13 @@ impl Intercept for CallCounter {
     ) -> Result<(), BoxError> {
         let name =
             cfg.load::<Metadata>().map(|m| format!("{}.{}", m.service(), m.name())).unwrap_or_else(|| "unknown".into());
-        *self.counts.lock().unwrap().entry(name.clone()).or_insert(0) += 1;
+        {
+            let mut counts = self.counts.lock().unwrap();
+            *counts.entry(name.clone()).or_insert(0) += 1;
+            if let Some(label) = &self.label {
+                *counts.entry(format!("{label}/{name}")).or_insert(0) += 1;
+            }
+        }
         cfg.interceptor_state().store_put(Started(std::time::Instant::now(), name));
         Ok(())
     }

@@ -116,7 +116,12 @@ impl LocalStack {
             env.extend(opts.env.iter().cloned());
             let config = Config::from_lookup(|k| env.get(k).cloned())?;
             // the write path (ingest, merge) is what benchmarks count; reads are counted apart
-            let fn_clients = if f.binary == "api" { plain_clients.clone() } else { counted_clients.clone() };
+            // (the merge's own share is also counted under `merge/`)
+            let fn_clients = match f.binary.as_str() {
+                "api" => plain_clients.clone(),
+                "merge" => clients(&sdk, opts.counter.as_ref().map(|c| c.labelled("merge")).as_ref()),
+                _ => counted_clients.clone(),
+            };
             let w = Wiring::new(config, fn_clients).await?;
             let http: Option<HttpFunction> = match f.binary.as_str() {
                 "ingest" => Some(HttpFunction::Ingest(Arc::new(IngestHandler::new(&w)?))),

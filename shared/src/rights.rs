@@ -416,23 +416,7 @@ impl Rights {
                 ..audit.clone()
             };
             let plan = ErasurePlan {
-                tombstone: ProfileRecord {
-                    id: id.clone(),
-                    version: current.version + 1,
-                    status: ProfileStatus::Erased,
-                    merged_into: None,
-                    created_at: current.created_at,
-                    updated_at: now,
-                    tier: None,
-                    bookings: 0,
-                    segments: vec![],
-                    sealed: Default::default(),
-                    lineage: Default::default(),
-                    sources: Default::default(),
-                    erased_at: Some(now),
-                    members: vec![],
-                    match_summary: None,
-                },
+                tombstone: tombstone_of(&current, now),
                 expected_version: current.version,
                 replay_guards: keys
                     .sort_keys
@@ -500,23 +484,7 @@ impl Rights {
                 ..audit.clone()
             };
             let plan = ErasurePlan {
-                tombstone: ProfileRecord {
-                    id: id.clone(),
-                    version: current.version + 1,
-                    status: ProfileStatus::Erased,
-                    merged_into: None,
-                    created_at: current.created_at,
-                    updated_at: now,
-                    tier: None,
-                    bookings: 0,
-                    segments: vec![],
-                    sealed: Default::default(),
-                    lineage: Default::default(),
-                    sources: Default::default(),
-                    erased_at: Some(now),
-                    members: vec![],
-                    match_summary: None,
-                },
+                tombstone: tombstone_of(&current, now),
                 expected_version: current.version,
                 replay_guards,
                 delete_sort_keys,
@@ -565,6 +533,27 @@ impl Rights {
             }
         }
         Err(RightsError::Backend(StoreError::Conflict.into()))
+    }
+}
+
+/// What stays of an erased profile: its id, when it was created and erased, and nothing personal.
+fn tombstone_of(current: &ProfileRecord, now: DateTime<Utc>) -> ProfileRecord {
+    ProfileRecord {
+        id: current.id.clone(),
+        version: current.version + 1,
+        status: ProfileStatus::Erased,
+        merged_into: None,
+        created_at: current.created_at,
+        updated_at: now,
+        tier: None,
+        bookings: 0,
+        segments: vec![],
+        sealed: Default::default(),
+        lineage: Default::default(),
+        sources: Default::default(),
+        erased_at: Some(now),
+        members: vec![],
+        match_summary: None,
     }
 }
 

@@ -174,10 +174,7 @@ impl ImportLedger for DynamoImportLedger {
         match out {
             Ok(_) => Ok(true),
             Err(e) if e.as_service_error().is_some_and(|s| s.is_conditional_check_failed_exception()) => Ok(false),
-            Err(e) => {
-                Err(crate::store::StoreError::Unavailable(aws_sdk_dynamodb::error::DisplayErrorContext(&e).to_string())
-                    .into())
-            }
+            Err(e) => Err(crate::store::dynamo::unavailable(e)),
         }
     }
 
@@ -207,10 +204,7 @@ impl ImportLedger for DynamoImportLedger {
         match out {
             Ok(o) => o.attributes.as_ref().map(state_of).transpose(),
             Err(e) if e.as_service_error().is_some_and(|s| s.is_conditional_check_failed_exception()) => Ok(None),
-            Err(e) => {
-                Err(crate::store::StoreError::Unavailable(aws_sdk_dynamodb::error::DisplayErrorContext(&e).to_string())
-                    .into())
-            }
+            Err(e) => Err(crate::store::dynamo::unavailable(e)),
         }
     }
 
@@ -224,9 +218,7 @@ impl ImportLedger for DynamoImportLedger {
             .consistent_read(true)
             .send()
             .await
-            .map_err(|e| {
-                crate::store::StoreError::Unavailable(aws_sdk_dynamodb::error::DisplayErrorContext(&e).to_string())
-            })?;
+            .map_err(crate::store::dynamo::unavailable)?;
         out.item.as_ref().map(state_of).transpose()
     }
 }

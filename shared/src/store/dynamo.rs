@@ -272,7 +272,7 @@ fn from_item<T: for<'de> Deserialize<'de>>(item: Item) -> Result<T, CmpError> {
     serde_dynamo::from_item(item).map_err(|e| StoreError::Corrupt(e.to_string()).into())
 }
 
-fn unavailable<E: ProvideErrorMetadata + std::error::Error + 'static, R: std::fmt::Debug>(
+pub(crate) fn unavailable<E: ProvideErrorMetadata + std::error::Error + 'static, R: std::fmt::Debug>(
     e: SdkError<E, R>,
 ) -> CmpError {
     StoreError::Unavailable(format!("{}", DisplayErrorContext(&e))).into()
