@@ -68,6 +68,8 @@ struct Resolution {
 
 /// Profiles compared with a record that no identifier placed.
 const MAX_CANDIDATES: usize = 8;
+/// Attempts at an automatic merge after a record's transaction.
+const FOLLOW_UP_ATTEMPTS: u32 = 3;
 
 /// The profile a unit goes to, how it was found, and whether the profile must first be checked
 /// for contradicting the unit (a weak identifier led there).
@@ -597,10 +599,23 @@ impl Merge {
         if link.merge {
             let (survivor, loser) = res.identity.order(&a, &b).await.map_err(identity_backend)?;
             let actor = crate::identity::Actor::system(&event.id);
-            match res.identity.merge(&survivor, &loser, &actor, "identity resolution", explanation, false).await {
-                Ok(_) => tracing::info!(survivor = %survivor, loser = %loser, "profiles merged automatically"),
-                Err(crate::identity::IdentityError::Backend(e)) => return Err(e),
-                Err(e) => tracing::info!(reason = %e, "automatic merge not made"),
+            // a merge is idempotent (merging the pair again finishes an interrupted one), so a
+            // failure of the store is retried here: the pair would not be looked at again once
+            // the loser redirects to the survivor
+            for attempt in 0..FOLLOW_UP_ATTEMPTS {
+                let merged =
+                    res.identity.merge(&survivor, &loser, &actor, "identity resolution", explanation.clone(), false);
+                match merged.await {
+                    Ok(_) => tracing::info!(survivor = %survivor, loser = %loser, "profiles merged automatically"),
+                    Err(crate::identity::IdentityError::Backend(e)) if attempt + 1 < FOLLOW_UP_ATTEMPTS => {
+                        tracing::info!(error_code = e.code(), attempt, "automatic merge retried");
+                        tokio::time::sleep(Duration::from_millis(50 << attempt)).await;
+                        continue;
+                    }
+                    Err(crate::identity::IdentityError::Backend(e)) => return Err(e),
+                    Err(e) => tracing::info!(reason = %e, "automatic merge not made"),
+                }
+                break;
             }
         } else if link.best >= engine.model().thresholds.lower {
             self.raise_review(res, &a, &b, link.best, explanation, event).await?;
@@ -1288,6 +1303,47 @@ mod tests {
         assert_eq!(active.len(), 1, "merged into one");
         let g = open_profile(&w.keys.key_for(&active[0].id).await.unwrap(), &active[0]).unwrap();
         assert_eq!((g.emails.len(), g.phones.len(), g.loyalty.is_some()), (1, 1, true));
+    }
+
+    #[tokio::test]
+    async fn an_automatic_merge_the_store_fails_once_is_retried() {
+        let w = world();
+        // two profiles of one man, written by a merge that does not resolve (as before resolution)
+        let plain = Merge::new(
+            w.store.clone(),
+            w.keys.clone(),
+            w.kms.clone(),
+            Arc::new(BlindIndexer::from_key(&[9u8; 32])),
+            Arc::new(EventValidator::new().unwrap()),
+            14,
+        );
+        plain
+            .process_record(
+                &seen("r1", "/channels/web", "Mateo", "García", "1992-05-20", "mateo.g@example.com", None),
+                "t",
+            )
+            .await
+            .unwrap();
+        let member = observed(
+            "r2",
+            "/channels/loyalty",
+            "m-r2",
+            json!({"channel": "loyalty", "name": {"given": "Mateo", "family": "Garcia"}, "date_of_birth": "1992-05-20",
+                   "loyalty": {"number": "GA31415926", "tier": "silver"}}),
+        );
+        plain.process_record(&member, "t").await.unwrap();
+        let active = |w: &World| w.store.profiles().into_iter().filter(|p| p.status == ProfileStatus::Active).count();
+        assert_eq!(active(&w), 2, "two profiles before the linking event");
+        w.store.fail_identity_commits.store(1, Ordering::SeqCst);
+        let both = observed(
+            "r3",
+            "/channels/app",
+            "app-r3",
+            json!({"channel": "mobile_app", "loyalty": {"number": "GA31415926"}, "emails": [{"address": "mateo.g@example.com"}]}),
+        );
+        w.merge.process_record(&both, "t").await.unwrap();
+        assert_eq!(w.store.fail_identity_commits.load(Ordering::SeqCst), 0, "the fault was met");
+        assert_eq!(active(&w), 1, "merged on the second attempt");
     }
 
     #[tokio::test]

@@ -61,6 +61,8 @@ pub struct MemoryStore {
     state: Mutex<State>,
     /// The next N commits fail as unavailable.
     pub fail_commits: AtomicU32,
+    /// The next N identity commits (merges, unmerges, decisions) fail as unavailable.
+    pub fail_identity_commits: AtomicU32,
     /// Count of calls, for round-trip assertions.
     pub calls: AtomicU32,
 }
@@ -557,6 +559,9 @@ impl super::IdentityStore for MemoryStore {
 
     async fn commit_identity(&self, c: &super::IdentityCommit) -> Result<(), CmpError> {
         self.call();
+        if self.fail_identity_commits.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1)).is_ok() {
+            return Err(StoreError::Unavailable("injected fault".into()).into());
+        }
         let mut st = self.st();
         let ok = c.profiles.iter().all(|(p, v)| st.profiles.get(&p.id).map(|x| x.version) == Some(*v))
             && c.audit.iter().all(|a| st.audit_next_ok(a))
