@@ -8,8 +8,11 @@ transaction cost O(table size).
 
 This wrapper (emulator only; nothing of it reaches AWS):
   * serialises DynamoDB requests with one lock, so transactions are isolated as in DynamoDB;
-  * rolls a cancelled transaction back from an undo log of the items it touched instead of copies of
-    whole tables;
+  * checks every condition of a transaction before writing anything, so a cancelled transaction
+    writes nothing and leaves no record on the table's stream (moto wrote item by item and undid
+    the writes, and both the writes and their undoing reached the stream: subscribers saw a
+    profile's version published twice); instead of copies of whole tables, an undo log covers a
+    write moto itself refuses;
   * answers a Query on a table's own key from that partition's items: moto sorts every item of the
     table for each such Query, which makes a Query cost O(table size) and the local stack's
     throughput fall as tables grow (seen as superlinear case creation in `cmpctl bench
@@ -51,27 +54,18 @@ def _locked_call_action(self):
 
 
 def _transact_write_items(self, transact_items):
+    """Checks every condition first and writes only when all hold, as DynamoDB does: a cancelled
+    transaction writes nothing, so it leaves no record on the table's stream. (Writing item by item
+    and undoing on failure, as moto does, put the undone writes and their undoing on the stream.)
+    Requests are serialised by the lock, so the state checked is the state written."""
     import moto.dynamodb.models as models
 
     if len(transact_items) > 100:
         raise TooManyTransactionsException()
-    undo = []  # (table_name, key, previous item as DynamoDB JSON or None)
     target_items = set()
-
-    def check_unicity(table_name, key):
-        item = (str(table_name), str(dict(sorted(key.items()))))
-        if item in target_items:
-            raise MultipleTransactionsException()
-        target_items.add(item)
-
-    def rollback():
-        for table_name, key, previous in reversed(undo):
-            if previous is None:
-                self.delete_item(table_name, key)
-            else:
-                self.put_item(table_name, previous)
-
+    planned = []  # (op_type, op, table_name, key)
     errors = []
+    # pass 1: validate and check every condition against the current items; write nothing
     for item in transact_items:
         original_item = None
         if len(list(item.keys())) > 1:
@@ -81,10 +75,6 @@ def _transact_write_items(self, transact_items):
             if op_type not in {"ConditionCheck", "Put", "Delete", "Update"}:
                 raise ValueError("Unsupported transaction operation")
             table_name = op["TableName"]
-            condition_expression = op.get("ConditionExpression")
-            names = op.get("ExpressionAttributeNames")
-            values = op.get("ExpressionAttributeValues")
-            rv_on_failure = op.get("ReturnValuesOnConditionCheckFailure")
             if op_type == "Put":
                 attrs = op["Item"]
                 table = self.get_table(table_name)
@@ -93,38 +83,62 @@ def _transact_write_items(self, transact_items):
                     key[table.range_key_attr] = attrs[table.range_key_attr]
             else:
                 key = op["Key"]
-            check_unicity(table_name, key)
+            unique = (str(table_name), str(dict(sorted(key.items()))))
+            if unique in target_items:
+                raise MultipleTransactionsException()
+            target_items.add(unique)
             current = self.get_item(table_name, key)
+            condition_expression = op.get("ConditionExpression")
             if condition_expression is not None:
-                condition_op = models.get_filter_expression(condition_expression, names, values)
+                condition_op = models.get_filter_expression(
+                    condition_expression, op.get("ExpressionAttributeNames"), op.get("ExpressionAttributeValues"))
                 if not condition_op.expr(current):
-                    if rv_on_failure == "ALL_OLD" and current:
+                    if op.get("ReturnValuesOnConditionCheckFailure") == "ALL_OLD" and current:
                         original_item = current.to_json()["Attributes"]
                     raise ConditionalCheckFailed(item=original_item)
-            if op_type != "ConditionCheck":
-                previous = copy.deepcopy(current.to_json()["Attributes"]) if current else None
-                undo.append((table_name, key, previous))
-            if op_type == "Put":
-                self.put_item(table_name, op["Item"], condition_expression=condition_expression,
-                              expression_attribute_names=names, expression_attribute_values=values)
-            elif op_type == "Delete":
-                self.delete_item(table_name, key, condition_expression=condition_expression,
-                                 expression_attribute_names=names, expression_attribute_values=values)
-            elif op_type == "Update":
-                self.update_item(table_name, key, update_expression=op["UpdateExpression"],
-                                 condition_expression=condition_expression,
-                                 expression_attribute_names=names, expression_attribute_values=values)
+            planned.append((op_type, op, table_name, key))
             errors.append((None, None, None))
         except (MultipleTransactionsException, MockValidationException):
-            rollback()
             raise
         except ConditionalCheckFailed as e:
             errors.append(("ConditionalCheckFailed", str(e.message), original_item))
         except Exception as e:  # noqa: BLE001 (mirrors moto: other failures cancel the transaction)
             errors.append((type(e).__name__, str(e), original_item))
     if any(code is not None for code, _, _ in errors):
-        rollback()
         raise TransactionCanceledException(errors)
+    # pass 2: every condition holds; write, with an undo log for a write moto itself refuses
+    undo = []  # (table_name, key, previous item as DynamoDB JSON or None)
+    for index, (op_type, op, table_name, key) in enumerate(planned):
+        if op_type == "ConditionCheck":
+            continue
+        names, values = op.get("ExpressionAttributeNames"), op.get("ExpressionAttributeValues")
+        # the condition again (it holds: nothing changed since pass 1 but other keys), so that moto
+        # sees every expression value used
+        condition_expression = op.get("ConditionExpression")
+        current = self.get_item(table_name, key)
+        try:
+            if op_type == "Put":
+                self.put_item(table_name, op["Item"], condition_expression=condition_expression,
+                              expression_attribute_names=names, expression_attribute_values=values)
+            elif op_type == "Delete":
+                self.delete_item(table_name, key, condition_expression=condition_expression,
+                                 expression_attribute_names=names, expression_attribute_values=values)
+            else:
+                self.update_item(table_name, key, update_expression=op["UpdateExpression"],
+                                 condition_expression=condition_expression,
+                                 expression_attribute_names=names, expression_attribute_values=values)
+            undo.append((table_name, key, copy.deepcopy(current.to_json()["Attributes"]) if current else None))
+        except Exception as e:  # noqa: BLE001
+            for t, k, previous in reversed(undo):
+                if previous is None:
+                    self.delete_item(t, k)
+                else:
+                    self.put_item(t, previous)
+            if isinstance(e, MockValidationException):
+                raise
+            failed = [(None, None, None)] * len(transact_items)
+            failed[index] = (type(e).__name__, str(e), None)
+            raise TransactionCanceledException(failed)
 
 
 from moto.dynamodb.models.table import Table  # noqa: E402

@@ -594,8 +594,11 @@ impl Merge {
         }
         let engine = crate::matching::engine();
         let link = engine.link(&sa, &sb);
+        let why = engine.explain_link(&sa, &sb);
         let explanation = json!({"rule": link.rule, "best": link.best, "average": link.average,
-                                 "event": event.id, "reason": "an event's identifiers belong to both profiles"});
+                                 "contributions": why.contributions, "swapped_names": why.swapped_names,
+                                 "prior": why.prior, "event": event.id,
+                                 "reason": "an event's identifiers belong to both profiles"});
         if link.merge {
             let (survivor, loser) = res.identity.order(&a, &b).await.map_err(identity_backend)?;
             let actor = crate::identity::Actor::system(&event.id);
@@ -1344,6 +1347,16 @@ mod tests {
         w.merge.process_record(&both, "t").await.unwrap();
         assert_eq!(w.store.fail_identity_commits.load(Ordering::SeqCst), 0, "the fault was met");
         assert_eq!(active(&w), 1, "merged on the second attempt");
+        // the merge record explains itself field by field
+        let survivor = w.store.profiles().into_iter().find(|p| p.status == ProfileStatus::Active).unwrap().id;
+        let merges = crate::store::IdentityStore::merges(&*w.store, &survivor).await.unwrap();
+        let fields: Vec<&str> = merges[0].explanation["contributions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|c| c["field"].as_str())
+            .collect();
+        assert!(fields.contains(&"dob") && fields.contains(&"family"), "{}", merges[0].explanation);
     }
 
     #[tokio::test]

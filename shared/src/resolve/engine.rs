@@ -656,6 +656,14 @@ impl Engine {
         e
     }
 
+    /// Score and per-field contributions of the best agreement between two clusters (what
+    /// [`Engine::link`] calls `best`), with their average linkage.
+    pub fn explain_link(&self, a: &ClusterSummary, b: &ClusterSummary) -> Explanation {
+        let mut e = self.explain_comparison(&self.best_clusters(a, b));
+        e.average = Some(round3(self.average_clusters(a, b)));
+        e
+    }
+
     /// The band of a score.
     pub fn band(&self, score: f64) -> Band {
         let t = &self.model.thresholds;
