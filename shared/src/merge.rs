@@ -102,11 +102,12 @@ fn lookups_unique(lookups: &[String]) -> impl Iterator<Item = String> {
 fn is_placeholder(i: &crate::domain::event::Identifier) -> bool {
     use crate::domain::event::Identifier;
     use crate::resolve::compare::{EMAIL, NATIONAL_ID, PHONE};
-    use crate::resolve::engine::placeholder;
+    use crate::resolve::normalize::{alnum, email, phone};
+    let engine = crate::matching::engine();
     match i {
-        Identifier::Email(v) => placeholder(EMAIL, &v.to_lowercase()),
-        Identifier::Phone(v) => placeholder(PHONE, &v.chars().filter(char::is_ascii_digit).collect::<String>()),
-        Identifier::Document(v) => placeholder(NATIONAL_ID, v.rsplit('|').next().unwrap_or(v).trim()),
+        Identifier::Email(v) => engine.is_blocked(EMAIL, &email(v)),
+        Identifier::Phone(v) => engine.is_blocked(PHONE, &phone(v)),
+        Identifier::Document(v) => engine.is_blocked(NATIONAL_ID, &alnum(v.rsplit('|').next().unwrap_or(v))),
         _ => false,
     }
 }
@@ -1357,6 +1358,44 @@ mod tests {
             .filter_map(|c| c["field"].as_str())
             .collect();
         assert!(fields.contains(&"dob") && fields.contains(&"family"), "{}", merges[0].explanation);
+    }
+
+    #[tokio::test]
+    async fn the_airlines_own_number_on_a_record_links_nobody() {
+        let w = world();
+        // an agent typed the airline's own contact-centre number (on the model's block list) for two
+        // different customers: it must not make the second one the first
+        w.merge
+            .process_record(
+                &seen(
+                    "b1",
+                    "/channels/web",
+                    "Pieter",
+                    "Jansen",
+                    "1990-01-01",
+                    "pieter.j@example.com",
+                    Some("+353 1 886 6000"),
+                ),
+                "t",
+            )
+            .await
+            .unwrap();
+        w.merge
+            .process_record(
+                &seen(
+                    "b2",
+                    "/channels/call-centre",
+                    "Pieter",
+                    "Visser",
+                    "1985-03-03",
+                    "p.visser@example.org",
+                    Some("+35318866000"),
+                ),
+                "t",
+            )
+            .await
+            .unwrap();
+        assert_eq!(w.store.profile_count(), 2, "two customers");
     }
 
     #[tokio::test]

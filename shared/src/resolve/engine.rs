@@ -307,6 +307,9 @@ pub struct Engine {
     tf_given: HashMap<String, f64, FxBuild>,
     tf_family: HashMap<String, f64, FxBuild>,
     shared: HashSet<u64, FxBuild>,
+    /// The model's explicit block list, normalised: values as field hashes, and e-mail domains.
+    blocked: HashSet<u64, FxBuild>,
+    blocked_domains: Vec<String>,
 }
 
 /// How many identifier values the guard neutralised, per field.
@@ -322,7 +325,20 @@ impl Engine {
         let prior_bits = model.prior_bits();
         let tf_given = model.tf.given.values.iter().map(|(k, v)| (k.clone(), *v)).collect();
         let tf_family = model.tf.family.values.iter().map(|(k, v)| (k.clone(), *v)).collect();
-        Engine { w, prior_bits, tf_given, tf_family, shared: HashSet::default(), model }
+        let mut blocked = HashSet::default();
+        let b = &model.blocked;
+        for (field, values) in [(EMAIL, &b.emails), (PHONE, &b.phones), (NATIONAL_ID, &b.documents)] {
+            for v in values {
+                let mut raw = [""; 11];
+                raw[field] = v.as_str(); // raw fields come in field order
+                let p = super::normalize::person(raw);
+                if !p.field(field).is_empty() {
+                    blocked.insert(hash_field_value(field, p.field(field)));
+                }
+            }
+        }
+        let blocked_domains = b.email_domains.iter().map(|d| d.trim().trim_start_matches('@').to_lowercase()).collect();
+        Engine { w, prior_bits, tf_given, tf_family, shared: HashSet::default(), blocked, blocked_domains, model }
     }
 
     /// The committed model ([`BUILTIN_MODEL_PATH`]).
@@ -339,7 +355,17 @@ impl Engine {
     /// Whether a value of `field` (index as in [`compare::LEVELS`]) must not count as evidence:
     /// a placeholder from the explicit block list, or a value marked shared.
     pub fn is_shared_identifier(&self, field: usize, value: &str) -> bool {
-        placeholder(field, value) || (!self.shared.is_empty() && self.shared.contains(&hash_field_value(field, value)))
+        self.is_blocked(field, value)
+            || (!self.shared.is_empty() && self.shared.contains(&hash_field_value(field, value)))
+    }
+
+    /// Whether a (normalised) value is a placeholder or on the model's explicit block list.
+    pub fn is_blocked(&self, field: usize, value: &str) -> bool {
+        placeholder(field, value)
+            || (!self.blocked.is_empty() && self.blocked.contains(&hash_field_value(field, value)))
+            || (field == EMAIL
+                && !self.blocked_domains.is_empty()
+                && value.rsplit_once('@').is_some_and(|(_, d)| self.blocked_domains.iter().any(|b| b == d)))
     }
 
     /// Marks a value as shared by several people (the stream: its lookup item names more than
@@ -356,7 +382,7 @@ impl Engine {
         for (i, &field) in IDENTIFIERS.iter().enumerate() {
             let mut v: Vec<(u64, u64)> = people
                 .iter()
-                .filter(|p| !p.field(field).is_empty() && !placeholder(field, p.field(field)))
+                .filter(|p| !p.field(field).is_empty() && !self.is_blocked(field, p.field(field)))
                 .map(|p| (hash_field_value(field, p.field(field)), person_key(p)))
                 .collect();
             v.sort_unstable();
@@ -963,7 +989,8 @@ fn person_key(p: &Person) -> u64 {
     h.finish()
 }
 
-/// The explicit block list: values that are placeholders, never identifiers.
+/// Placeholders: values that identify nobody (`noemail@…`, `0000000`, `19000101`), recognised by
+/// pattern; the model's explicit block list comes on top ([`Engine::is_blocked`]).
 pub fn placeholder(field: usize, v: &str) -> bool {
     if v.is_empty() {
         return false;
@@ -1168,6 +1195,44 @@ mod tests {
         let sa = e.explain(&a, &ClusterSummary::of(&a)).score;
         let sb = e.explain(&b, &ClusterSummary::of(&b)).score;
         assert!(sb > sa + 1.0, "rare {sb} vs common {sa}");
+    }
+
+    #[test]
+    fn the_models_block_list_is_no_evidence_and_no_key() {
+        let mut m = Model::from_json(BUILTIN_MODEL).unwrap();
+        m.blocked = crate::resolve::model::BlockList {
+            emails: vec!["Groups@GammaAirways.com".into()],
+            email_domains: vec!["@bookings.sunway-travel.example".into()],
+            phones: vec!["+353 (0)1 886-6000".into(), "+353 1 886 6000".into()],
+            documents: vec!["X-1234567".into()],
+            ..Default::default()
+        };
+        let e = Engine::new(m);
+        let booked = p([
+            "mairead",
+            "kelly",
+            "19880312",
+            "",
+            "",
+            "",
+            "",
+            "",
+            "x1234567",
+            "groups@gammaairways.com",
+            "35318866000",
+        ]);
+        assert!(e.is_shared_identifier(EMAIL, booked.email()), "written in any case");
+        assert!(e.is_shared_identifier(PHONE, booked.phone()));
+        assert!(e.is_shared_identifier(NATIONAL_ID, booked.national_id()));
+        assert!(e.is_shared_identifier(EMAIL, "desk4@bookings.sunway-travel.example"), "every address of the domain");
+        assert!(!e.is_shared_identifier(EMAIL, "mairead.kelly@example.ie"));
+        assert!(!e.is_shared_identifier(EMAIL, "desk4@sunway-travel.example"), "only that domain");
+        let keys = e.block_keys(&booked);
+        assert!(!keys.iter().any(|k| k.starts_with("em:") || k.starts_with("ph:") || k.starts_with("id:")), "{keys:?}");
+        // the builtin model blocks the airline's own contact details
+        let builtin = Engine::builtin();
+        assert!(builtin.is_shared_identifier(PHONE, booked.phone()));
+        assert!(builtin.is_shared_identifier(EMAIL, "customer.care@gammaairways.com"));
     }
 
     #[test]

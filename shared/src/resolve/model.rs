@@ -123,7 +123,29 @@ pub struct Model {
     /// Blocking keys shared by more records than this produce no candidates (batch), and lookup
     /// items holding more clusters than this should be treated as saturated (stream).
     pub max_block: usize,
+    /// The explicit block list: identifiers known to stand for no one person (the airline's own
+    /// contact details typed in when a customer gave none, a travel agency's mailbox, a corporate
+    /// booking desk). Neither evidence nor a key, like the placeholders the engine recognises.
+    #[serde(default)]
+    pub blocked: BlockList,
     pub training: Training,
+}
+
+/// Identifier values that never count as evidence (see [`Model::blocked`]). Values are written as
+/// they would arrive (any e-mail case, any phone formatting); the engine normalises them.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct BlockList {
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub note: String,
+    #[serde(default)]
+    pub emails: Vec<String>,
+    /// Every address at these domains (a travel agency's own domain).
+    #[serde(default)]
+    pub email_domains: Vec<String>,
+    #[serde(default)]
+    pub phones: Vec<String>,
+    #[serde(default)]
+    pub documents: Vec<String>,
 }
 
 impl Default for Model {
@@ -148,6 +170,7 @@ impl Default for Model {
             household_weight: 0.0,
             guard_max_people: 10,
             max_block: 64,
+            blocked: BlockList::default(),
             training: Training::default(),
         }
     }

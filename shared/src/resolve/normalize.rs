@@ -338,7 +338,8 @@ pub fn digits(raw: &str) -> String {
     raw.bytes().filter(u8::is_ascii_digit).map(|c| c as char).collect()
 }
 
-fn alnum(raw: &str) -> String {
+/// Letters and digits only, lower case (postcodes, document numbers).
+pub fn alnum(raw: &str) -> String {
     raw.bytes().filter(u8::is_ascii_alphanumeric).map(|c| c.to_ascii_lowercase() as char).collect()
 }
 
