@@ -468,10 +468,14 @@ impl Merge {
         block_adds: &(dyn Fn(Option<&CustomerId>) -> Vec<String> + Sync),
     ) -> Result<ResolveResult, CmpError> {
         let engine = crate::matching::engine();
-        // round trip 2 (one per candidate; the profiles' keys are usually cached)
+        // round trip 2: the candidate profiles in one batched read (their keys are usually cached;
+        // a merged candidate's survivor is read after it)
+        let wanted: Vec<CustomerId> = candidates.iter().take(MAX_CANDIDATES).cloned().collect();
+        let mut read = self.store.get_profiles(&wanted).await?;
+        read.sort_by_key(|p| wanted.iter().position(|w| *w == p.id));
         let mut summaries: Vec<(String, crate::resolve::engine::ClusterSummary)> = Vec::new();
-        for c in candidates.iter().take(MAX_CANDIDATES) {
-            if let Some((id, summary)) = self.summary_of(c).await? {
+        for p in read {
+            if let Some((id, summary)) = self.summary_of_read(p).await? {
                 if !summaries.iter().any(|(x, _)| x == id.as_str()) {
                     summaries.push((id.to_string(), summary));
                 }
@@ -511,11 +515,24 @@ impl Merge {
         &self,
         id: &CustomerId,
     ) -> Result<Option<(CustomerId, crate::resolve::engine::ClusterSummary)>, CmpError> {
-        let mut id = id.clone();
+        match self.store.get_profile(id).await? {
+            Some(p) => self.summary_of_read(p).await,
+            None => Ok(None),
+        }
+    }
+
+    /// The match summary of a profile just read: its own when active, its survivor's when merged
+    /// (following at most four redirects), none when erased.
+    async fn summary_of_read(
+        &self,
+        mut p: ProfileRecord,
+    ) -> Result<Option<(CustomerId, crate::resolve::engine::ClusterSummary)>, CmpError> {
         for _ in 0..4 {
-            let Some(p) = self.store.get_profile(&id).await? else { return Ok(None) };
             match (p.status, &p.merged_into) {
-                (ProfileStatus::Merged, Some(next)) => id = next.clone(),
+                (ProfileStatus::Merged, Some(next)) => {
+                    let Some(n) = self.store.get_profile(next).await? else { return Ok(None) };
+                    p = n;
+                }
                 (ProfileStatus::Active, _) => {
                     let key = self.keys.key_for(&p.id).await?;
                     let summary = summary_of_record(&key, &p)?;
@@ -1198,6 +1215,19 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(w.store.profile_count(), 2, "a child at the same address is someone else");
+        // a record no identifier places reads all its candidates in one round trip: prefetch,
+        // the candidates, the chosen profile with its audit head, the commit
+        w.store.calls.store(0, Ordering::Relaxed);
+        let out = w
+            .merge
+            .process_record(
+                &seen("r4", "/channels/app", "Aoife", "Ni Bhriain", "1988-04-12", "aoife@example.net", None),
+                "t",
+            )
+            .await
+            .unwrap();
+        assert!(matches!(out, Outcome::Applied(Tally { updated: 1, .. })), "{out:?}");
+        assert_eq!(w.store.calls.load(Ordering::Relaxed), 4, "two candidates, one read of them");
     }
 
     #[tokio::test]

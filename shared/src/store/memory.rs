@@ -152,6 +152,12 @@ impl ProfileStore for MemoryStore {
         Ok(self.st().profiles.get(id).cloned())
     }
 
+    async fn get_profiles(&self, ids: &[CustomerId]) -> Result<Vec<ProfileRecord>, CmpError> {
+        self.call();
+        let st = self.st();
+        Ok(ids.iter().filter_map(|id| st.profiles.get(id).cloned()).collect())
+    }
+
     async fn get_profile_and_audit_head(
         &self,
         id: &CustomerId,

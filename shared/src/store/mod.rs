@@ -203,6 +203,9 @@ pub trait ProfileStore: Send + Sync {
     async fn prefetch(&self, markers: &[String], lookups: &[String]) -> Result<Prefetch, CmpError>;
     /// Strongly consistent read of a profile.
     async fn get_profile(&self, id: &CustomerId) -> Result<Option<ProfileRecord>, CmpError>;
+    /// Strongly consistent read of several profiles in one round trip (those that exist, in no
+    /// particular order).
+    async fn get_profiles(&self, ids: &[CustomerId]) -> Result<Vec<ProfileRecord>, CmpError>;
     /// The profile and the head of its audit chain, in one round trip.
     async fn get_profile_and_audit_head(
         &self,
