@@ -410,16 +410,20 @@ impl Merge {
                         Ok(Step::Contradicted) => {
                             // the identifier is shared with someone else (a family e-mail, a
                             // switchboard number): a profile of its own, and the lookup contested
-                            let contest: Vec<String> = deciding.clone().into_iter().collect();
+                            // (with the count read: a concurrent contest makes this one retry)
+                            let contest: Vec<(String, u32)> = deciding
+                                .iter()
+                                .map(|l| (l.clone(), pre.contested.get(l).copied().unwrap_or(0)))
+                                .collect();
                             // the contest that brings it to the guard is recorded for the report
                             let guarded = contest
                                 .iter()
-                                .filter(|l| pre.contested.get(*l).copied().unwrap_or(0) + 1 >= guard)
-                                .map(|l| GuardedIdentifier {
+                                .filter(|(_, seen)| seen + 1 >= guard)
+                                .map(|(l, seen)| GuardedIdentifier {
                                     lookup: l.clone(),
                                     kind: l.split('#').nth(1).unwrap_or_default().to_string(),
                                     owner: owner.clone(),
-                                    contested: pre.contested.get(l).copied().unwrap_or(0) + 1,
+                                    contested: seen + 1,
                                     reached_at: Utc::now(),
                                 })
                                 .collect();
@@ -706,7 +710,7 @@ impl Merge {
         ctx: &UnitCtx<'_>,
         claims: Vec<String>,
         block_adds: Vec<String>,
-        (contest, guarded): (Vec<String>, Vec<GuardedIdentifier>),
+        (contest, guarded): (Vec<(String, u32)>, Vec<GuardedIdentifier>),
     ) -> Result<(UnitResult, CustomerId), CmpError> {
         let UnitCtx { event, unit, marker, from, .. } = *ctx;
         // a customer id with its data key minted for a creation that lost a race is used again
@@ -1467,6 +1471,28 @@ mod tests {
             ("phone", &first, guard as u32)
         );
         assert!(!guarded[0].lookup.contains("6620000"));
+        // a contest written on a stale count conflicts (a concurrent contest got there first), so
+        // that the one crossing the guard always knows it
+        let p = w.store.profiles().into_iter().find(|p| p.id != first).unwrap();
+        let contest = |seen: u32, marker: &str| Commit {
+            marker: marker.into(),
+            marker_expires_at: 0,
+            profile: p.clone(),
+            expected_version: Some(p.version),
+            profile_changed: false,
+            new_wrapped_key: None,
+            claim_lookups: vec![],
+            timeline: None,
+            audit: None,
+            flight_index: vec![],
+            booking_current: None,
+            block_adds: vec![],
+            contest: vec![(guarded[0].lookup.clone(), seen)],
+            guarded: vec![],
+        };
+        let stale = w.store.commit(&contest(guard as u32 - 1, "race-1")).await;
+        assert!(matches!(stale, Err(CmpError::Store(crate::store::StoreError::Conflict))), "{stale:?}");
+        w.store.commit(&contest(guard as u32, "race-2")).await.unwrap();
         // now the number is shared: a record with nothing else to go on no longer lands on its owner
         let bare = observed(
             "gb",

@@ -426,15 +426,20 @@ impl DynamoStore {
                 .map_err(|e| CmpError::Integrity(e.to_string()))?;
             items.push(TransactWriteItem::builder().update(u).build());
         }
-        for l in &c.contest {
-            let u = aws_sdk_dynamodb::types::Update::builder()
+        for (l, seen) in &c.contest {
+            // optimistic: the count is still the one read, else the unit re-reads and retries
+            let mut u = aws_sdk_dynamodb::types::Update::builder()
                 .table_name(&self.profiles_table)
                 .set_key(Some(key(l.clone(), "IDX")))
                 .update_expression("ADD contested :one")
-                .condition_expression("attribute_exists(pk)")
-                .expression_attribute_values(":one", AttributeValue::N("1".into()))
-                .build()
-                .map_err(|e| CmpError::Integrity(e.to_string()))?;
+                .expression_attribute_values(":one", AttributeValue::N("1".into()));
+            u = if *seen == 0 {
+                u.condition_expression("attribute_exists(pk) AND attribute_not_exists(contested)")
+            } else {
+                u.condition_expression("attribute_exists(pk) AND contested = :seen")
+                    .expression_attribute_values(":seen", AttributeValue::N(seen.to_string()))
+            };
+            let u = u.build().map_err(|e| CmpError::Integrity(e.to_string()))?;
             items.push(TransactWriteItem::builder().update(u).build());
         }
         for g in &c.guarded {

@@ -190,7 +190,8 @@ impl ProfileStore for MemoryStore {
             }
             && c.new_wrapped_key.as_ref().is_none_or(|_| !st.keys.contains_key(c.profile.id.as_str()))
             && c.claim_lookups.iter().all(|l| !st.lookups.contains_key(l))
-            && c.audit.as_ref().is_none_or(|a| st.audit_next_ok(a));
+            && c.audit.as_ref().is_none_or(|a| st.audit_next_ok(a))
+            && c.contest.iter().all(|(l, seen)| st.lookups.get(l).is_some_and(|x| x.contested == *seen));
         if !ok {
             return Err(StoreError::Conflict.into());
         }
@@ -230,7 +231,7 @@ impl ProfileStore for MemoryStore {
         for b in &c.block_adds {
             st.blocks.entry(b.clone()).or_default().insert(c.profile.id.clone());
         }
-        for l in &c.contest {
+        for (l, _) in &c.contest {
             if let Some(x) = st.lookups.get_mut(l) {
                 x.contested += 1;
             }

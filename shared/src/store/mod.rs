@@ -137,8 +137,10 @@ pub struct Commit {
     pub booking_current: Option<crate::cases::BookingCurrent>,
     /// Blocking items this customer joins (identity resolution candidates).
     pub block_adds: Vec<String>,
-    /// Lookup items (of another customer) this unit was found not to belong to.
-    pub contest: Vec<String>,
+    /// Lookup items (of another customer) this unit was found not to belong to, each with the
+    /// contest count read: the count must still be that (two contests at once must not both
+    /// believe they stay below the guard, or neither would record reaching it).
+    pub contest: Vec<(String, u32)>,
     /// Identifiers this unit's contest brings to the guard: recorded for the shared-identifier
     /// report.
     pub guarded: Vec<GuardedIdentifier>,
