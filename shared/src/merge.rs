@@ -615,8 +615,7 @@ impl Merge {
             return Ok(());
         }
         let engine = crate::matching::engine();
-        let link = engine.link(&sa, &sb);
-        let why = engine.explain_link(&sa, &sb);
+        let (link, why) = engine.link_explained(&sa, &sb);
         let explanation = json!({"rule": link.rule, "best": link.best, "average": link.average,
                                  "contributions": why.contributions, "swapped_names": why.swapped_names,
                                  "prior": why.prior, "event": event.id,

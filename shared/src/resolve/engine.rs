@@ -682,14 +682,6 @@ impl Engine {
         e
     }
 
-    /// Score and per-field contributions of the best agreement between two clusters (what
-    /// [`Engine::link`] calls `best`), with their average linkage.
-    pub fn explain_link(&self, a: &ClusterSummary, b: &ClusterSummary) -> Explanation {
-        let mut e = self.explain_comparison(&self.best_clusters(a, b));
-        e.average = Some(round3(self.average_clusters(a, b)));
-        e
-    }
-
     /// The band of a score.
     pub fn band(&self, score: f64) -> Band {
         let t = &self.model.thresholds;
@@ -886,7 +878,14 @@ impl Engine {
     /// contradicted), or when the best agreement reaches `upper` and the average linkage
     /// reaches `thresholds.cluster`.
     pub fn link(&self, a: &ClusterSummary, b: &ClusterSummary) -> Link {
+        self.link_explained(a, b).0
+    }
+
+    /// [`Engine::link`] with the explanation of its best agreement (score, per-field
+    /// contributions, average linkage), compared once.
+    pub fn link_explained(&self, a: &ClusterSummary, b: &ClusterSummary) -> (Link, Explanation) {
         let best_c = self.best_clusters(a, b);
+        let mut why = self.explain_comparison(&best_c);
         let best = self.score(&best_c);
         let average = self.average_clusters(a, b);
         let shared_id = a.values[NATIONAL_ID].iter().any(|(v, _)| {
@@ -900,7 +899,8 @@ impl Engine {
         let rule = (shared_id && !contradicted).then_some(Rule::DocumentNumber);
         let t = &self.model.thresholds;
         let merge = rule.is_some() || (best >= t.upper && average >= t.cluster);
-        Link { best, average, rule, merge }
+        why.average = Some(round3(average));
+        (Link { best, average, rule, merge }, why)
     }
 
     /// Decides where a record belongs among its candidate clusters: a strong-identifier rule

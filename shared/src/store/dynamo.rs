@@ -713,41 +713,11 @@ impl ProfileStore for DynamoStore {
     }
 
     async fn get_profiles(&self, ids: &[CustomerId]) -> Result<Vec<ProfileRecord>, CmpError> {
-        let mut keys: Vec<Item> = ids.iter().map(|id| key(customer_pk(id), PROFILE_SK)).collect();
-        keys.sort_by(|a, b| a.get("pk").and_then(|v| v.as_s().ok()).cmp(&b.get("pk").and_then(|v| v.as_s().ok())));
-        keys.dedup();
-        let mut out = Vec::new();
-        for chunk in keys.chunks(100) {
-            let mut pending = Some(
-                KeysAndAttributes::builder()
-                    .set_keys(Some(chunk.to_vec()))
-                    .consistent_read(true)
-                    .build()
-                    .map_err(|e| CmpError::Integrity(e.to_string()))?,
-            );
-            let mut attempt = 0u32;
-            while let Some(req) = pending.take() {
-                if attempt > 0 {
-                    tokio::time::sleep(Duration::from_millis(20 << attempt.min(6))).await;
-                }
-                if attempt == 8 {
-                    return Err(StoreError::Unavailable("unprocessed keys after retries".into()).into());
-                }
-                attempt += 1;
-                let resp = self
-                    .client
-                    .batch_get_item()
-                    .request_items(&self.profiles_table, req)
-                    .send()
-                    .await
-                    .map_err(unavailable)?;
-                for item in resp.responses.unwrap_or_default().remove(&self.profiles_table).unwrap_or_default() {
-                    out.push(profile_from(from_item(item)?)?);
-                }
-                pending = resp.unprocessed_keys.unwrap_or_default().remove(&self.profiles_table);
-            }
-        }
-        Ok(out)
+        let mut ids: Vec<&CustomerId> = ids.iter().collect();
+        ids.sort();
+        ids.dedup();
+        let keys = ids.into_iter().map(|id| key(customer_pk(id), PROFILE_SK)).collect();
+        self.get_items(keys).await?.into_iter().map(|item| profile_from(from_item(item)?)).collect()
     }
 
     async fn get_profile_and_audit_head(

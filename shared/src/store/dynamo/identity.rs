@@ -133,7 +133,7 @@ impl DynamoStore {
     }
 
     /// Full items by key (BatchGetItem), for what an index query answers with keys only.
-    async fn get_items(&self, keys: Vec<Item>) -> Result<Vec<Item>, CmpError> {
+    pub(super) async fn get_items(&self, keys: Vec<Item>) -> Result<Vec<Item>, CmpError> {
         let mut out = Vec::new();
         for chunk in keys.chunks(100) {
             let mut pending = Some(
