@@ -3,7 +3,8 @@
 #
 #   scripts/setup.sh
 #
-# - ./.venv: a Python virtual environment with scripts/requirements-dev.txt installed
+# - ./.venv: a Python virtual environment with scripts/requirements-dev.txt installed, every
+#   package pinned by scripts/requirements-lock.txt (constraints: no resolver backtracking)
 #   (moto server, AWS SAM CLI, cfn-lint, cargo-lambda). Reinstalled only when the
 #   requirements file changes (stamp file .venv/.installed-<sha256 of the file>).
 # - the clippy and rustfmt components of the active Rust toolchain, if missing.
@@ -17,6 +18,7 @@ cd "$repo_root"
 
 venv="$repo_root/.venv"
 requirements="$repo_root/scripts/requirements-dev.txt"
+constraints="$repo_root/scripts/requirements-lock.txt"
 python="${PYTHON:-python3}"
 
 log() { printf 'setup: %s\n' "$*"; }
@@ -29,13 +31,13 @@ else
   "$python" -m venv "$venv"
 fi
 
-req_sha="$(sha256sum "$requirements" | cut -d' ' -f1)"
+req_sha="$(cat "$requirements" "$constraints" | sha256sum | cut -d' ' -f1)"
 stamp="$venv/.installed-$req_sha"
 if [[ -f "$stamp" ]]; then
   log "requirements already installed (stamp $(basename "$stamp"))"
 else
   log "installing $(realpath --relative-to="$repo_root" "$requirements") into .venv"
-  "$venv/bin/python" -m pip install --disable-pip-version-check -r "$requirements"
+  "$venv/bin/python" -m pip install --disable-pip-version-check -r "$requirements" -c "$constraints"
   # Only the stamp of the current requirements file may exist.
   rm -f "$venv"/.installed-*
   touch "$stamp"

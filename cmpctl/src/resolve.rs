@@ -2,10 +2,8 @@
 //! metrics against a truth column; `resolve train` fits a model; `resolve generate` makes labelled
 //! test data. Nothing here prints a personal value: counts, scores and timings only.
 use crate::BoxError;
-use cmp_shared::resolve::{
-    self, engine::Engine, engine::BUILTIN_MODEL_PATH, generate, incremental, metrics, model::Model,
-    normalize::ColumnMap,
-};
+use cmp_core::resolve::{self, engine::Engine, engine::BUILTIN_MODEL_PATH, model::Model, normalize::ColumnMap};
+use cmp_lab::{self as lab, generate, incremental, metrics};
 use std::path::Path;
 use std::time::Instant;
 
@@ -16,9 +14,9 @@ fn column_map(map: Option<&str>) -> Result<ColumnMap, BoxError> {
     })
 }
 
-fn read(input: &Path, map: &ColumnMap, truth: Option<&str>) -> Result<resolve::Dataset, BoxError> {
+fn read(input: &Path, map: &ColumnMap, truth: Option<&str>) -> Result<lab::Dataset, BoxError> {
     let file = std::fs::File::open(input).map_err(|e| format!("{}: {e}", input.display()))?;
-    Ok(resolve::read_csv(std::io::BufReader::with_capacity(1 << 20, file), map, truth)
+    Ok(lab::read_csv(std::io::BufReader::with_capacity(1 << 20, file), map, truth)
         .map_err(|e| format!("{}: {e}", input.display()))?)
 }
 
@@ -52,8 +50,8 @@ pub fn train(
         Some(p) => load_model(p)?,
         None => Engine::builtin().model().clone(),
     };
-    let opts = resolve::TrainOptions { note: note.unwrap_or_default().to_string(), ..Default::default() };
-    let model = resolve::train(&ds.people, base, &opts);
+    let opts = lab::TrainOptions { note: note.unwrap_or_default().to_string(), ..Default::default() };
+    let model = lab::train(&ds.people, base, &opts);
     model.validate()?;
     let mut json = serde_json::to_string_pretty(&model)?;
     json.push('\n');
@@ -71,7 +69,7 @@ pub fn train(
         model.tf.family.values.len(),
         model_out.display()
     );
-    let labelled = ds.truth.as_ref().map(|t| resolve::labelled_m(&ds.people, t, &Engine::new(model.clone())));
+    let labelled = ds.truth.as_ref().map(|t| lab::labelled_m(&ds.people, t, &Engine::new(model.clone())));
     eprintln!(
         "  weights log2(m/u) per level{}",
         if labelled.is_some() { "  [with m measured on the labels]" } else { "" }
@@ -221,7 +219,7 @@ pub fn run(o: RunOptions) -> Result<(), BoxError> {
 }
 
 fn incremental_run(
-    ds: &resolve::Dataset,
+    ds: &lab::Dataset,
     res: &resolve::Resolution,
     model: &Model,
     seed: u64,

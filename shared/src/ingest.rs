@@ -6,7 +6,7 @@
 //! retried before any later event with the same key is sent, so retries never reorder a customer's
 //! events. Only failed entries are retried.
 use crate::crypto::BlindIndexer;
-use crate::domain::event::{check_semantics, FieldError, RawEnvelope};
+use crate::domain::event::{parse_event, EventType, FieldError, RawEnvelope};
 use crate::error::CmpError;
 use crate::http::{ApiError, ItemError};
 use crate::schema::EventValidator;
@@ -16,6 +16,15 @@ use serde_json::Value;
 use std::collections::{HashSet, VecDeque};
 use std::sync::Arc;
 use std::time::Duration;
+
+/// The domain rules of any event type, as the ingest edge checks them before accepting an event.
+pub fn check_semantics(raw: &RawEnvelope) -> Result<(), Vec<FieldError>> {
+    match raw.event_type {
+        EventType::ConsentChanged => crate::consent::parse_change(raw).map(|_| ()),
+        EventType::FlightDisrupted => crate::cases::parse_disruption(raw).map(|_| ()),
+        _ => parse_event(raw).map(|_| ()),
+    }
+}
 
 /// One record for the stream.
 #[derive(Debug, Clone)]

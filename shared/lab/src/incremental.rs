@@ -9,9 +9,9 @@
 //! The shared-identifier guard works the way the stream can apply it: an identifier's lookup
 //! entry that already names more than `guard_max_people` clusters marks the value shared
 //! ([`Engine::mark_shared`]), after which it neither blocks nor counts.
-use super::compare::{EMAIL, NATIONAL_ID, PHONE};
-use super::engine::{hash_str, ClusterSummary, Decision, Engine, FxBuild};
-use super::normalize::Person;
+use cmp_core::resolve::compare::{EMAIL, NATIONAL_ID, PHONE};
+use cmp_core::resolve::engine::{hash_str, ClusterSummary, Decision, Engine, FxBuild};
+use cmp_core::resolve::normalize::Person;
 use std::collections::HashMap;
 
 /// Counts of what the resolver did.
@@ -186,7 +186,7 @@ impl Incremental {
 /// A seeded shuffle of `0..n` (Fisher–Yates with SplitMix64).
 pub fn shuffled(n: usize, seed: u64) -> Vec<usize> {
     let mut order: Vec<usize> = (0..n).collect();
-    let mut rng = super::generate::Rng::new(seed);
+    let mut rng = crate::generate::Rng::new(seed);
     for i in (1..n).rev() {
         let j = rng.below(i + 1);
         order.swap(i, j);
@@ -197,7 +197,8 @@ pub fn shuffled(n: usize, seed: u64) -> Vec<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::resolve::{generate, metrics, normalize, resolve};
+    use crate::{generate, metrics};
+    use cmp_core::resolve::{normalize, resolve};
 
     #[test]
     fn incremental_in_random_order_agrees_with_batch() {

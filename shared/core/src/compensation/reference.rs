@@ -49,7 +49,7 @@ fn fields(line: &str) -> Vec<String> {
 
 pub fn airports() -> &'static HashMap<String, Airport> {
     AIRPORTS.get_or_init(|| {
-        include_str!("../../data/airports.csv")
+        include_str!("../../../data/airports.csv")
             .lines()
             .skip(1)
             .filter_map(|l| {
@@ -80,7 +80,7 @@ pub fn airport(iata: &str) -> Option<&'static Airport> {
 pub fn licence(carrier: &str) -> Licence {
     *CARRIERS
         .get_or_init(|| {
-            include_str!("../../data/carriers.csv")
+            include_str!("../../../data/carriers.csv")
                 .lines()
                 .skip(1)
                 .filter_map(|l| {

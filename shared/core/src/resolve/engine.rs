@@ -51,7 +51,7 @@ use std::collections::{HashMap, HashSet};
 use std::hash::{BuildHasherDefault, Hash, Hasher};
 
 /// The model committed with the code.
-pub const BUILTIN_MODEL: &str = include_str!("../../models/person-v2.json");
+pub const BUILTIN_MODEL: &str = include_str!("../../../models/person-v2.json");
 /// Its path in the repository, for messages.
 pub const BUILTIN_MODEL_PATH: &str = "shared/models/person-v2.json";
 

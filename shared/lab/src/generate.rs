@@ -43,7 +43,7 @@ pub struct Row {
 }
 
 impl Row {
-    /// The 11 raw fields in [`super::normalize::person`] order.
+    /// The 11 raw fields in [`cmp_core::resolve::normalize::person`] order.
     pub fn fields(&self) -> [&str; 11] {
         std::array::from_fn(|i| self.values[i].as_str())
     }
@@ -1711,7 +1711,7 @@ fn digit_typo(rng: &mut Rng, s: &str) -> String {
 
 fn nickname(rng: &mut Rng, given: &str) -> Option<&'static str> {
     let options: Vec<&'static str> =
-        super::normalize::nicknames().iter().filter(|(_, formal)| *formal == given).map(|(n, _)| *n).collect();
+        cmp_core::resolve::normalize::nicknames().iter().filter(|(_, formal)| *formal == given).map(|(n, _)| *n).collect();
     (!options.is_empty()).then(|| options[rng.below(options.len())])
 }
 

@@ -1,5 +1,5 @@
 //! The inbound event envelope (CloudEvents 1.0 attributes plus `data`) and the typed domain view of
-//! each event type. `schemas/*.schema.json` is the published contract; [`crate::schema`] validates raw
+//! each event type. `schemas/*.schema.json` is the published contract; the schema validator validates raw
 //! JSON against it, and [`parse_event`] then turns the JSON into these types, applying the semantic
 //! rules a schema cannot express (phone numbers valid for their country, plausible dates of birth).
 use super::pii::{clean_text, CountryCode, DateOfBirth, DocumentNumber, Email, LoyaltyNumber, PhoneE164, PiiError};
@@ -755,7 +755,7 @@ pub fn parse_event(raw: &RawEnvelope) -> Result<Event, Vec<FieldError>> {
             errs.0.push(FieldError::new(
                 "wrong_handler",
                 "/type",
-                "consent changes are processed by the consent function (crate::consent::parse_change)",
+                "consent changes are processed by the consent function (consent::parse_change)",
             ));
             vec![]
         }
@@ -763,7 +763,7 @@ pub fn parse_event(raw: &RawEnvelope) -> Result<Event, Vec<FieldError>> {
             errs.0.push(FieldError::new(
                 "wrong_handler",
                 "/type",
-                "flight disruptions are processed by the compensate function (crate::cases::parse_disruption)",
+                "flight disruptions are processed by the compensate function (cases::parse_disruption)",
             ));
             vec![]
         }
@@ -782,18 +782,9 @@ pub fn parse_event(raw: &RawEnvelope) -> Result<Event, Vec<FieldError>> {
     }
 }
 
-/// The domain rules of any event type, as the ingest edge checks them before accepting an event.
-pub fn check_semantics(raw: &RawEnvelope) -> Result<(), Vec<FieldError>> {
-    match raw.event_type {
-        EventType::ConsentChanged => crate::consent::parse_change(raw).map(|_| ()),
-        EventType::FlightDisrupted => crate::cases::parse_disruption(raw).map(|_| ()),
-        _ => parse_event(raw).map(|_| ()),
-    }
-}
-
 /// serde's messages quote unknown field names and variants but never values of strings we parse;
 /// keep only the first line and cap the length anyway.
-pub(crate) fn serde_message(e: &serde_json::Error) -> String {
+pub fn serde_message(e: &serde_json::Error) -> String {
     let m = e.to_string();
     let m = m.split(" at line ").next().unwrap_or(&m);
     m.chars().take(200).collect()
