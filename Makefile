@@ -26,6 +26,7 @@ test: setup lint validate unit integration
 
 lint:
 	cargo fmt --all -- --check
+	python3 scripts/check_layers.py
 	cargo clippy --workspace --all-targets -- -D warnings
 
 unit:

@@ -283,8 +283,11 @@ pub async fn auth(reads: usize) -> Result<AuthReport, BoxError> {
     let counter = CallCounter::default();
     let counted = crate::stack::clients(&stack.sdk, Some(&counter));
     let api_fn = stack.wiring.function_by_binary("api").ok_or("no api function")?.clone();
-    let config = cmp_shared::config::Config::from_lookup(|k| api_fn.environment.get(k).cloned())?;
-    let wiring = cmp_shared::handlers::Wiring::new(config, counted).await?;
+    let spec = &cmp_shared::wiring::capability::API;
+    let config = cmp_shared::config::Config::for_spec(spec, &|k| api_fn.environment.get(k).cloned())?;
+    let wiring =
+        cmp_shared::handlers::Wiring::build(spec, config, cmp_shared::wiring::ServiceClients::select(&counted, spec))
+            .await?;
     let handler = std::sync::Arc::new(cmp_shared::handlers::api::ApiHandler::new(&wiring)?);
     let mut read_ms = Vec::new();
     let mut claims = serde_json::Map::new();
@@ -313,7 +316,7 @@ pub async fn auth(reads: usize) -> Result<AuthReport, BoxError> {
         let id: cmp_shared::domain::CustomerId = ids[i % ids.len()].parse().map_err(|_| "id")?;
         let entry = AuditEntry::for_request(&principal, Action::ReadProfile, Some(&id), "customer_service", "bench");
         let t0 = Instant::now();
-        audit::record(wiring.audit.as_ref() as &dyn AuditLog, entry).await?;
+        audit::record(wiring.audit()?.as_ref() as &dyn AuditLog, entry).await?;
         audit_ms.push(t0.elapsed().as_secs_f64() * 1000.0);
     }
     // the authorisation decision alone

@@ -182,18 +182,22 @@ pub async fn export(profiles: usize, seed: u64) -> Result<ExportReport, BoxError
 
 async fn run(stack: &LocalStack, profiles: usize, seed: u64) -> Result<ExportReport, BoxError> {
     let export_fn = stack.wiring.function_by_binary("export").ok_or("no export function")?.clone();
-    let config = cmp_shared::config::Config::from_lookup(|k| export_fn.environment.get(k).cloned())?;
+    let spec = &cmp_shared::wiring::capability::EXPORT;
+    let config = cmp_shared::config::Config::for_spec(spec, &|k| export_fn.environment.get(k).cloned())?;
     let bucket = config.exports_bucket.clone().ok_or("EXPORTS_BUCKET is not set")?;
     let counter = CallCounter::default();
     let clients = crate::stack::clients(&stack.sdk, Some(&counter));
-    let w = cmp_shared::handlers::Wiring::new(config, clients.clone()).await?;
+    let w =
+        cmp_shared::handlers::Wiring::build(spec, config, cmp_shared::wiring::ServiceClients::select(&clients, spec))
+            .await?;
 
+    let (keys, store) = (w.keys()?, w.store()?);
     // seed, in chunks of 250 customers, four chunks at a time
     let started = Instant::now();
     let chunks: Vec<(usize, usize)> = (0..profiles).step_by(250).map(|s| (s, (s + 250).min(profiles))).collect();
     let consenting: Vec<usize> = stream::iter(chunks)
         .map(|(from, to)| {
-            let (keys, store) = (w.keys.clone(), w.store.clone());
+            let (keys, store) = (keys.clone(), store.clone());
             async move {
                 let mut rng = StdRng::seed_from_u64(seed ^ from as u64);
                 let mut batch = Vec::new();
@@ -217,14 +221,14 @@ async fn run(stack: &LocalStack, profiles: usize, seed: u64) -> Result<ExportRep
     eprintln!("seeded {profiles} customers in {seed_seconds:.1} s");
 
     // the export, as the scheduled function runs it (a cold key cache, every partner, k = 10)
-    w.keys.clear_cache();
+    w.keys()?.clear_cache();
     counter.reset();
-    let scan = Arc::new(TimedScan { inner: w.store.clone(), seconds: std::sync::Mutex::new(0.0) });
+    let scan = Arc::new(TimedScan { inner: w.store()?, seconds: std::sync::Mutex::new(0.0) });
     let exporter = Exporter::new(
         scan.clone(),
-        w.keys.clone(),
-        w.kms.clone(),
-        w.store.clone(),
+        w.keys()?,
+        w.kms()?,
+        w.store()?,
         Arc::new(S3Exports::new(clients.s3.clone(), bucket)),
     );
     let partners: Vec<_> = PARTNERS.iter().collect();
@@ -239,7 +243,7 @@ async fn run(stack: &LocalStack, profiles: usize, seed: u64) -> Result<ExportRep
     // suppression at k = 5, 10, 20 over the same candidates
     let mut suppression = Vec::new();
     for p in PARTNERS {
-        let pseudonyms = Pseudonymiser::load(w.kms.as_ref(), w.store.as_ref(), p).await?;
+        let pseudonyms = Pseudonymiser::load(w.kms()?.as_ref(), w.store()?.as_ref(), p).await?;
         for k in [5, 10, 20] {
             let sel = select(p, &candidates, &pseudonyms, k, Utc::now().date_naive());
             suppression.push(Suppression { partner: p.id, k, rows: sel.rows.len(), suppressed: sel.suppressed_rows });

@@ -8,6 +8,7 @@ pub mod bench;
 pub mod bench_compensate;
 pub mod bench_export;
 pub mod bench_import;
+pub mod bench_init;
 pub mod client;
 pub mod ddbstream;
 pub mod demo;

@@ -204,6 +204,16 @@ enum Bench {
         #[arg(long, default_value_t = 400)]
         passengers: usize,
     },
+    /// Cold start of every function binary beside a hello-world lambda_runtime binary: exec to the
+    /// first request for an event, against a stub runtime API and the emulator.
+    Init {
+        /// Starts per binary.
+        #[arg(long, default_value_t = 10)]
+        runs: usize,
+        /// The cargo profile whose binaries are measured (`cargo build --<profile> --bins` first).
+        #[arg(long, default_value = "release")]
+        profile: String,
+    },
     /// Events through ingest → stream → merge: events/s, POST-to-readable latency, calls per event.
     Ingest {
         /// Customers to generate (about 4.5 events each).
@@ -445,6 +455,10 @@ async fn main() -> Result<(), BoxError> {
         }
         Command::Bench { which: Bench::Auth { reads } } => {
             let report = cmpctl::bench::auth(reads).await?;
+            println!("{}", report.render());
+        }
+        Command::Bench { which: Bench::Init { runs, profile } } => {
+            let report = cmpctl::bench_init::init(runs, &profile).await?;
             println!("{}", report.render());
         }
         Command::Bench { which: Bench::Ingest { customers, probes, poll_ms } } => {

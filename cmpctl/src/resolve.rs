@@ -218,13 +218,7 @@ pub fn run(o: RunOptions) -> Result<(), BoxError> {
     Ok(())
 }
 
-fn incremental_run(
-    ds: &lab::Dataset,
-    res: &resolve::Resolution,
-    model: &Model,
-    seed: u64,
-    truth: Option<&[String]>,
-) {
+fn incremental_run(ds: &lab::Dataset, res: &resolve::Resolution, model: &Model, seed: u64, truth: Option<&[String]>) {
     let n = ds.people.len();
     {
         let order = incremental::shuffled(n, seed);

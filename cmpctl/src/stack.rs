@@ -15,6 +15,7 @@ use cmp_shared::handlers::{
     ingest::IngestHandler, merge::MergeHandler, publish::PublishHandler, stream::DynamoDbStreamHandler,
     stream::KinesisHandler, Wiring,
 };
+use cmp_shared::wiring::ServiceClients;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -114,7 +115,9 @@ impl LocalStack {
         for f in &wiring.functions {
             let mut env = f.environment.clone();
             env.extend(opts.env.iter().cloned());
-            let config = Config::from_lookup(|k| env.get(k).cloned())?;
+            let spec = cmp_shared::wiring::capability::function(&f.binary)
+                .ok_or_else(|| format!("{} declares no capabilities (shared/src/wiring/capability.rs)", f.binary))?;
+            let config = Config::for_spec(spec, &|k| env.get(k).cloned())?;
             // the write path (ingest, merge) is what benchmarks count; reads are counted apart
             // (the merge's own share is also counted under `merge/`)
             let fn_clients = match f.binary.as_str() {
@@ -122,15 +125,15 @@ impl LocalStack {
                 "merge" => clients(&sdk, opts.counter.as_ref().map(|c| c.labelled("merge")).as_ref()),
                 _ => counted_clients.clone(),
             };
-            let w = Wiring::new(config, fn_clients).await?;
+            let w = Wiring::build(spec, config, ServiceClients::select(&fn_clients, spec)).await?;
             let http: Option<HttpFunction> = match f.binary.as_str() {
                 "ingest" => Some(HttpFunction::Ingest(Arc::new(IngestHandler::new(&w)?))),
                 "api" => Some(HttpFunction::Api(Arc::new(ApiHandler::new(&w)?))),
                 _ => None,
             };
             let stream_handler: Option<Arc<dyn KinesisHandler>> = match f.binary.as_str() {
-                "merge" => Some(Arc::new(MergeHandler::new(&w))),
-                "consent" => Some(Arc::new(ConsentHandler::new(&w))),
+                "merge" => Some(Arc::new(MergeHandler::new(&w)?)),
+                "consent" => Some(Arc::new(ConsentHandler::new(&w)?)),
                 "compensate" => Some(Arc::new(CompensateHandler::new(&w)?)),
                 _ => None,
             };

@@ -15,7 +15,6 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::sync::Mutex;
-use std::time::Duration;
 
 pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
@@ -156,9 +155,9 @@ pub trait AuditLog: Send + Sync {
 /// Appends an entry to its chain, retrying when another writer appended first.
 pub async fn record(log: &dyn AuditLog, entry: AuditEntry) -> Result<AuditRecord, CmpError> {
     let chain = chain_of(entry.customer_id.as_ref().and_then(|c| c.parse().ok()).as_ref(), entry.at);
-    for attempt in 0..10u32 {
+    for attempt in 0..crate::retry::Backoff::CONFLICT.attempts {
         if attempt > 0 {
-            tokio::time::sleep(Duration::from_millis(5 * u64::from(attempt) + rand::random::<u64>() % 10)).await;
+            crate::retry::Backoff::CONFLICT.pause(attempt - 1).await;
         }
         let head = log.head(&chain).await?;
         let rec = head.next(chain.clone(), entry.clone());

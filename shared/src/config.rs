@@ -58,10 +58,23 @@ impl Config {
         Self::from_lookup(|k| std::env::var(k).ok())
     }
 
+    /// The configuration of one function: every variable its capabilities require must be set
+    /// (the error names the first missing one), the rest take their defaults.
+    pub fn for_spec(
+        spec: &crate::wiring::FunctionSpec,
+        get: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Self, CmpError> {
+        for (k, required) in spec.env() {
+            if required && get(k).filter(|v| !v.is_empty()).is_none() {
+                return Err(CmpError::Config(format!("{k} is not set (needed by the {} function)", spec.binary)));
+            }
+        }
+        Self::from_lookup(get)
+    }
+
     /// Reads the configuration through `get`, so that several functions with different
     /// environments can run in one process (the local stack).
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, CmpError> {
-        let req = |k: &str| get(k).filter(|v| !v.is_empty()).ok_or_else(|| CmpError::Config(format!("{k} is not set")));
         fn num<T: std::str::FromStr>(get: &dyn Fn(&str) -> Option<String>, k: &str, d: T) -> Result<T, CmpError> {
             match get(k).filter(|v| !v.is_empty()) {
                 None => Ok(d),
@@ -71,9 +84,9 @@ impl Config {
         let g: &dyn Fn(&str) -> Option<String> = &get;
         Ok(Config {
             env_name: get("CMP_ENV").unwrap_or_else(|| "dev".into()),
-            profiles_table: req("PROFILES_TABLE")?,
-            keys_table: req("KEYS_TABLE")?,
-            kms_key_id: req("KMS_KEY_ID")?,
+            profiles_table: get("PROFILES_TABLE").unwrap_or_default(),
+            keys_table: get("KEYS_TABLE").unwrap_or_default(),
+            kms_key_id: get("KMS_KEY_ID").unwrap_or_default(),
             inbound_stream: get("INBOUND_STREAM").filter(|v| !v.is_empty()),
             key_cache: CachePolicy {
                 max_age: Duration::from_secs(num(g, "DATA_KEY_CACHE_TTL_SECONDS", 300u64)?),
@@ -128,9 +141,16 @@ mod tests {
         assert_eq!(c.max_batch_events, 50);
         assert_eq!(c.max_event_bytes, 131_072);
         assert!(c.require_inbound_stream().is_err());
-        let bad: HashMap<&str, &str> = [("PROFILES_TABLE", "p")].into();
-        let e = Config::from_lookup(|k| bad.get(k).map(|v| v.to_string())).unwrap_err();
-        assert!(e.to_string().contains("KEYS_TABLE"));
+        // what a function's capabilities require is checked for that function
+        let bad: HashMap<&str, &str> =
+            [("PROFILES_TABLE", "p"), ("AUDIT_TABLE", "a"), ("KMS_KEY_ID", "arn:kms"), ("INBOUND_STREAM", "s")].into();
+        let e =
+            Config::for_spec(&crate::wiring::capability::MERGE, &|k| bad.get(k).map(|v| v.to_string())).unwrap_err();
+        assert!(e.to_string().contains("KEYS_TABLE"), "{e}");
+        // the audit export reads no profile table, key table or KMS key
+        let audit_export: HashMap<&str, &str> = [("AUDIT_BUCKET", "b")].into();
+        Config::for_spec(&crate::wiring::capability::AUDIT_EXPORT, &|k| audit_export.get(k).map(|v| v.to_string()))
+            .unwrap();
         let nan: HashMap<&str, &str> =
             [("PROFILES_TABLE", "p"), ("KEYS_TABLE", "k"), ("KMS_KEY_ID", "x"), ("MAX_EVENT_BYTES", "lots")].into();
         assert!(Config::from_lookup(|k| nan.get(k).map(|v| v.to_string())).is_err());

@@ -321,14 +321,18 @@ pub enum LedgerError {
 pub struct ConsentLedger {
     store: Arc<dyn ProfileStore>,
     privacy: Arc<dyn PrivacyStore>,
-    indexer: Arc<BlindIndexer>,
+    /// Finding a customer by identifiers (changes that name no id); readers have none.
+    indexer: Option<Arc<BlindIndexer>>,
 }
-
-const MAX_ATTEMPTS: u32 = 6;
 
 impl ConsentLedger {
     pub fn new(store: Arc<dyn ProfileStore>, privacy: Arc<dyn PrivacyStore>, indexer: Arc<BlindIndexer>) -> Self {
-        ConsentLedger { store, privacy, indexer }
+        ConsentLedger { store, privacy, indexer: Some(indexer) }
+    }
+
+    /// A ledger that reads state and history but resolves no identifiers (no blind index).
+    pub fn reader(store: Arc<dyn ProfileStore>, privacy: Arc<dyn PrivacyStore>) -> Self {
+        ConsentLedger { store, privacy, indexer: None }
     }
 
     /// Follows merge redirects to the profile in force.
@@ -355,7 +359,11 @@ impl ConsentLedger {
         match subject {
             SubjectRef::Id(id) => self.follow(id.clone()).await,
             SubjectRef::Identifiers(ids) => {
-                let lookups: Vec<String> = ids.iter().map(|i| self.indexer.lookup_key(i)).collect();
+                let indexer = self
+                    .indexer
+                    .as_ref()
+                    .ok_or_else(|| CmpError::Config("this consent ledger reads and resolves no identifiers".into()))?;
+                let lookups: Vec<String> = ids.iter().map(|i| indexer.lookup_key(i)).collect();
                 let pre = self.store.prefetch(&[], &lookups).await?;
                 match lookups.iter().find_map(|l| pre.owners.get(l)) {
                     Some(id) => self.follow(id.clone()).await,
@@ -372,9 +380,9 @@ impl ConsentLedger {
         mut record: ConsentRecord,
         audit: AuditEntry,
     ) -> Result<Appended, LedgerError> {
-        for attempt in 0..MAX_ATTEMPTS {
+        for attempt in 0..crate::retry::Backoff::CONFLICT.attempts {
             if attempt > 0 {
-                tokio::time::sleep(std::time::Duration::from_millis(15u64 << attempt)).await;
+                crate::retry::Backoff::CONFLICT.pause(attempt - 1).await;
             }
             let (profile, head) = self.store.get_profile_and_audit_head(id).await?;
             match profile.map(|p| p.status) {
@@ -446,6 +454,11 @@ pub struct ConsentProcessor {
 impl ConsentProcessor {
     pub fn new(ledger: ConsentLedger, validator: Arc<EventValidator>, dead_letters: DeadLetters) -> Self {
         ConsentProcessor { ledger, validator, dead_letters }
+    }
+
+    /// Where the stream runner parks records that fail permanently.
+    pub fn dead_letters(&self) -> &DeadLetters {
+        &self.dead_letters
     }
 
     /// `Err` means "retry later"; what cannot be processed is parked with its reason.

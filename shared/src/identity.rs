@@ -125,7 +125,6 @@ pub struct Identity {
     cases: Option<Arc<dyn crate::cases::CaseStore>>,
 }
 
-const ATTEMPTS: u32 = 5;
 /// Guarded identifiers listed by the thresholds report (the newest).
 const REPORT_GUARDED: usize = 500;
 
@@ -184,9 +183,9 @@ impl Identity {
             return Err(IdentityError::Invalid("kept_apart", "these two profiles are to be kept apart".into()));
         }
         let mut record = None;
-        for attempt in 0..ATTEMPTS {
+        for attempt in 0..crate::retry::Backoff::CONFLICT.attempts {
             if attempt > 0 {
-                tokio::time::sleep(std::time::Duration::from_millis(20 << attempt)).await;
+                crate::retry::Backoff::CONFLICT.pause(attempt - 1).await;
             }
             let (s, s_head) = self.active(survivor).await?;
             let (l, l_head) = self.active(loser).await?;
@@ -404,9 +403,9 @@ impl Identity {
                 _ => None,
             })
             .collect();
-        for attempt in 0..ATTEMPTS {
+        for attempt in 0..crate::retry::Backoff::CONFLICT.attempts {
             if attempt > 0 {
-                tokio::time::sleep(std::time::Duration::from_millis(20 << attempt)).await;
+                crate::retry::Backoff::CONFLICT.pause(attempt - 1).await;
             }
             let (s, s_head) = self.active(survivor).await?;
             let (l, l_head) = self.active(loser).await?;

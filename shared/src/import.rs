@@ -645,7 +645,8 @@ pub struct Importer {
     files: Arc<dyn ImportFiles>,
     queue: Arc<dyn ChunkQueue>,
     ledger: Arc<dyn ImportLedger>,
-    ingest: Arc<crate::ingest::Ingest>,
+    /// Rows to events on the stream: loading only (the planner has none).
+    ingest: Option<Arc<crate::ingest::Ingest>>,
     bucket: String,
     rows_per_chunk: u64,
 }
@@ -670,7 +671,17 @@ impl Importer {
         ingest: Arc<crate::ingest::Ingest>,
         bucket: impl Into<String>,
     ) -> Self {
-        Importer { files, queue, ledger, ingest, bucket: bucket.into(), rows_per_chunk: ROWS_PER_CHUNK }
+        Importer { files, queue, ledger, ingest: Some(ingest), bucket: bucket.into(), rows_per_chunk: ROWS_PER_CHUNK }
+    }
+
+    /// An importer that plans files and queues their chunks, and loads none.
+    pub fn planner(
+        files: Arc<dyn ImportFiles>,
+        queue: Arc<dyn ChunkQueue>,
+        ledger: Arc<dyn ImportLedger>,
+        bucket: impl Into<String>,
+    ) -> Self {
+        Importer { files, queue, ledger, ingest: None, bucket: bucket.into(), rows_per_chunk: ROWS_PER_CHUNK }
     }
 
     pub fn with_rows_per_chunk(mut self, n: u64) -> Self {
@@ -789,6 +800,8 @@ impl Importer {
     /// Loads one chunk: rows to events on the stream, rejected rows written back with reasons.
     /// `Err` means "retry" (the queue redelivers the chunk).
     pub async fn load(&self, task: &ChunkTask) -> Result<(u64, u64), CmpError> {
+        let ingest =
+            self.ingest.as_ref().ok_or_else(|| CmpError::Config("this importer plans files and loads none".into()))?;
         let bytes = self.files.range(&task.key, task.range.start, task.range.end).await?;
         let rows = chunk_rows(task, &bytes);
         let mut rejected: Vec<Value> = Vec::new();
@@ -801,7 +814,7 @@ impl Importer {
         }
         for batch in valid.chunks(500) {
             let events: Vec<Value> = batch.iter().map(|(_, e)| e.clone()).collect();
-            let (refused, not_written) = self.ingest.submit(&events).await;
+            let (refused, not_written) = ingest.submit(&events).await;
             if !not_written.is_empty() {
                 return Err(CmpError::Stream(format!("{} rows were not written to the stream", not_written.len())));
             }

@@ -15,7 +15,6 @@ use serde::Serialize;
 use serde_json::Value;
 use std::collections::{HashSet, VecDeque};
 use std::sync::Arc;
-use std::time::Duration;
 
 /// The domain rules of any event type, as the ingest edge checks them before accepting an event.
 pub fn check_semantics(raw: &RawEnvelope) -> Result<(), Vec<FieldError>> {
@@ -91,18 +90,8 @@ pub struct Limits {
     pub max_request_bytes: usize,
 }
 
-/// How hard to try the stream before answering 503.
-#[derive(Debug, Clone, Copy)]
-pub struct RetryPolicy {
-    pub attempts: u32,
-    pub base_delay: Duration,
-}
-
-impl Default for RetryPolicy {
-    fn default() -> Self {
-        RetryPolicy { attempts: 6, base_delay: Duration::from_millis(50) }
-    }
-}
+/// How failed PutRecords entries are retried: the platform's one backoff ([`crate::retry::Backoff`]).
+pub type RetryPolicy = crate::retry::Backoff;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Accepted {
@@ -389,9 +378,8 @@ pub async fn write_ordered(
             }
         }
         if any_failed {
-            let max = attempts.values().copied().max().unwrap_or(1).min(8);
-            let jitter = rand::random::<u64>() % 20;
-            tokio::time::sleep(retry.base_delay * 2u32.pow(max - 1) + Duration::from_millis(jitter)).await;
+            let max = attempts.values().copied().max().unwrap_or(1);
+            retry.pause(max - 1).await;
         }
     }
     written.sort_unstable();
@@ -440,7 +428,11 @@ mod tests {
             Arc::new(BlindIndexer::from_key(&[3u8; 32])),
             Arc::new(EventValidator::new().unwrap()),
             Limits { max_batch_events: 500, max_event_bytes: 131_072, max_request_bytes: 6_000_000 },
-            RetryPolicy { attempts: 3, base_delay: Duration::from_millis(1) },
+            RetryPolicy {
+                attempts: 3,
+                base: std::time::Duration::from_millis(1),
+                cap: std::time::Duration::from_millis(1),
+            },
         )
     }
 

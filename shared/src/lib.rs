@@ -32,10 +32,12 @@ pub use cmp_core::pci;
 pub mod publish;
 pub use cmp_core::resolve;
 pub mod retention;
+pub mod retry;
 pub mod rights;
 pub mod schema;
 pub mod segments;
 pub mod store;
 pub mod telemetry;
+pub mod wiring;
 
 pub use error::{CmpError, Result};

@@ -19,11 +19,9 @@ use chrono::Utc;
 use serde_json::json;
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::time::Duration;
 
 /// Markers outlive the inbound stream's retention (7 days), so any replay from the stream is caught.
 pub const MARKER_TTL_DAYS: i64 = 8;
-const MAX_ATTEMPTS: u32 = 8;
 /// Bound of the pool of unused (customer id, data key) pairs.
 const MAX_SPARE_KEYS: usize = 64;
 
@@ -256,6 +254,11 @@ impl Merge {
         }
     }
 
+    /// Where the stream runner parks records that fail permanently.
+    pub fn dead_letters(&self) -> &DeadLetters {
+        &self.dead_letters
+    }
+
     /// Turns on identity resolution: records no identifier places are matched probabilistically
     /// against the profiles sharing their blocking keys, close calls are queued for review, and
     /// profiles an event links are merged when the engine's cluster check passes.
@@ -334,10 +337,9 @@ impl Merge {
         };
         let guard = engine.model().guard_max_people;
         let max_block = engine.model().max_block;
-        for attempt in 0..MAX_ATTEMPTS {
+        for attempt in 0..crate::retry::Backoff::CONFLICT.attempts {
             if attempt > 0 {
-                let jitter = rand::random::<u64>() % 25;
-                tokio::time::sleep(Duration::from_millis((10u64 << attempt.min(6)) + jitter)).await;
+                crate::retry::Backoff::CONFLICT.pause(attempt - 1).await;
             }
             // round trip 1: the marker, the identifiers' lookups and the blocking items
             let pre = self.store.prefetch(std::slice::from_ref(&marker), &keys).await?;
@@ -633,7 +635,7 @@ impl Merge {
                     Ok(_) => tracing::info!(survivor = %survivor, loser = %loser, "profiles merged automatically"),
                     Err(crate::identity::IdentityError::Backend(e)) if attempt + 1 < FOLLOW_UP_ATTEMPTS => {
                         tracing::info!(error_code = e.code(), attempt, "automatic merge retried");
-                        tokio::time::sleep(Duration::from_millis(50 << attempt)).await;
+                        crate::retry::Backoff::BATCH.pause(attempt).await;
                         continue;
                     }
                     Err(crate::identity::IdentityError::Backend(e)) => return Err(e),

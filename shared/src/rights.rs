@@ -187,8 +187,6 @@ pub struct Rights {
     merges: Option<Arc<dyn crate::store::IdentityStore>>,
 }
 
-const MAX_ATTEMPTS: u32 = 6;
-
 fn request(kind: RightsRequestKind, by: &str, now: DateTime<Utc>) -> RightsRequest {
     RightsRequest {
         id: format!("dsr_{}", uuid::Uuid::now_v7().simple()),
@@ -396,9 +394,9 @@ impl Rights {
     /// tombstone (its timeline, consents and lookups moved to the survivor and went with it).
     async fn erase_member(&self, id: &CustomerId, audit: &AuditEntry) -> Result<bool, RightsError> {
         self.keys.shred(id).await.map_err(CmpError::from)?;
-        for attempt in 0..MAX_ATTEMPTS {
+        for attempt in 0..crate::retry::Backoff::CONFLICT.attempts {
             if attempt > 0 {
-                tokio::time::sleep(Duration::from_millis(20u64 << attempt)).await;
+                crate::retry::Backoff::CONFLICT.pause(attempt - 1).await;
             }
             let (current, head) = self.store.get_profile_and_audit_head(id).await?;
             let Some(current) = current else { return Ok(false) };
@@ -459,9 +457,9 @@ impl Rights {
         }
         self.privacy.put_request(&id, &req).await?;
         let destroyed = self.keys.shred(&id).await.map_err(CmpError::from)?;
-        for attempt in 0..MAX_ATTEMPTS {
+        for attempt in 0..crate::retry::Backoff::CONFLICT.attempts {
             if attempt > 0 {
-                tokio::time::sleep(Duration::from_millis(20u64 << attempt)).await;
+                crate::retry::Backoff::CONFLICT.pause(attempt - 1).await;
             }
             let (current, head) = self.store.get_profile_and_audit_head(&id).await?;
             let Some(current) = current else { return Err(RightsError::NotFound) };

@@ -212,8 +212,10 @@ async fn access_control_and_audit_trail() {
     let mut merged: Vec<String> = Vec::new();
     let identity_store = {
         let f = stack.wiring.function_by_binary("api").expect("the api function").clone();
-        let config = cmp_shared::config::Config::from_lookup(|k| f.environment.get(k).cloned()).unwrap();
-        cmp_shared::handlers::Wiring::new(config, cmpctl::stack::clients(&stack.sdk, None)).await.unwrap().store
+        let spec = &cmp_shared::wiring::capability::API;
+        let config = cmp_shared::config::Config::for_spec(spec, &|k| f.environment.get(k).cloned()).unwrap();
+        let clients = cmp_shared::wiring::ServiceClients::select(&cmpctl::stack::clients(&stack.sdk, None), spec);
+        cmp_shared::handlers::Wiring::build(spec, config, clients).await.unwrap().store().unwrap()
     };
     let mut to_decide = Vec::new();
     for i in 0..deciding {

@@ -7,7 +7,7 @@ use lambda_runtime::{service_fn, Error, LambdaEvent};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    let wiring = Wiring::from_env().await?;
+    let wiring = Wiring::from_env(&cmp_shared::wiring::capability::COMPENSATE).await?;
     let handler = &CompensateHandler::new(&wiring)?;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<KinesisEvent>| async move {
         Ok::<_, Error>(handler.handle(event.payload).await)

@@ -5,7 +5,7 @@ use lambda_runtime::{service_fn, Error, LambdaEvent};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    let wiring = Wiring::from_env().await?;
+    let wiring = Wiring::from_env(&cmp_shared::wiring::capability::ESCALATE).await?;
     let handler = &EscalateHandler::new(&wiring)?;
     lambda_runtime::run(service_fn(move |_event: LambdaEvent<serde_json::Value>| async move {
         Ok::<_, Error>(handler.handle().await?)

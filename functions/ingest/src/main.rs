@@ -5,7 +5,7 @@ use lambda_http::{service_fn, Error, Request};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    let wiring = Wiring::from_env().await?;
+    let wiring = Wiring::from_env(&cmp_shared::wiring::capability::INGEST).await?;
     let handler = &IngestHandler::new(&wiring)?;
     lambda_http::run(service_fn(move |req: Request| async move { Ok::<_, Error>(handler.handle(req).await) })).await
 }

@@ -6,8 +6,8 @@ use lambda_runtime::{service_fn, Error, LambdaEvent};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    let wiring = Wiring::from_env().await?;
-    let handler = &MergeHandler::new(&wiring);
+    let wiring = Wiring::from_env(&cmp_shared::wiring::capability::MERGE).await?;
+    let handler = &MergeHandler::new(&wiring)?;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<KinesisEvent>| async move {
         Ok::<_, Error>(handler.handle(event.payload).await)
     }))

@@ -1710,8 +1710,11 @@ fn digit_typo(rng: &mut Rng, s: &str) -> String {
 }
 
 fn nickname(rng: &mut Rng, given: &str) -> Option<&'static str> {
-    let options: Vec<&'static str> =
-        cmp_core::resolve::normalize::nicknames().iter().filter(|(_, formal)| *formal == given).map(|(n, _)| *n).collect();
+    let options: Vec<&'static str> = cmp_core::resolve::normalize::nicknames()
+        .iter()
+        .filter(|(_, formal)| *formal == given)
+        .map(|(n, _)| *n)
+        .collect();
     (!options.is_empty()).then(|| options[rng.below(options.len())])
 }
 

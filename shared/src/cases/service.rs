@@ -216,9 +216,9 @@ impl CasePorts {
         });
         let record =
             OutRecord { partition_key: customer.id.to_string(), data: serde_json::to_vec(&event).unwrap_or_default() };
-        for attempt in 0..5u32 {
+        for attempt in 0..crate::retry::Backoff::CONFLICT.attempts {
             if attempt > 0 {
-                tokio::time::sleep(std::time::Duration::from_millis(20 << attempt)).await;
+                crate::retry::Backoff::CONFLICT.pause(attempt - 1).await;
             }
             if self.notify.put_records(std::slice::from_ref(&record)).await?.first().cloned().flatten().is_none() {
                 return Ok(Notified { id, template: template.to_owned(), channel, legal_basis });
@@ -268,6 +268,11 @@ impl Compensator {
         dead_letters: DeadLetters,
     ) -> Self {
         Compensator { ports, indexer, validator, dead_letters }
+    }
+
+    /// Where the stream runner parks records that fail permanently.
+    pub fn dead_letters(&self) -> &DeadLetters {
+        &self.dead_letters
     }
 
     /// Processes one stream record. `Err` means "retry later"; what cannot be processed is parked.

@@ -327,17 +327,17 @@ impl ApiHandler {
             v.clone().ok_or_else(|| crate::CmpError::Config(format!("{name} is not set")))
         };
         let exports: Arc<dyn ExportStore> =
-            Arc::new(S3Exports::new(w.clients.s3.clone(), bucket(&w.config.privacy_bucket, "PRIVACY_BUCKET")?));
+            Arc::new(S3Exports::new(w.s3()?, bucket(&w.config.privacy_bucket, "PRIVACY_BUCKET")?));
         let partner_exports: Arc<dyn ExportStore> =
-            Arc::new(S3Exports::new(w.clients.s3.clone(), bucket(&w.config.exports_bucket, "EXPORTS_BUCKET")?));
+            Arc::new(S3Exports::new(w.s3()?, bucket(&w.config.exports_bucket, "EXPORTS_BUCKET")?));
         let analytics: Arc<dyn ExportStore> =
-            Arc::new(S3Exports::new(w.clients.s3.clone(), bucket(&w.config.analytics_bucket, "ANALYTICS_BUCKET")?));
+            Arc::new(S3Exports::new(w.s3()?, bucket(&w.config.analytics_bucket, "ANALYTICS_BUCKET")?));
         Ok(Self::from_store(
-            w.store.clone(),
-            w.kms.clone(),
-            w.keys.clone(),
-            w.indexer.clone(),
-            w.audit.clone(),
+            w.store()?,
+            w.kms()?,
+            w.keys()?,
+            w.indexer()?,
+            w.audit()?,
             exports,
             partner_exports,
             analytics,

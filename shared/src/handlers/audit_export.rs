@@ -17,7 +17,7 @@ pub struct AuditExportHandler {
 impl AuditExportHandler {
     pub fn new(w: &Wiring) -> Result<Self, CmpError> {
         let bucket = w.config.audit_bucket.clone().ok_or_else(|| CmpError::Config("AUDIT_BUCKET is not set".into()))?;
-        Ok(AuditExportHandler { s3: w.clients.s3.clone(), bucket })
+        Ok(AuditExportHandler { s3: w.s3()?, bucket })
     }
 
     pub async fn handle(&self, event: Event) -> DynamoDbEventResponse {

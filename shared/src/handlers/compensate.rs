@@ -19,9 +19,9 @@ impl CompensateHandler {
     pub fn new(w: &Wiring) -> Result<Self, CmpError> {
         Ok(Self::from_compensator(Compensator::new(
             w.case_ports()?,
-            w.indexer.clone(),
-            w.validator.clone(),
-            DeadLetters::new(w.store.clone(), w.kms.clone(), w.config.dead_letter_ttl_days),
+            w.indexer()?,
+            w.validator()?,
+            DeadLetters::new(w.store()?, w.kms()?, w.config.dead_letter_ttl_days),
         )))
     }
 
@@ -30,7 +30,7 @@ impl CompensateHandler {
     }
 
     pub async fn handle(&self, event: KinesisEvent) -> KinesisEventResponse {
-        process_batch(event, |data, origin| async move {
+        process_batch(event, self.compensator.dead_letters(), |data, origin| async move {
             match self.compensator.process_record(&data, &origin).await? {
                 CompensateOutcome::Applied(t) => tracing::info!(
                     origin,

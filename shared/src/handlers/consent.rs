@@ -4,6 +4,7 @@ use super::stream::{process_batch, KinesisHandler};
 use super::Wiring;
 use crate::consent::{ConsentLedger, ConsentOutcome, ConsentProcessor};
 use crate::deadletter::DeadLetters;
+use crate::error::CmpError;
 use async_trait::async_trait;
 use aws_lambda_events::event::kinesis::KinesisEvent;
 use aws_lambda_events::event::streams::KinesisEventResponse;
@@ -13,12 +14,12 @@ pub struct ConsentHandler {
 }
 
 impl ConsentHandler {
-    pub fn new(w: &Wiring) -> Self {
-        Self::from_processor(ConsentProcessor::new(
-            ConsentLedger::new(w.store.clone(), w.store.clone(), w.indexer.clone()),
-            w.validator.clone(),
-            DeadLetters::new(w.store.clone(), w.kms.clone(), w.config.dead_letter_ttl_days),
-        ))
+    pub fn new(w: &Wiring) -> Result<Self, CmpError> {
+        Ok(Self::from_processor(ConsentProcessor::new(
+            ConsentLedger::new(w.store()?, w.store()?, w.indexer()?),
+            w.validator()?,
+            DeadLetters::new(w.store()?, w.kms()?, w.config.dead_letter_ttl_days),
+        )))
     }
 
     pub fn from_processor(processor: ConsentProcessor) -> Self {
@@ -26,7 +27,7 @@ impl ConsentHandler {
     }
 
     pub async fn handle(&self, event: KinesisEvent) -> KinesisEventResponse {
-        process_batch(event, |data, origin| async move {
+        process_batch(event, self.processor.dead_letters(), |data, origin| async move {
             match self.processor.process_record(&data, &origin).await? {
                 ConsentOutcome::Recorded { changed, .. } => tracing::info!(changed, origin, "consent recorded"),
                 ConsentOutcome::Duplicate => tracing::debug!(origin, "consent change already recorded"),

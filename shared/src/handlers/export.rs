@@ -38,13 +38,12 @@ impl ExportHandler {
         let bucket =
             |v: &Option<String>, name: &str| v.clone().ok_or_else(|| CmpError::Config(format!("{name} is not set")));
         let out: Arc<dyn ExportStore> =
-            Arc::new(S3Exports::new(w.clients.s3.clone(), bucket(&w.config.exports_bucket, "EXPORTS_BUCKET")?));
+            Arc::new(S3Exports::new(w.s3()?, bucket(&w.config.exports_bucket, "EXPORTS_BUCKET")?));
         let analytics: Arc<dyn ExportStore> =
-            Arc::new(S3Exports::new(w.clients.s3.clone(), bucket(&w.config.analytics_bucket, "ANALYTICS_BUCKET")?));
-        let exporter = Exporter::new(w.store.clone(), w.keys.clone(), w.kms.clone(), w.store.clone(), out);
-        let snapshot =
-            AnalyticsSnapshot::new(w.store.clone(), w.keys.clone(), w.kms.clone(), w.store.clone(), analytics);
-        Ok(ExportHandler { exporter, snapshot, audit: w.audit.clone(), k: w.config.export_k })
+            Arc::new(S3Exports::new(w.s3()?, bucket(&w.config.analytics_bucket, "ANALYTICS_BUCKET")?));
+        let exporter = Exporter::new(w.store()?, w.keys()?, w.kms()?, w.store()?, out);
+        let snapshot = AnalyticsSnapshot::new(w.store()?, w.keys()?, w.kms()?, w.store()?, analytics);
+        Ok(ExportHandler { exporter, snapshot, audit: w.audit()?, k: w.config.export_k })
     }
 
     /// The dataset a scheduled event asks for; an event without one is refused (a schedule

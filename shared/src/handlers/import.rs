@@ -9,28 +9,30 @@ use crate::ingest::{Ingest, KinesisSink, Limits, RetryPolicy};
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
 use std::sync::Arc;
 
-fn importer(w: &Wiring, queue: Arc<dyn ChunkQueue>) -> Result<Importer, CmpError> {
+/// The import's adapters. Planning reads files and queues chunks; only loading (`ingest`) turns
+/// rows into events on the inbound stream, with the blind index and the event schemas.
+fn importer(w: &Wiring, queue: Arc<dyn ChunkQueue>, ingest: bool) -> Result<Importer, CmpError> {
     let bucket = w.config.imports_bucket.clone().ok_or_else(|| CmpError::Config("IMPORTS_BUCKET is not set".into()))?;
-    let sink = Arc::new(KinesisSink::new(w.clients.kinesis.clone(), w.config.require_inbound_stream()?));
-    let ingest = Arc::new(Ingest::new(
-        sink,
-        w.indexer.clone(),
-        w.validator.clone(),
-        Limits {
-            max_batch_events: w.config.max_batch_events,
-            max_event_bytes: w.config.max_event_bytes,
-            max_request_bytes: w.config.max_request_bytes,
-        },
-        RetryPolicy::default(),
-    ));
-    Ok(Importer::new(
-        Arc::new(S3ImportFiles::new(w.clients.s3.clone(), bucket.clone())),
-        queue,
-        Arc::new(DynamoImportLedger::new(w.clients.dynamodb.clone(), w.config.profiles_table.clone())),
-        ingest,
-        bucket,
-    )
-    .with_rows_per_chunk(w.config.import_rows_per_chunk))
+    let files = Arc::new(S3ImportFiles::new(w.s3()?, bucket.clone()));
+    let ledger = Arc::new(DynamoImportLedger::new(w.dynamodb()?, w.config.profiles_table.clone()));
+    let importer = if ingest {
+        let sink = Arc::new(KinesisSink::new(w.kinesis()?, w.config.require_inbound_stream()?));
+        let ingest = Arc::new(Ingest::new(
+            sink,
+            w.indexer()?,
+            w.validator()?,
+            Limits {
+                max_batch_events: w.config.max_batch_events,
+                max_event_bytes: w.config.max_event_bytes,
+                max_request_bytes: w.config.max_request_bytes,
+            },
+            RetryPolicy::default(),
+        ));
+        Importer::new(files, queue, ledger, ingest, bucket)
+    } else {
+        Importer::planner(files, queue, ledger, bucket)
+    };
+    Ok(importer.with_rows_per_chunk(w.config.import_rows_per_chunk))
 }
 
 /// A key as S3 event notifications carry it: URL-encoded, `+` for a space.
@@ -87,7 +89,7 @@ impl ImportPlanHandler {
             .import_chunks_queue
             .clone()
             .ok_or_else(|| CmpError::Config("IMPORT_CHUNKS_QUEUE is not set".into()))?;
-        Ok(ImportPlanHandler { importer: importer(w, Arc::new(SqsChunkQueue::new(w.clients.sqs.clone(), url)))? })
+        Ok(ImportPlanHandler { importer: importer(w, Arc::new(SqsChunkQueue::new(w.sqs()?, url)), false)? })
     }
 
     pub async fn handle(&self, event: SqsEvent) -> SqsBatchResponse {
@@ -138,7 +140,7 @@ impl ChunkQueue for NoQueue {
 
 impl ImportLoadHandler {
     pub fn new(w: &Wiring) -> Result<Self, CmpError> {
-        Ok(ImportLoadHandler { importer: importer(w, Arc::new(NoQueue))? })
+        Ok(ImportLoadHandler { importer: importer(w, Arc::new(NoQueue), true)? })
     }
 
     pub async fn handle(&self, event: SqsEvent) -> SqsBatchResponse {

@@ -15,12 +15,12 @@ pub struct IngestHandler {
 
 impl IngestHandler {
     pub fn new(w: &Wiring) -> Result<Self, CmpError> {
-        let sink = Arc::new(KinesisSink::new(w.clients.kinesis.clone(), w.config.require_inbound_stream()?));
+        let sink = Arc::new(KinesisSink::new(w.kinesis()?, w.config.require_inbound_stream()?));
         Ok(IngestHandler {
             ingest: Ingest::new(
                 sink,
-                w.indexer.clone(),
-                w.validator.clone(),
+                w.indexer()?,
+                w.validator()?,
                 Limits {
                     max_batch_events: w.config.max_batch_events,
                     max_event_bytes: w.config.max_event_bytes,
@@ -28,7 +28,7 @@ impl IngestHandler {
                 },
                 RetryPolicy::default(),
             ),
-            audit: w.audit.clone(),
+            audit: w.audit()?,
         })
     }
 

@@ -2,6 +2,7 @@
 //! ([`super::stream::process_batch`]).
 use super::stream::{process_batch, KinesisHandler};
 use super::Wiring;
+use crate::error::CmpError;
 use crate::merge::{Merge, Outcome};
 use async_trait::async_trait;
 use aws_lambda_events::event::kinesis::KinesisEvent;
@@ -12,18 +13,11 @@ pub struct MergeHandler {
 }
 
 impl MergeHandler {
-    pub fn new(w: &Wiring) -> Self {
-        Self::from_merge(
-            Merge::new(
-                w.store.clone(),
-                w.keys.clone(),
-                w.kms.clone(),
-                w.indexer.clone(),
-                w.validator.clone(),
-                w.config.dead_letter_ttl_days,
-            )
-            .with_resolution(w.store.clone()),
-        )
+    pub fn new(w: &Wiring) -> Result<Self, CmpError> {
+        Ok(Self::from_merge(
+            Merge::new(w.store()?, w.keys()?, w.kms()?, w.indexer()?, w.validator()?, w.config.dead_letter_ttl_days)
+                .with_resolution(w.store()?),
+        ))
     }
 
     pub fn from_merge(merge: Merge) -> Self {
@@ -31,7 +25,7 @@ impl MergeHandler {
     }
 
     pub async fn handle(&self, event: KinesisEvent) -> KinesisEventResponse {
-        process_batch(event, |data, origin| async move {
+        process_batch(event, self.merge.dead_letters(), |data, origin| async move {
             match self.merge.process_record(&data, &origin).await? {
                 Outcome::Applied(t) => tracing::debug!(
                     created = t.created,

@@ -1,6 +1,7 @@
 //! Thin adapters from Lambda trigger events to the use cases, and the cold-start wiring shared by
-//! the functions. `functions/*/src/main.rs` build a [`Wiring`] once and hand each invocation to a
-//! handler here; the local stack (`cmpctl dev`) calls the very same handlers.
+//! the functions. `functions/*/src/main.rs` build a [`Wiring`] once (from their capability list,
+//! [`crate::wiring::capability`]) and hand each invocation to a handler here; the local stack
+//! (`cmpctl dev`) calls the very same handlers.
 pub mod api;
 pub mod audit_export;
 pub mod compensate;
@@ -14,73 +15,10 @@ pub mod stream;
 
 use crate::audit::AuditLog;
 use crate::authz::{Action, Denial, Principal};
-use crate::aws::Clients;
-use crate::config::Config;
-use crate::crypto::kms::KmsKeyService;
-use crate::crypto::{BlindIndexer, KeyRing, KeyService};
-use crate::error::CmpError;
 use crate::http::ApiError;
-use crate::schema::EventValidator;
-use crate::store::audit_dynamo::DynamoAuditLog;
-use crate::store::dynamo::DynamoStore;
 use lambda_http::{Request, RequestExt};
-use std::sync::Arc;
 
-/// Everything a function builds at cold start.
-pub struct Wiring {
-    pub config: Config,
-    pub clients: Clients,
-    pub kms: Arc<dyn KeyService>,
-    pub store: Arc<DynamoStore>,
-    pub keys: Arc<KeyRing>,
-    pub indexer: Arc<BlindIndexer>,
-    pub validator: Arc<EventValidator>,
-    pub audit: Arc<dyn AuditLog>,
-}
-
-impl Wiring {
-    /// The ports of the case services: the cases table (`CASES_TABLE`) and the outbound stream
-    /// (`OUTBOUND_STREAM`) for notification requests.
-    pub fn case_ports(&self) -> Result<crate::cases::service::CasePorts, CmpError> {
-        let table = self.config.cases_table.clone().ok_or_else(|| CmpError::Config("CASES_TABLE is not set".into()))?;
-        let stream =
-            self.config.outbound_stream.clone().ok_or_else(|| CmpError::Config("OUTBOUND_STREAM is not set".into()))?;
-        Ok(crate::cases::service::CasePorts {
-            index: self.store.clone(),
-            cases: Arc::new(crate::store::cases_dynamo::DynamoCases::new(self.clients.dynamodb.clone(), table)),
-            profiles: self.store.clone(),
-            privacy: self.store.clone(),
-            keys: self.keys.clone(),
-            audit: self.audit.clone(),
-            notify: Arc::new(crate::ingest::KinesisSink::new(self.clients.kinesis.clone(), stream)),
-        })
-    }
-
-    /// Cold start of a function: JSON logs, configuration from the environment, SDK clients from
-    /// the standard AWS environment, then [`Wiring::new`].
-    pub async fn from_env() -> Result<Self, CmpError> {
-        crate::telemetry::init();
-        let config = Config::from_env()?;
-        let clients = Clients::new(&crate::aws::sdk_config().await);
-        Wiring::new(config, clients).await
-    }
-
-    /// Builds the adapters and unwraps the blind-index key (one KMS call per cold start).
-    pub async fn new(config: Config, clients: Clients) -> Result<Self, CmpError> {
-        let kms: Arc<dyn KeyService> = Arc::new(KmsKeyService::new(clients.kms.clone(), config.kms_key_id.clone()));
-        let audit_log =
-            DynamoAuditLog::new(clients.dynamodb.clone(), config.require_audit_table()?, config.audit_retention_days);
-        let store = Arc::new(
-            DynamoStore::new(clients.dynamodb.clone(), config.profiles_table.clone(), config.keys_table.clone())
-                .with_audit(audit_log.clone()),
-        );
-        let keys = Arc::new(KeyRing::new(kms.clone(), store.clone(), config.key_cache));
-        let indexer = Arc::new(BlindIndexer::load(kms.as_ref(), store.as_ref()).await?);
-        let validator = Arc::new(EventValidator::new().map_err(CmpError::Config)?);
-        let audit: Arc<dyn AuditLog> = Arc::new(audit_log);
-        Ok(Wiring { config, clients, kms, store, keys, indexer, validator, audit })
-    }
-}
+pub use crate::wiring::Wiring;
 
 /// The caller, from the JWT claims API Gateway's authorizer verified and put in the request
 /// context. Nothing the caller sends directly (headers, body) is trusted for identity.

@@ -18,8 +18,8 @@ impl PublishHandler {
     pub fn new(w: &Wiring) -> Result<Self, CmpError> {
         let stream =
             w.config.outbound_stream.clone().ok_or_else(|| CmpError::Config("OUTBOUND_STREAM is not set".into()))?;
-        let ledger = Arc::new(ConsentLedger::new(w.store.clone(), w.store.clone(), w.indexer.clone()));
-        let sink = Arc::new(KinesisSink::new(w.clients.kinesis.clone(), stream));
+        let ledger = Arc::new(ConsentLedger::reader(w.store()?, w.store()?));
+        let sink = Arc::new(KinesisSink::new(w.kinesis()?, stream));
         Ok(PublishHandler { publisher: Publisher::new(ledger, sink, RetryPolicy::default()) })
     }
 

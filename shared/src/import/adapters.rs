@@ -102,12 +102,12 @@ impl ChunkQueue for SqsChunkQueue {
                     .map_err(|e| CmpError::Integrity(e.to_string()))?,
             );
         }
-        for attempt in 0..5u32 {
+        for attempt in 0..crate::retry::Backoff::BATCH.attempts {
             if pending.is_empty() {
                 return Ok(());
             }
             if attempt > 0 {
-                tokio::time::sleep(std::time::Duration::from_millis(50 << attempt)).await;
+                crate::retry::Backoff::BATCH.pause(attempt - 1).await;
             }
             let out = self
                 .client

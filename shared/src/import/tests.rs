@@ -85,7 +85,11 @@ fn world(rows_per_chunk: u64) -> (Importer, Arc<MemoryFiles>, Arc<MemoryQueue>, 
         Arc::new(BlindIndexer::from_key(&[4u8; 32])),
         Arc::new(EventValidator::new().unwrap()),
         Limits { max_batch_events: 500, max_event_bytes: 131_072, max_request_bytes: 6_000_000 },
-        RetryPolicy { attempts: 2, base_delay: std::time::Duration::from_millis(1) },
+        RetryPolicy {
+            attempts: 2,
+            base: std::time::Duration::from_millis(1),
+            cap: std::time::Duration::from_millis(1),
+        },
     ));
     let importer =
         Importer::new(files.clone(), queue.clone(), Arc::new(MemoryLedger::default()), ingest, "imports-bucket")
@@ -208,8 +212,14 @@ async fn a_chunk_overtaken_by_the_last_one_does_not_turn_progress_back() {
     let key = "imports/people.csv";
     files.put(key, CSV.as_bytes().to_vec(), "text/csv").await.unwrap();
     let ledger = Arc::new(Overtaken { inner: MemoryLedger::default(), files: files.clone(), key: key.into() });
-    let importer = Importer::new(files.clone(), queue.clone(), ledger, plain.ingest.clone(), "imports-bucket")
-        .with_rows_per_chunk(3);
+    let importer = Importer::new(
+        files.clone(),
+        queue.clone(),
+        ledger,
+        plain.ingest.clone().expect("a loading importer"),
+        "imports-bucket",
+    )
+    .with_rows_per_chunk(3);
     importer.plan(key).await.unwrap();
     let tasks = queue.tasks.lock().unwrap().clone();
     importer.load(&tasks[0]).await.unwrap();

@@ -124,7 +124,11 @@ fn publisher(sink: Arc<Sink>) -> (Publisher, Arc<MemoryStore>) {
         store.clone(),
         Arc::new(crate::crypto::BlindIndexer::from_key(&[1; 32])),
     ));
-    let retry = RetryPolicy { attempts: 2, base_delay: std::time::Duration::from_millis(1) };
+    let retry = RetryPolicy {
+        attempts: 2,
+        base: std::time::Duration::from_millis(1),
+        cap: std::time::Duration::from_millis(1),
+    };
     (Publisher::new(ledger, sink, retry), store)
 }
 

@@ -35,7 +35,6 @@ use serde::{Deserialize, Serialize};
 use serde_bytes::ByteBuf;
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, HashMap};
-use std::time::Duration;
 
 mod identity;
 use identity::{GuardedItem, GUARDED_PK};
@@ -535,12 +534,12 @@ impl crate::cases::FlightIndex for DynamoStore {
         unique.dedup();
         for chunk in unique.chunks(100) {
             let mut pending: Vec<Item> = chunk.iter().map(|k| key(format!("PAXB#{k}"), "CURRENT")).collect();
-            for attempt in 0..10u32 {
+            for attempt in 0..crate::retry::Backoff::BATCH.attempts {
                 if pending.is_empty() {
                     break;
                 }
                 if attempt > 0 {
-                    tokio::time::sleep(Duration::from_millis(20u64 << attempt.min(5))).await;
+                    crate::retry::Backoff::BATCH.pause(attempt - 1).await;
                 }
                 let ka = KeysAndAttributes::builder()
                     .set_keys(Some(std::mem::take(&mut pending)))
@@ -685,11 +684,11 @@ impl ProfileStore for DynamoStore {
                 }
                 pending = resp.unprocessed_keys.and_then(|mut u| u.remove(&self.profiles_table));
                 if pending.is_some() {
-                    attempt += 1;
-                    if attempt > 8 {
+                    if !crate::retry::Backoff::BATCH.again(attempt) {
                         return Err(StoreError::Unavailable("unprocessed keys after retries".into()).into());
                     }
-                    tokio::time::sleep(Duration::from_millis(20 << attempt.min(6))).await;
+                    crate::retry::Backoff::BATCH.pause(attempt).await;
+                    attempt += 1;
                 }
             }
         }
@@ -745,7 +744,7 @@ impl ProfileStore for DynamoStore {
         );
         let mut profile = None;
         let mut head = crate::audit::ChainHead::default();
-        for attempt in 0..8u32 {
+        for attempt in 0..crate::retry::Backoff::BATCH.attempts {
             let mut req = self.client.batch_get_item();
             if let Some(p) = profile_req.take() {
                 req = req.request_items(&self.profiles_table, p);
@@ -767,7 +766,7 @@ impl ProfileStore for DynamoStore {
             if profile_req.is_none() && head_req.is_none() {
                 return Ok((profile, head));
             }
-            tokio::time::sleep(Duration::from_millis(20 << attempt.min(6))).await;
+            crate::retry::Backoff::BATCH.pause(attempt).await;
         }
         Err(StoreError::Unavailable("unprocessed keys after retries".into()).into())
     }
@@ -962,12 +961,12 @@ impl DynamoStore {
                         .map_err(|e| CmpError::Integrity(e.to_string()))
                 })
                 .collect::<Result<Vec<_>, _>>()?;
-            for attempt in 0..8u32 {
+            for attempt in 0..crate::retry::Backoff::BATCH.attempts {
                 if requests.is_empty() {
                     break;
                 }
                 if attempt > 0 {
-                    tokio::time::sleep(Duration::from_millis(20u64 << attempt.min(5))).await;
+                    crate::retry::Backoff::BATCH.pause(attempt - 1).await;
                 }
                 let resp = self
                     .client
@@ -1205,12 +1204,12 @@ impl DynamoStore {
                             .map_err(|e| CmpError::Integrity(e.to_string()))
                     })
                     .collect::<Result<_, _>>()?;
-                for attempt in 0..10u32 {
+                for attempt in 0..crate::retry::Backoff::BATCH.attempts {
                     if requests.is_empty() {
                         break;
                     }
                     if attempt > 0 {
-                        tokio::time::sleep(Duration::from_millis(20u64 << attempt.min(5))).await;
+                        crate::retry::Backoff::BATCH.pause(attempt - 1).await;
                     }
                     let resp = self
                         .client

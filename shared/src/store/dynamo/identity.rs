@@ -155,11 +155,11 @@ impl DynamoStore {
                 out.extend(resp.responses.and_then(|mut r| r.remove(&self.profiles_table)).unwrap_or_default());
                 pending = resp.unprocessed_keys.and_then(|mut u| u.remove(&self.profiles_table));
                 if pending.is_some() {
-                    attempt += 1;
-                    if attempt > 8 {
+                    if !crate::retry::Backoff::BATCH.again(attempt) {
                         return Err(StoreError::Unavailable("unprocessed keys after retries".into()).into());
                     }
-                    tokio::time::sleep(Duration::from_millis(20 << attempt.min(6))).await;
+                    crate::retry::Backoff::BATCH.pause(attempt).await;
+                    attempt += 1;
                 }
             }
         }
