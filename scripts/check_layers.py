@@ -3,6 +3,8 @@
 
 * `cmp-core` (shared/core) is the pure domain: nothing in its dependency closure may be an AWS SDK
   or runtime crate, tokio, or a Lambda crate.
+* `cmp-app` (shared/app, use cases and ports) links no AWS crate and no Lambda crate.
+* `cmp-aws` (shared/aws, the adapters) links no Lambda crate.
 * `cmp-lab` (shared/lab, the identity-resolution lab) is linked by no function.
 * No function links a crate of another function, `cmpctl` or the tests.
 
@@ -12,7 +14,13 @@ import json
 import subprocess
 import sys
 
-FORBIDDEN_IN_CORE = ("aws-", "aws_", "tokio", "lambda_runtime", "lambda_http", "aws_lambda_events", "hyper")
+AWS = ("aws-", "aws_")
+LAMBDA = ("lambda_runtime", "lambda_http", "aws_lambda_events")
+RULES = {
+    "cmp-core": (AWS + LAMBDA + ("tokio", "hyper"), "the domain layer links no AWS, tokio or Lambda crate"),
+    "cmp-app": (AWS + LAMBDA, "the use cases link no AWS or Lambda crate"),
+    "cmp-aws": (LAMBDA, "the adapters link no Lambda crate"),
+}
 
 
 def closure(graph, start):
@@ -44,10 +52,13 @@ def main():
         graph.setdefault(names[node["id"]], set()).update(deps)
 
     problems = []
-    core = closure(graph, "cmp-core")
-    for dep in sorted(core):
-        if dep.startswith(FORBIDDEN_IN_CORE):
-            problems.append(f"cmp-core depends on {dep} (the domain layer links no AWS, tokio or Lambda crate)")
+    sizes = {}
+    for crate, (forbidden, why) in RULES.items():
+        linked = closure(graph, crate)
+        sizes[crate] = len(linked)
+        for dep in sorted(linked):
+            if dep.startswith(forbidden):
+                problems.append(f"{crate} depends on {dep} ({why})")
 
     functions = sorted(
         p["name"]
@@ -58,7 +69,7 @@ def main():
         problems.append("no function crates found under functions/")
     for f in functions:
         linked = closure(graph, f)
-        for banned in ["cmp-lab", "cmpctl", "cmp-tests", *[g for g in functions if g != f]]:
+        for banned in ["cmp-lab", "cmpctl", "cmp-tests", "hello-lambda", *[g for g in functions if g != f]]:
             if banned in linked:
                 problems.append(f"function {f} links {banned}")
 
@@ -66,8 +77,9 @@ def main():
         print("\n".join(problems))
         return 1
     print(
-        f"layers: cmp-core links {len(core)} crates, none of them AWS, tokio or Lambda; "
-        f"{len(functions)} functions link neither cmp-lab nor cmpctl"
+        "layers: "
+        + "; ".join(f"{c} links {n} crates, none forbidden" for c, n in sizes.items())
+        + f"; {len(functions)} functions link neither cmp-lab nor cmpctl"
     )
     return 0
 

@@ -259,8 +259,8 @@ impl AuthReport {
 
 /// Measures what authorisation and the audit trail cost per read on a fresh local stack.
 pub async fn auth(reads: usize) -> Result<AuthReport, BoxError> {
-    use cmp_shared::audit::{self, AuditEntry, AuditLog};
-    use cmp_shared::authz::{Action, Principal};
+    use cmp_app::audit::{self, AuditEntry, AuditLog};
+    use cmp_app::authz::{Action, Principal};
     let stack = LocalStack::start(StackOptions::default()).await?;
     let writer = ApiClient::new(stack.base_url.clone()).with_token(stack.token("channel", false, None)?);
     let reader = writer.with_token(stack.token("call_centre_agent", false, None)?);
@@ -283,12 +283,12 @@ pub async fn auth(reads: usize) -> Result<AuthReport, BoxError> {
     let counter = CallCounter::default();
     let counted = crate::stack::clients(&stack.sdk, Some(&counter));
     let api_fn = stack.wiring.function_by_binary("api").ok_or("no api function")?.clone();
-    let spec = &cmp_shared::wiring::capability::API;
-    let config = cmp_shared::config::Config::for_spec(spec, &|k| api_fn.environment.get(k).cloned())?;
+    let spec = &cmp_lambda::wiring::capability::API;
+    let config = cmp_lambda::wiring::config_for(spec, &|k| api_fn.environment.get(k).cloned())?;
     let wiring =
-        cmp_shared::handlers::Wiring::build(spec, config, cmp_shared::wiring::ServiceClients::select(&counted, spec))
+        cmp_lambda::handlers::Wiring::build(spec, config, cmp_lambda::wiring::ServiceClients::select(&counted, spec))
             .await?;
-    let handler = std::sync::Arc::new(cmp_shared::handlers::api::ApiHandler::new(&wiring)?);
+    let handler = std::sync::Arc::new(cmp_lambda::handlers::api::ApiHandler::new(&wiring)?);
     let mut read_ms = Vec::new();
     let mut claims = serde_json::Map::new();
     for (k, v) in [("sub", "bench"), ("token_use", "id"), ("cognito:groups", "[call_centre_agent]"), ("amr", "[pwd]")] {
@@ -313,7 +313,7 @@ pub async fn auth(reads: usize) -> Result<AuthReport, BoxError> {
     let principal = Principal::from_claims(&serde_json::Value::Object(claims.clone())).map_err(|d| format!("{d:?}"))?;
     let mut audit_ms = Vec::new();
     for i in 0..reads {
-        let id: cmp_shared::domain::CustomerId = ids[i % ids.len()].parse().map_err(|_| "id")?;
+        let id: cmp_app::domain::CustomerId = ids[i % ids.len()].parse().map_err(|_| "id")?;
         let entry = AuditEntry::for_request(&principal, Action::ReadProfile, Some(&id), "customer_service", "bench");
         let t0 = Instant::now();
         audit::record(wiring.audit()?.as_ref() as &dyn AuditLog, entry).await?;

@@ -6,14 +6,14 @@ use crate::metrics::CallCounter;
 use crate::stack::{LocalStack, StackOptions};
 use crate::BoxError;
 use chrono::{Duration as Days, TimeZone, Utc};
-use cmp_shared::consent::{ConsentRecord, Purpose};
-use cmp_shared::domain::event::{Channel, TimelineKind};
-use cmp_shared::domain::profile::Golden;
-use cmp_shared::domain::CustomerId;
-use cmp_shared::export::{select, ExportItems, ExportScan, Exporter, Pseudonymiser, PARTNERS};
-use cmp_shared::rights::S3Exports;
-use cmp_shared::store::dynamo::BulkCustomer;
-use cmp_shared::store::{ProfileRecord, ProfileStatus, TimelineRecord};
+use cmp_app::consent::{ConsentRecord, Purpose};
+use cmp_app::domain::event::{Channel, TimelineKind};
+use cmp_app::domain::profile::Golden;
+use cmp_app::domain::CustomerId;
+use cmp_app::export::{select, ExportItems, ExportScan, Exporter, Pseudonymiser, PARTNERS};
+use cmp_app::store::{ProfileRecord, ProfileStatus, TimelineRecord};
+use cmp_aws::dynamo::store::BulkCustomer;
+use cmp_aws::s3::S3Exports;
 use futures::stream::{self, StreamExt};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -73,7 +73,7 @@ fn weighted<'a, T>(rng: &mut StdRng, xs: &'a [(T, u32)]) -> &'a T {
 async fn customer(
     i: usize,
     rng: &mut StdRng,
-    keys: &cmp_shared::crypto::KeyRing,
+    keys: &cmp_app::crypto::KeyRing,
 ) -> Result<(BulkCustomer, bool), BoxError> {
     let id = CustomerId::new();
     let (key, wrapped) = keys.generate_for(&id).await?;
@@ -116,7 +116,7 @@ async fn customer(
             let at = now - Days::days(rng.random_range(1..365));
             let sk = TimelineRecord::sort_key(at, &format!("bench{i}x{b}"));
             TimelineRecord {
-                payload: key.seal(id.as_str(), &cmp_shared::merge::timeline_field(&sk), b"{}"),
+                payload: key.seal(id.as_str(), &cmp_app::merge::timeline_field(&sk), b"{}"),
                 sk,
                 kind: TimelineKind::Booking,
                 occurred_at: at,
@@ -141,7 +141,7 @@ async fn customer(
         updated_at: now,
         tier: tier.map(str::to_owned),
         bookings,
-        segments: cmp_shared::segments::segments(cmp_shared::segments::Inputs {
+        segments: cmp_app::segments::segments(cmp_app::segments::Inputs {
             tier,
             loyalty_member: tier.is_some(),
             bookings,
@@ -165,7 +165,7 @@ struct TimedScan {
 
 #[async_trait::async_trait]
 impl ExportScan for TimedScan {
-    async fn export_items(&self, timelines: bool) -> Result<ExportItems, cmp_shared::error::CmpError> {
+    async fn export_items(&self, timelines: bool) -> Result<ExportItems, cmp_app::error::CmpError> {
         let started = Instant::now();
         let items = self.inner.export_items(timelines).await;
         *self.seconds.lock().expect("not poisoned") += started.elapsed().as_secs_f64();
@@ -182,13 +182,13 @@ pub async fn export(profiles: usize, seed: u64) -> Result<ExportReport, BoxError
 
 async fn run(stack: &LocalStack, profiles: usize, seed: u64) -> Result<ExportReport, BoxError> {
     let export_fn = stack.wiring.function_by_binary("export").ok_or("no export function")?.clone();
-    let spec = &cmp_shared::wiring::capability::EXPORT;
-    let config = cmp_shared::config::Config::for_spec(spec, &|k| export_fn.environment.get(k).cloned())?;
+    let spec = &cmp_lambda::wiring::capability::EXPORT;
+    let config = cmp_lambda::wiring::config_for(spec, &|k| export_fn.environment.get(k).cloned())?;
     let bucket = config.exports_bucket.clone().ok_or("EXPORTS_BUCKET is not set")?;
     let counter = CallCounter::default();
     let clients = crate::stack::clients(&stack.sdk, Some(&counter));
     let w =
-        cmp_shared::handlers::Wiring::build(spec, config, cmp_shared::wiring::ServiceClients::select(&clients, spec))
+        cmp_lambda::handlers::Wiring::build(spec, config, cmp_lambda::wiring::ServiceClients::select(&clients, spec))
             .await?;
 
     let (keys, store) = (w.keys()?, w.store()?);

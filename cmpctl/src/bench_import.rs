@@ -4,11 +4,11 @@
 //! What it shows is whether a file of a million rows fits Lambda's limits: the planning time and
 //! the time and memory of the largest chunk, not AWS's latencies.
 use crate::BoxError;
-use cmp_shared::crypto::BlindIndexer;
-use cmp_shared::import::adapters::{MemoryFiles, MemoryLedger, MemoryQueue};
-use cmp_shared::import::{ImportFiles, Importer, Planned};
-use cmp_shared::ingest::{EventSink, Ingest, Limits, OutRecord, RetryPolicy};
-use cmp_shared::schema::EventValidator;
+use cmp_app::crypto::BlindIndexer;
+use cmp_app::import::memory::{MemoryFiles, MemoryLedger, MemoryQueue};
+use cmp_app::import::{ImportFiles, Importer, Planned};
+use cmp_app::ingest::{EventSink, Ingest, Limits, OutRecord, RetryPolicy};
+use cmp_app::schema::EventValidator;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
@@ -21,7 +21,7 @@ struct CountingStream {
 
 #[async_trait::async_trait]
 impl EventSink for CountingStream {
-    async fn put_records(&self, records: &[OutRecord]) -> Result<Vec<Option<String>>, cmp_shared::error::CmpError> {
+    async fn put_records(&self, records: &[OutRecord]) -> Result<Vec<Option<String>>, cmp_app::error::CmpError> {
         self.records.fetch_add(records.len() as u64, Ordering::Relaxed);
         self.bytes.fetch_add(records.iter().map(|r| r.data.len() as u64).sum(), Ordering::Relaxed);
         Ok(vec![None; records.len()])
@@ -98,7 +98,7 @@ impl ImportReport {
             self.rows,
             self.bytes as f64 / 1e6,
             self.chunks,
-            cmp_shared::import::ROWS_PER_CHUNK,
+            cmp_app::import::ROWS_PER_CHUNK,
             self.plan_seconds,
             p(0.5),
             p(0.9),

@@ -4,7 +4,7 @@ use crate::BoxError;
 use aws_lambda_events::event::dynamodb::Event;
 use aws_sdk_dynamodbstreams::types::{AttributeValue, Record, ShardIteratorType};
 use base64::Engine;
-use cmp_shared::handlers::stream::DynamoDbStreamHandler;
+use cmp_lambda::handlers::stream::DynamoDbStreamHandler;
 use serde_json::{json, Map, Value};
 use std::collections::{HashSet, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};

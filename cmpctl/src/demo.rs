@@ -153,7 +153,7 @@ pub struct Person {
 }
 
 fn ascii_slug(s: &str) -> String {
-    let folded = cmp_shared::domain::pii::fold_name(s);
+    let folded = cmp_app::domain::pii::fold_name(s);
     folded.replace(' ', "")
 }
 
@@ -189,7 +189,7 @@ pub fn generate(customers: usize, seed: u64) -> (Vec<Person>, Vec<Value>) {
             let mobile = pick(&mut rng, c.mobile);
             let rest: String = (0..c.digits).map(|_| char::from(b'0' + rng.random_range(0..10u8))).collect();
             let candidate = format!("{}{}{}", c.dial, mobile, rest);
-            if let Ok(p) = cmp_shared::domain::pii::PhoneE164::parse(&candidate, None) {
+            if let Ok(p) = cmp_app::domain::pii::PhoneE164::parse(&candidate, None) {
                 break p.as_str().to_owned();
             }
         };
@@ -283,7 +283,7 @@ mod tests {
         let (_, events) = generate(200, 1);
         for e in &events {
             let mut copy = e.clone();
-            assert_eq!(cmp_shared::pci::scrub_event(&mut copy), 0, "{e}");
+            assert_eq!(cmp_app::pci::scrub_event(&mut copy), 0, "{e}");
             assert_eq!(&copy, e);
         }
     }
@@ -294,11 +294,11 @@ mod tests {
         let (_, again) = generate(40, 7);
         assert_eq!(events, again);
         assert_eq!(people.len(), 40);
-        let v = cmp_shared::schema::EventValidator::new().unwrap();
+        let v = cmp_app::schema::EventValidator::new().unwrap();
         for e in &events {
             assert_eq!(v.validate(e), vec![], "{e}");
-            let raw: cmp_shared::domain::event::RawEnvelope = serde_json::from_value(e.clone()).unwrap();
-            cmp_shared::domain::event::parse_event(&raw).unwrap();
+            let raw: cmp_app::domain::event::RawEnvelope = serde_json::from_value(e.clone()).unwrap();
+            cmp_app::domain::event::parse_event(&raw).unwrap();
         }
     }
 }

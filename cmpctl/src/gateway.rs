@@ -4,7 +4,7 @@
 use crate::jwt::LocalIssuer;
 use crate::BoxError;
 use base64::Engine;
-use cmp_shared::handlers::{api::ApiHandler, ingest::IngestHandler};
+use cmp_lambda::handlers::{api::ApiHandler, ingest::IngestHandler};
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::{Bytes, Incoming};
 use hyper::server::conn::http1;

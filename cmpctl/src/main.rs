@@ -371,9 +371,9 @@ async fn main() -> Result<(), BoxError> {
         Command::Compensation { which: Compensation::Assess { input } } => {
             let text = std::fs::read(&input).map_err(|e| format!("{}: {e}", input.display()))?;
             let de = &mut serde_json::Deserializer::from_slice(&text);
-            let request: cmp_shared::compensation::AssessmentRequest = serde_path_to_error::deserialize(de)
+            let request: cmp_app::compensation::AssessmentRequest = serde_path_to_error::deserialize(de)
                 .map_err(|e| format!("{}: at {}: {}", input.display(), e.path(), e.inner()))?;
-            match cmp_shared::compensation::assess(&request) {
+            match cmp_app::compensation::assess(&request) {
                 Ok(a) => println!("{}", serde_json::to_string_pretty(&a)?),
                 Err(e) => return Err(format!("{} ({}): {e}", e.code(), e.path()).into()),
             }
@@ -419,7 +419,7 @@ async fn main() -> Result<(), BoxError> {
             println!("  seeding (bulk load, one KMS data key per customer): {:.1} s", r.seed_seconds);
             println!(
                 "  export of all {} partners: {:.1} s = {:.0} profiles/s",
-                cmp_shared::export::PARTNERS.len(),
+                cmp_app::export::PARTNERS.len(),
                 r.export_seconds,
                 r.profiles_per_second
             );
@@ -470,5 +470,5 @@ async fn main() -> Result<(), BoxError> {
 }
 
 fn tracing_subscriber_init() {
-    cmp_shared::telemetry::init();
+    cmp_app::telemetry::init();
 }

@@ -5,7 +5,7 @@
 //! `MaximumConcurrency` batches at once.
 use crate::BoxError;
 use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
-use cmp_shared::handlers::stream::SqsHandler;
+use cmp_lambda::handlers::stream::SqsHandler;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;

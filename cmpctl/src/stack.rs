@@ -8,14 +8,13 @@ use crate::wiring::{EventSource, StackWiring};
 use crate::BoxError;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_dynamodb::config::Credentials;
-use cmp_shared::aws::Clients;
-use cmp_shared::config::Config;
-use cmp_shared::handlers::{
+use cmp_aws::sdk::Clients;
+use cmp_lambda::handlers::{
     api::ApiHandler, audit_export::AuditExportHandler, compensate::CompensateHandler, consent::ConsentHandler,
     ingest::IngestHandler, merge::MergeHandler, publish::PublishHandler, stream::DynamoDbStreamHandler,
     stream::KinesisHandler, Wiring,
 };
-use cmp_shared::wiring::ServiceClients;
+use cmp_lambda::wiring::ServiceClients;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -115,9 +114,9 @@ impl LocalStack {
         for f in &wiring.functions {
             let mut env = f.environment.clone();
             env.extend(opts.env.iter().cloned());
-            let spec = cmp_shared::wiring::capability::function(&f.binary)
-                .ok_or_else(|| format!("{} declares no capabilities (shared/src/wiring/capability.rs)", f.binary))?;
-            let config = Config::for_spec(spec, &|k| env.get(k).cloned())?;
+            let spec = cmp_lambda::wiring::capability::function(&f.binary)
+                .ok_or_else(|| format!("{} declares no capabilities (shared/lambda/src/wiring/capability.rs)", f.binary))?;
+            let config = cmp_lambda::wiring::config_for(spec, &|k| env.get(k).cloned())?;
             // the write path (ingest, merge) is what benchmarks count; reads are counted apart
             // (the merge's own share is also counted under `merge/`)
             let fn_clients = match f.binary.as_str() {
@@ -137,9 +136,9 @@ impl LocalStack {
                 "compensate" => Some(Arc::new(CompensateHandler::new(&w)?)),
                 _ => None,
             };
-            let sqs_handler: Option<Arc<dyn cmp_shared::handlers::stream::SqsHandler>> = match f.binary.as_str() {
-                "import_plan" => Some(Arc::new(cmp_shared::handlers::import::ImportPlanHandler::new(&w)?)),
-                "import_load" => Some(Arc::new(cmp_shared::handlers::import::ImportLoadHandler::new(&w)?)),
+            let sqs_handler: Option<Arc<dyn cmp_lambda::handlers::stream::SqsHandler>> = match f.binary.as_str() {
+                "import_plan" => Some(Arc::new(cmp_lambda::handlers::import::ImportPlanHandler::new(&w)?)),
+                "import_load" => Some(Arc::new(cmp_lambda::handlers::import::ImportLoadHandler::new(&w)?)),
                 _ => None,
             };
             let table_stream_handler: Option<Arc<dyn DynamoDbStreamHandler>> = match f.binary.as_str() {

@@ -8,7 +8,7 @@ use crate::BoxError;
 use aws_lambda_events::event::kinesis::KinesisEvent;
 use aws_sdk_kinesis::types::{Record, ShardIteratorType};
 use base64::Engine;
-use cmp_shared::handlers::stream::KinesisHandler;
+use cmp_lambda::handlers::stream::KinesisHandler;
 use serde_json::json;
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -1,7 +1,7 @@
 //! Access control and the audit trail, end to end on the local stack: every route × every role
 //! against the permission table, field-level views, hostile tokens, and the hash-chained audit trail
 //! (verification, tamper evidence, no personal data, export to the Object Lock bucket).
-use cmp_shared::authz::{allowed, profile_view, Action, Role, ROUTES};
+use cmp_app::authz::{allowed, profile_view, Action, Role, ROUTES};
 use cmp_tests::*;
 use cmpctl::client::{encode, ApiClient};
 use cmpctl::jwt::{claims, LocalIssuer, TokenRequest};
@@ -212,15 +212,15 @@ async fn access_control_and_audit_trail() {
     let mut merged: Vec<String> = Vec::new();
     let identity_store = {
         let f = stack.wiring.function_by_binary("api").expect("the api function").clone();
-        let spec = &cmp_shared::wiring::capability::API;
-        let config = cmp_shared::config::Config::for_spec(spec, &|k| f.environment.get(k).cloned()).unwrap();
-        let clients = cmp_shared::wiring::ServiceClients::select(&cmpctl::stack::clients(&stack.sdk, None), spec);
-        cmp_shared::handlers::Wiring::build(spec, config, clients).await.unwrap().store().unwrap()
+        let spec = &cmp_lambda::wiring::capability::API;
+        let config = cmp_lambda::wiring::config_for(spec, &|k| f.environment.get(k).cloned()).unwrap();
+        let clients = cmp_lambda::wiring::ServiceClients::select(&cmpctl::stack::clients(&stack.sdk, None), spec);
+        cmp_lambda::handlers::Wiring::build(spec, config, clients).await.unwrap().store().unwrap()
     };
     let mut to_decide = Vec::new();
     for i in 0..deciding {
-        use cmp_shared::store::{IdentityStore, MatchCandidate, MatchStatus};
-        let (a, b): (cmp_shared::domain::CustomerId, cmp_shared::domain::CustomerId) =
+        use cmp_app::store::{IdentityStore, MatchCandidate, MatchStatus};
+        let (a, b): (cmp_app::domain::CustomerId, cmp_app::domain::CustomerId) =
             (pair_ids[2 * merging + 2 * i].parse().unwrap(), pair_ids[2 * merging + 2 * i + 1].parse().unwrap());
         let m = MatchCandidate {
             id: MatchCandidate::id_for(&a, &b),

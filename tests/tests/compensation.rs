@@ -220,11 +220,11 @@ async fn a_cancelled_flight_yields_one_case_per_passenger_once() {
     // -- a week later every case still open is about to miss its SLA: the escalate function's desk
     // (its own environment from the template) escalates them, the closed one stays closed
     let escalate = stack.wiring.function_by_binary("escalate").expect("the escalate function").clone();
-    let spec = &cmp_shared::wiring::capability::ESCALATE;
-    let config = cmp_shared::config::Config::for_spec(spec, &|k| escalate.environment.get(k).cloned()).unwrap();
-    let clients = cmp_shared::wiring::ServiceClients::select(&cmpctl::stack::clients(&stack.sdk, None), spec);
-    let wiring = cmp_shared::handlers::Wiring::build(spec, config, clients).await.unwrap();
-    let desk = cmp_shared::cases::service::CaseDesk::new(wiring.case_ports().unwrap());
+    let spec = &cmp_lambda::wiring::capability::ESCALATE;
+    let config = cmp_lambda::wiring::config_for(spec, &|k| escalate.environment.get(k).cloned()).unwrap();
+    let clients = cmp_lambda::wiring::ServiceClients::select(&cmpctl::stack::clients(&stack.sdk, None), spec);
+    let wiring = cmp_lambda::handlers::Wiring::build(spec, config, clients).await.unwrap();
+    let desk = cmp_app::cases::service::CaseDesk::new(wiring.case_ports().unwrap());
     let later = chrono::Utc::now() + chrono::Duration::days(8);
     let escalated = desk.escalate(later, chrono::Duration::minutes(60)).await.unwrap();
     assert_eq!(escalated.len(), PASSENGERS - 1, "every open case, once");

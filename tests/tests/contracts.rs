@@ -7,16 +7,18 @@
 //! platform, which run the same use cases against DynamoDB that the unit tests run on the fake.)
 use aws_sdk_dynamodb::Client as Ddb;
 use chrono::{TimeZone, Utc};
-use cmp_shared::audit::{AuditEntry, AuditLog, ChainHead, MemoryAuditLog};
-use cmp_shared::cases::{memory::MemoryCases, Case, CaseFilter, CaseStatus, CaseStore};
-use cmp_shared::crypto::{fake::MemoryKeyStore, WrappedKeyStore};
-use cmp_shared::error::CmpError;
-use cmp_shared::import::adapters::{DynamoImportLedger, MemoryFiles, MemoryLedger, S3ImportFiles};
-use cmp_shared::import::{Format, ImportFiles, ImportLedger, ImportState};
-use cmp_shared::store::audit_dynamo::DynamoAuditLog;
-use cmp_shared::store::cases_dynamo::DynamoCases;
-use cmp_shared::store::dynamo::DynamoStore;
-use cmp_shared::store::StoreError;
+use cmp_app::audit::{AuditEntry, AuditLog, ChainHead, MemoryAuditLog};
+use cmp_app::cases::{memory::MemoryCases, Case, CaseFilter, CaseStatus, CaseStore};
+use cmp_app::crypto::{fake::MemoryKeyStore, WrappedKeyStore};
+use cmp_app::error::CmpError;
+use cmp_app::import::memory::{MemoryFiles, MemoryLedger};
+use cmp_app::import::{Format, ImportFiles, ImportLedger, ImportState};
+use cmp_app::store::StoreError;
+use cmp_aws::dynamo::audit::DynamoAuditLog;
+use cmp_aws::dynamo::cases::DynamoCases;
+use cmp_aws::dynamo::imports::DynamoImportLedger;
+use cmp_aws::dynamo::store::DynamoStore;
+use cmp_aws::s3::S3ImportFiles;
 use cmpctl::emulator::{self, Emulator};
 use cmpctl::wiring::StackWiring;
 use serde_json::json;
@@ -76,7 +78,7 @@ async fn audit_log_contract(log: &dyn AuditLog, chain: &str) {
     let (records, head) = log.chain(chain).await.unwrap();
     assert_eq!(records, vec![r1.clone(), r2.clone()], "the chain in sequence order, as appended");
     assert_eq!(head.seq, 2);
-    assert!(cmp_shared::audit::verify(&records, &head).valid, "the stored chain verifies");
+    assert!(cmp_app::audit::verify(&records, &head).valid, "the stored chain verifies");
     let (other, _) = log.chain(&format!("{chain}-other")).await.unwrap();
     assert!(other.is_empty(), "chains are independent");
 }
@@ -119,7 +121,7 @@ async fn the_wrapped_key_store_contract_holds_for_the_fake_and_dynamodb() {
 fn case(id: &str, queue: &str, flight_key: &str, sla_hour: u32) -> Case {
     let at = Utc.with_ymd_and_hms(2026, 12, 2, 8, 0, 0).unwrap();
     serde_json::from_value(json!({
-        "id": id, "customer_id": "cus_0000000000000000000000000a", "passenger_key": "p1",
+        "id": id, "customer_id": "cus_0000000000000000000000000000000a", "passenger_key": "p1",
         "flight_key": flight_key, "flight": "GA123", "date": "2026-12-02", "disruption": "cancellation",
         "disruption_event": "evt-1", "disruption_time": at, "status": "open", "queue": queue, "priority": 2,
         "priority_reasons": [], "assignee": null, "assessment": {}, "request": {}, "eligible": true,
@@ -152,7 +154,8 @@ async fn case_store_contract(cases: &dyn CaseStore) {
     let mut ids: Vec<String> = cases.list_cases(&by_flight, 10).await.unwrap().into_iter().map(|c| c.id).collect();
     ids.sort();
     assert_eq!(ids, vec!["case_a", "case_b"]);
-    let open = CaseFilter { queue: Some("eu261-standard".into()), status: Some(CaseStatus::Open), ..Default::default() };
+    let open =
+        CaseFilter { queue: Some("eu261-standard".into()), status: Some(CaseStatus::Open), ..Default::default() };
     let ids: Vec<String> = cases.list_cases(&open, 10).await.unwrap().into_iter().map(|c| c.id).collect();
     assert_eq!(ids, vec!["case_b"], "filters combine");
     assert_eq!(cases.list_cases(&by_flight, 1).await.unwrap().len(), 1, "the limit holds");
@@ -212,8 +215,7 @@ async fn import_ledger_contract(ledger: &dyn ImportLedger) {
 async fn the_import_ledger_contract_holds_for_the_fake_and_dynamodb() {
     import_ledger_contract(&MemoryLedger::default()).await;
     let aws = aws().await;
-    import_ledger_contract(&DynamoImportLedger::new(aws.ddb.clone(), aws.env("import_load", "PROFILES_TABLE")))
-        .await;
+    import_ledger_contract(&DynamoImportLedger::new(aws.ddb.clone(), aws.env("import_load", "PROFILES_TABLE"))).await;
     aws.emulator.stop().await;
 }
 

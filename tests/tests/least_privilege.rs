@@ -1,11 +1,11 @@
 //! Least privilege, proved against the template: moto enforces no IAM, so this test compares, for
-//! every function, the grants its capabilities declare (`shared/src/wiring/capability.rs`, the only
+//! every function, the grants its capabilities declare (`shared/lambda/src/wiring/capability.rs`, the only
 //! way a function's wiring is built) with what `infra/template.yaml` grants its role, both ways:
 //! nothing missing, nothing extra. It also checks that every environment variable a function's
 //! capabilities require is set for it, and that a function's own variables are ones it reads.
 //! The local stack builds every function through the same capability list (`Wiring::build`), so
 //! a handler that needs an undeclared adapter fails the integration tests at cold start.
-use cmp_shared::wiring::capability::{FunctionSpec, Grant, Resource, FUNCTIONS};
+use cmp_lambda::wiring::capability::{FunctionSpec, Grant, Resource, FUNCTIONS};
 use serde_yaml::Value;
 use std::collections::BTreeSet;
 
@@ -238,7 +238,7 @@ fn the_audit_export_needs_neither_the_key_table_nor_the_blind_index() {
 /// capability, effect and condition (resources with the same actions together); grants an earlier
 /// capability already made are not repeated.
 fn policy_yaml(spec: &FunctionSpec) -> String {
-    use cmp_shared::wiring::capability::{Condition, Effect};
+    use cmp_lambda::wiring::capability::{Condition, Effect};
     use std::collections::BTreeMap;
     let render_resource = |r: &Resource| match r {
         Resource::Arn(l, "") => format!("!GetAtt {l}.Arn"),

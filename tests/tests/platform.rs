@@ -26,7 +26,7 @@ async fn find(client: &cmpctl::client::ApiClient, query: &str) -> Option<Value> 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_platform_end_to_end() {
-    cmp_shared::telemetry::init();
+    cmp_app::telemetry::init();
     let (stack, anonymous) = start_stack().await;
     let writer = anonymous.with_token(stack.token("channel", false, None).unwrap());
     let client = anonymous.with_token(stack.token("call_centre_agent", false, None).unwrap());

@@ -302,8 +302,8 @@ async fn consents_access_and_erasure() {
     assert!(manifest["customers"].as_u64().unwrap() >= 1, "{manifest}");
     let analytics_bucket = stack.wiring.output("AnalyticsBucketName").expect("AnalyticsBucketName output").to_owned();
     let today = chrono::Utc::now().date_naive();
-    for table in &cmp_shared::export::analytics::TABLES {
-        let key = cmp_shared::export::analytics::object_key(table, today);
+    for table in &cmp_app::export::analytics::TABLES {
+        let key = cmp_app::export::analytics::object_key(table, today);
         let body = s3
             .get_object()
             .bucket(&analytics_bucket)
