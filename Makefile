@@ -28,6 +28,8 @@ lint:
 	cargo fmt --all -- --check
 	python3 scripts/check_layers.py
 	cargo clippy --workspace --all-targets -- -D warnings
+	@# each function alone, with only its own features (the workspace build unifies them all)
+	for f in functions/*/; do cargo check -q -p "$$(basename $$f)" || exit 1; done
 
 unit:
 	cargo test --workspace --exclude cmp-tests

@@ -114,8 +114,9 @@ impl LocalStack {
         for f in &wiring.functions {
             let mut env = f.environment.clone();
             env.extend(opts.env.iter().cloned());
-            let spec = cmp_lambda::wiring::capability::function(&f.binary)
-                .ok_or_else(|| format!("{} declares no capabilities (shared/lambda/src/wiring/capability.rs)", f.binary))?;
+            let spec = cmp_lambda::wiring::capability::function(&f.binary).ok_or_else(|| {
+                format!("{} declares no capabilities (shared/lambda/src/wiring/capability.rs)", f.binary)
+            })?;
             let config = cmp_lambda::wiring::config_for(spec, &|k| env.get(k).cloned())?;
             // the write path (ingest, merge) is what benchmarks count; reads are counted apart
             // (the merge's own share is also counted under `merge/`)

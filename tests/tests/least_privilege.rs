@@ -340,3 +340,56 @@ fn write_policies_when_asked() {
     }
     std::fs::write(&path, lines.join("\n") + "\n").unwrap();
 }
+
+/// What `cargo tree` says a function links: the AWS SDK service crates and the workspace crates.
+fn linked(binary: &str) -> BTreeSet<String> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let out = std::process::Command::new(cargo)
+        .args(["tree", "-p", binary, "-e", "normal", "--prefix", "none", "--format", "{p}"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("cargo tree runs");
+    assert!(out.status.success(), "cargo tree -p {binary}: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| l.split_whitespace().next())
+        .filter(|n| n.starts_with("aws-sdk-") || n.starts_with("cmp-") || *n == "lambda_http")
+        .map(str::to_string)
+        .collect()
+}
+
+#[test]
+fn every_function_links_the_sdk_crates_of_its_services_and_no_lab_code() {
+    use cmp_lambda::wiring::Service;
+    let mut report = String::new();
+    for spec in FUNCTIONS {
+        let linked = linked(spec.binary);
+        let mut expected: BTreeSet<String> = [
+            (Service::DynamoDb, "aws-sdk-dynamodb"),
+            (Service::Kinesis, "aws-sdk-kinesis"),
+            (Service::Kms, "aws-sdk-kms"),
+            (Service::S3, "aws-sdk-s3"),
+            (Service::Sqs, "aws-sdk-sqs"),
+        ]
+        .into_iter()
+        .filter(|(s, _)| spec.uses(*s))
+        .map(|(_, c)| c.to_string())
+        .collect();
+        // aws-config's credential chain (web identity, assume role) brings STS to every function
+        expected.insert("aws-sdk-sts".into());
+        let sdks: BTreeSet<String> = linked.iter().filter(|c| c.starts_with("aws-sdk-")).cloned().collect();
+        if sdks != expected {
+            report.push_str(&format!("{}: links {sdks:?}, its services need {expected:?}\n", spec.binary));
+        }
+        for banned in ["cmp-lab", "cmpctl", "cmp-tests"] {
+            if linked.contains(banned) {
+                report.push_str(&format!("{} links {banned}\n", spec.binary));
+            }
+        }
+        let http = spec.has(cmp_lambda::wiring::Capability::HttpTrigger);
+        if linked.contains("lambda_http") != http {
+            report.push_str(&format!("{}: lambda_http linked: {}, HTTP trigger: {http}\n", spec.binary, !http));
+        }
+    }
+    assert!(report.is_empty(), "{report}");
+}

@@ -7,6 +7,8 @@ pub async fn sdk_config() -> SdkConfig {
     aws_config::defaults(BehaviorVersion::latest()).load().await
 }
 
+/// A client of every service (the tools and the local stack; a function builds only its own).
+#[cfg(all(feature = "dynamodb", feature = "kinesis", feature = "kms", feature = "s3", feature = "sqs"))]
 #[derive(Clone, Debug)]
 pub struct Clients {
     pub dynamodb: aws_sdk_dynamodb::Client,
@@ -16,6 +18,7 @@ pub struct Clients {
     pub sqs: aws_sdk_sqs::Client,
 }
 
+#[cfg(all(feature = "dynamodb", feature = "kinesis", feature = "kms", feature = "s3", feature = "sqs"))]
 impl Clients {
     pub fn new(sdk: &SdkConfig) -> Self {
         Clients {

@@ -8,10 +8,9 @@ use async_trait::async_trait;
 use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
 use aws_sdk_dynamodb::Client;
-use cmp_app::audit::{AuditEntry, AuditLog, AuditRecord, ChainHead};
+use cmp_app::audit::{AuditLog, AuditRecord, ChainHead};
 use cmp_app::error::CmpError;
 use cmp_app::store::StoreError;
-use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 
 #[derive(Clone, Debug)]
@@ -21,28 +20,7 @@ pub struct DynamoAuditLog {
     retention_days: i64,
 }
 
-/// An audit record as stored (also what the table's stream carries as `NewImage`).
-#[derive(Serialize, Deserialize)]
-pub struct RecordItem {
-    pub pk: String,
-    pub sk: String,
-    pub seq: u64,
-    #[serde(flatten)]
-    pub entry: AuditEntry,
-    pub prev_hash: String,
-    pub hash: String,
-    pub expires_at: i64,
-}
-
-impl RecordItem {
-    pub fn into_record(self) -> AuditRecord {
-        AuditRecord { chain: self.pk, seq: self.seq, entry: self.entry, prev_hash: self.prev_hash, hash: self.hash }
-    }
-}
-
-pub fn record_sk(seq: u64) -> String {
-    format!("R#{seq:012}")
-}
+pub use crate::items::{record_sk, RecordItem};
 
 fn unavailable<E: ProvideErrorMetadata + std::error::Error + 'static, R: std::fmt::Debug>(
     e: SdkError<E, R>,

@@ -7,7 +7,7 @@ use super::Wiring;
 use aws_lambda_events::event::dynamodb::Event;
 use aws_lambda_events::event::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
 use cmp_app::error::CmpError;
-use cmp_aws::dynamo::audit::RecordItem;
+use cmp_aws::items::RecordItem;
 
 pub struct AuditExportHandler {
     s3: aws_sdk_s3::Client,

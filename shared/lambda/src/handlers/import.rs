@@ -4,65 +4,30 @@
 use super::Wiring;
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
 use cmp_app::error::CmpError;
-use cmp_app::import::{ChunkQueue, ChunkTask, Importer, Planned};
-use cmp_app::ingest::{Ingest, Limits, RetryPolicy};
+#[cfg(feature = "import-load")]
+use cmp_app::import::{ChunkQueue, ChunkTask};
+use cmp_app::import::{ImportFiles, ImportLedger, Importer};
 use cmp_aws::dynamo::imports::DynamoImportLedger;
-use cmp_aws::kinesis::KinesisSink;
 use cmp_aws::s3::S3ImportFiles;
-use cmp_aws::sqs::SqsChunkQueue;
 use std::sync::Arc;
 
-/// The import's adapters. Planning reads files and queues chunks; only loading (`ingest`) turns
-/// rows into events on the inbound stream, with the blind index and the event schemas.
-fn importer(w: &Wiring, queue: Arc<dyn ChunkQueue>, ingest: bool) -> Result<Importer, CmpError> {
+/// The adapters both steps use: the imports bucket and the ledger.
+struct Adapters {
+    files: Arc<dyn ImportFiles>,
+    ledger: Arc<dyn ImportLedger>,
+    bucket: String,
+}
+
+fn adapters(w: &Wiring) -> Result<Adapters, CmpError> {
     let bucket = w.config.imports_bucket.clone().ok_or_else(|| CmpError::Config("IMPORTS_BUCKET is not set".into()))?;
     let files = Arc::new(S3ImportFiles::new(w.s3()?, bucket.clone()));
     let ledger = Arc::new(DynamoImportLedger::new(w.dynamodb()?, w.config.profiles_table.clone()));
-    let importer = if ingest {
-        let sink = Arc::new(KinesisSink::new(w.kinesis()?, w.config.require_inbound_stream()?));
-        let ingest = Arc::new(Ingest::new(
-            sink,
-            w.indexer()?,
-            w.validator()?,
-            Limits {
-                max_batch_events: w.config.max_batch_events,
-                max_event_bytes: w.config.max_event_bytes,
-                max_request_bytes: w.config.max_request_bytes,
-            },
-            RetryPolicy::default(),
-        ));
-        Importer::new(files, queue, ledger, ingest, bucket)
-    } else {
-        Importer::planner(files, queue, ledger, bucket)
-    };
-    Ok(importer.with_rows_per_chunk(w.config.import_rows_per_chunk))
+    Ok(Adapters { files, ledger, bucket })
 }
 
 /// A key as S3 event notifications carry it: URL-encoded, `+` for a space.
 pub fn decode_key(s: &str) -> String {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        match b[i] {
-            b'%' if i + 2 < b.len() => {
-                match u8::from_str_radix(&s[i + 1..i + 3], 16) {
-                    Ok(v) => out.push(v),
-                    Err(_) => out.extend_from_slice(&b[i..i + 3]),
-                }
-                i += 3;
-            }
-            b'+' => {
-                out.push(b' ');
-                i += 1;
-            }
-            c => {
-                out.push(c);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
+    percent_encoding::percent_decode_str(&s.replace('+', " ")).decode_utf8_lossy().into_owned()
 }
 
 /// The object keys an S3 notification (delivered through SQS) names; none for S3's test event.
@@ -81,10 +46,14 @@ fn failure(id: Option<String>) -> BatchItemFailure {
     f
 }
 
+/// `import_plan`: cuts a dropped file into chunks and queues them; it loads none (no stream, no
+/// blind index, no schemas).
+#[cfg(feature = "import-plan")]
 pub struct ImportPlanHandler {
     importer: Importer,
 }
 
+#[cfg(feature = "import-plan")]
 impl ImportPlanHandler {
     pub fn new(w: &Wiring) -> Result<Self, CmpError> {
         let url = w
@@ -92,7 +61,11 @@ impl ImportPlanHandler {
             .import_chunks_queue
             .clone()
             .ok_or_else(|| CmpError::Config("IMPORT_CHUNKS_QUEUE is not set".into()))?;
-        Ok(ImportPlanHandler { importer: importer(w, Arc::new(SqsChunkQueue::new(w.sqs()?, url)), false)? })
+        let Adapters { files, ledger, bucket } = adapters(w)?;
+        let queue = Arc::new(cmp_aws::sqs::SqsChunkQueue::new(w.sqs()?, url));
+        let importer =
+            Importer::planner(files, queue, ledger, bucket).with_rows_per_chunk(w.config.import_rows_per_chunk);
+        Ok(ImportPlanHandler { importer })
     }
 
     pub async fn handle(&self, event: SqsEvent) -> SqsBatchResponse {
@@ -108,6 +81,7 @@ impl ImportPlanHandler {
                 }
             };
             for key in keys {
+                use cmp_app::import::Planned;
                 match self.importer.plan(&key).await {
                     Ok(Planned::Started(s)) => {
                         tracing::info!(import_id = %s.import_id, rows = s.rows, "import started")
@@ -127,13 +101,17 @@ impl ImportPlanHandler {
     }
 }
 
+/// `import_load`: one chunk's rows to events on the inbound stream, rejected rows written back.
+#[cfg(feature = "import-load")]
 pub struct ImportLoadHandler {
     importer: Importer,
 }
 
 /// The load step queues nothing.
+#[cfg(feature = "import-load")]
 struct NoQueue;
 
+#[cfg(feature = "import-load")]
 #[async_trait::async_trait]
 impl ChunkQueue for NoQueue {
     async fn send(&self, _tasks: &[ChunkTask]) -> Result<(), CmpError> {
@@ -141,9 +119,21 @@ impl ChunkQueue for NoQueue {
     }
 }
 
+#[cfg(feature = "import-load")]
 impl ImportLoadHandler {
     pub fn new(w: &Wiring) -> Result<Self, CmpError> {
-        Ok(ImportLoadHandler { importer: importer(w, Arc::new(NoQueue), true)? })
+        use cmp_app::ingest::{Ingest, Limits, RetryPolicy};
+        let Adapters { files, ledger, bucket } = adapters(w)?;
+        let sink = Arc::new(cmp_aws::kinesis::KinesisSink::new(w.kinesis()?, w.config.require_inbound_stream()?));
+        let limits = Limits {
+            max_batch_events: w.config.max_batch_events,
+            max_event_bytes: w.config.max_event_bytes,
+            max_request_bytes: w.config.max_request_bytes,
+        };
+        let ingest = Arc::new(Ingest::new(sink, w.indexer()?, w.validator()?, limits, RetryPolicy::default()));
+        let importer = Importer::new(files, Arc::new(NoQueue), ledger, ingest, bucket)
+            .with_rows_per_chunk(w.config.import_rows_per_chunk);
+        Ok(ImportLoadHandler { importer })
     }
 
     pub async fn handle(&self, event: SqsEvent) -> SqsBatchResponse {
@@ -166,6 +156,7 @@ impl ImportLoadHandler {
     }
 }
 
+#[cfg(feature = "import-plan")]
 #[async_trait::async_trait]
 impl super::stream::SqsHandler for ImportPlanHandler {
     async fn handle(&self, event: SqsEvent) -> SqsBatchResponse {
@@ -173,6 +164,7 @@ impl super::stream::SqsHandler for ImportPlanHandler {
     }
 }
 
+#[cfg(feature = "import-load")]
 #[async_trait::async_trait]
 impl super::stream::SqsHandler for ImportLoadHandler {
     async fn handle(&self, event: SqsEvent) -> SqsBatchResponse {

@@ -106,6 +106,8 @@ pub enum Service {
 pub enum Capability {
     /// Every function: its own log group and X-Ray segments.
     Runtime,
+    /// Invoked by API Gateway's HTTP API (the gateway invokes the function; the role needs nothing).
+    HttpTrigger,
     /// Invoked by the Kinesis event source mapping of the inbound stream (the mapping reads with
     /// the function's role), failed batches' coordinates sent to the failed-records queue.
     InboundStreamTrigger,
@@ -275,7 +277,7 @@ impl Capability {
                 g.extend(table_sse(true));
                 g
             }
-            EventSchemas => vec![],
+            EventSchemas | HttpTrigger => vec![],
             ProfilesRead => {
                 let mut g = all(&["dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query"], profiles, NONE);
                 g.extend(table_sse(false));
@@ -421,7 +423,8 @@ impl Capability {
         use Capability::*;
         match self {
             Runtime => &[("CMP_ENV", false), ("RUST_LOG", false)],
-            InboundStreamTrigger
+            HttpTrigger
+            | InboundStreamTrigger
             | ProfilesStreamTrigger
             | AuditStreamTrigger
             | ImportFilesTrigger
@@ -464,6 +467,7 @@ impl Capability {
         use Service::*;
         match self {
             Runtime
+            | HttpTrigger
             | InboundStreamTrigger
             | ProfilesStreamTrigger
             | AuditStreamTrigger
@@ -539,7 +543,7 @@ use Capability::*;
 pub const INGEST: FunctionSpec = FunctionSpec {
     binary: "ingest",
     name: "Ingest",
-    capabilities: &[Runtime, EventSchemas, BlindIndex, InboundStreamWrite, AuditAppend],
+    capabilities: &[Runtime, HttpTrigger, EventSchemas, BlindIndex, InboundStreamWrite, AuditAppend],
 };
 
 pub const MERGE: FunctionSpec = FunctionSpec {
@@ -586,6 +590,7 @@ pub const API: FunctionSpec = FunctionSpec {
     name: "Api",
     capabilities: &[
         Runtime,
+        HttpTrigger,
         EventSchemas,
         BlindIndex,
         ProfilesRead,
@@ -655,16 +660,7 @@ pub const ESCALATE: FunctionSpec = FunctionSpec {
 pub const IMPORT_PLAN: FunctionSpec = FunctionSpec {
     binary: "import_plan",
     name: "ImportPlan",
-    capabilities: &[
-        Runtime,
-        ImportFilesTrigger,
-        EventSchemas,
-        BlindIndex,
-        ImportFiles,
-        ImportLedger,
-        ImportChunksSend,
-        AuditAppend,
-    ],
+    capabilities: &[Runtime, ImportFilesTrigger, ImportFiles, ImportLedger, ImportChunksSend],
 };
 
 pub const IMPORT_LOAD: FunctionSpec = FunctionSpec {
@@ -678,7 +674,6 @@ pub const IMPORT_LOAD: FunctionSpec = FunctionSpec {
         ImportFiles,
         ImportLedger,
         InboundStreamWrite,
-        AuditAppend,
     ],
 };
 

@@ -16,34 +16,47 @@ use cmp_app::config::Config;
 use cmp_app::crypto::{BlindIndexer, KeyRing, KeyService};
 use cmp_app::error::CmpError;
 use cmp_app::schema::EventValidator;
-use cmp_aws::dynamo::audit::DynamoAuditLog;
-use cmp_aws::dynamo::store::DynamoStore;
+#[cfg(feature = "dynamodb")]
+use cmp_aws::dynamo::{audit::DynamoAuditLog, store::DynamoStore};
+#[cfg(feature = "kms")]
 use cmp_aws::kms::KmsKeyService;
 use std::sync::Arc;
 
 /// The SDK clients a function may call; each built only when a capability needs its service.
 #[derive(Clone, Debug, Default)]
 pub struct ServiceClients {
+    #[cfg(feature = "dynamodb")]
     pub dynamodb: Option<aws_sdk_dynamodb::Client>,
+    #[cfg(feature = "kinesis")]
     pub kinesis: Option<aws_sdk_kinesis::Client>,
+    #[cfg(feature = "kms")]
     pub kms: Option<aws_sdk_kms::Client>,
+    #[cfg(feature = "s3")]
     pub s3: Option<aws_sdk_s3::Client>,
+    #[cfg(feature = "sqs")]
     pub sqs: Option<aws_sdk_sqs::Client>,
 }
 
 impl ServiceClients {
     /// Clients from an SDK configuration, for the services `spec` uses.
     pub fn for_spec(sdk: &aws_config::SdkConfig, spec: &FunctionSpec) -> Self {
+        let _ = (sdk, spec);
         ServiceClients {
+            #[cfg(feature = "dynamodb")]
             dynamodb: spec.uses(Service::DynamoDb).then(|| aws_sdk_dynamodb::Client::new(sdk)),
+            #[cfg(feature = "kinesis")]
             kinesis: spec.uses(Service::Kinesis).then(|| aws_sdk_kinesis::Client::new(sdk)),
+            #[cfg(feature = "kms")]
             kms: spec.uses(Service::Kms).then(|| aws_sdk_kms::Client::new(sdk)),
+            #[cfg(feature = "s3")]
             s3: spec.uses(Service::S3).then(|| aws_sdk_s3::Client::new(sdk)),
+            #[cfg(feature = "sqs")]
             sqs: spec.uses(Service::Sqs).then(|| aws_sdk_sqs::Client::new(sdk)),
         }
     }
 
     /// The clients `spec` uses, taken from a full set (tools and the local stack).
+    #[cfg(all(feature = "dynamodb", feature = "kinesis", feature = "kms", feature = "s3", feature = "sqs"))]
     pub fn select(all: &cmp_aws::sdk::Clients, spec: &FunctionSpec) -> Self {
         ServiceClients {
             dynamodb: spec.uses(Service::DynamoDb).then(|| all.dynamodb.clone()),
@@ -72,6 +85,7 @@ pub struct Wiring {
     pub config: Config,
     clients: ServiceClients,
     kms: Option<Arc<dyn KeyService>>,
+    #[cfg(feature = "dynamodb")]
     store: Option<Arc<DynamoStore>>,
     keys: Option<Arc<KeyRing>>,
     indexer: Option<Arc<BlindIndexer>>,
@@ -117,11 +131,22 @@ impl Wiring {
         });
         let needs_kms = spec.uses(Service::Kms);
         let needs_audit = spec.has(AuditAppend) || spec.has(AuditRead);
+        #[cfg(feature = "kms")]
         let kms: Option<Arc<dyn KeyService>> = match (needs_kms, &clients.kms) {
             (false, _) => None,
             (true, Some(c)) => Some(Arc::new(KmsKeyService::new(c.clone(), config.kms_key_id.clone()))),
             (true, None) => return Err(CmpError::Config("no KMS client for a function that uses KMS".into())),
         };
+        #[cfg(not(feature = "kms"))]
+        let kms: Option<Arc<dyn KeyService>> = match needs_kms {
+            false => None,
+            true => return Err(CmpError::Config("this build has no KMS adapter (feature `kms`)".into())),
+        };
+        #[cfg(not(feature = "dynamodb"))]
+        if needs_store || needs_audit {
+            return Err(CmpError::Config("this build has no DynamoDB adapter (feature `dynamodb`)".into()));
+        }
+        #[cfg(feature = "dynamodb")]
         let audit_log = match (needs_audit, &clients.dynamodb) {
             (false, _) => None,
             (true, Some(db)) => {
@@ -129,6 +154,7 @@ impl Wiring {
             }
             (true, None) => return Err(CmpError::Config("no DynamoDB client for the audit trail".into())),
         };
+        #[cfg(feature = "dynamodb")]
         let store = match (needs_store, &clients.dynamodb) {
             (false, _) => None,
             (true, Some(db)) => {
@@ -140,6 +166,7 @@ impl Wiring {
             }
             (true, None) => return Err(CmpError::Config("no DynamoDB client for the profile store".into())),
         };
+        #[cfg(feature = "dynamodb")]
         let keys = match (&kms, &store) {
             (Some(k), Some(s))
                 if spec.has(CustomerKeysCreate) || spec.has(CustomerKeysUnwrap) || spec.has(PseudonymKeys) =>
@@ -148,6 +175,13 @@ impl Wiring {
             }
             _ => None,
         };
+        #[cfg(not(feature = "dynamodb"))]
+        let (keys, indexer, audit): (
+            Option<Arc<KeyRing>>,
+            Option<Arc<BlindIndexer>>,
+            Option<Arc<dyn AuditLog>>,
+        ) = (None, None, None);
+        #[cfg(feature = "dynamodb")]
         let indexer = match (spec.has(BlindIndex), &kms, &store) {
             (false, _, _) => None,
             (true, Some(k), Some(s)) => Some(Arc::new(BlindIndexer::load(k.as_ref(), s.as_ref()).await?)),
@@ -158,25 +192,42 @@ impl Wiring {
         } else {
             None
         };
+        #[cfg(feature = "dynamodb")]
         let audit = audit_log.map(|a| Arc::new(a) as Arc<dyn AuditLog>);
-        Ok(Wiring { spec, config, clients, kms, store, keys, indexer, validator, audit })
+        Ok(Wiring {
+            spec,
+            config,
+            clients,
+            kms,
+            #[cfg(feature = "dynamodb")]
+            store,
+            keys,
+            indexer,
+            validator,
+            audit,
+        })
     }
 
+    #[cfg(feature = "dynamodb")]
     pub fn dynamodb(&self) -> Result<aws_sdk_dynamodb::Client, CmpError> {
         self.clients.dynamodb.clone().ok_or_else(|| undeclared(self.spec, "DynamoDB"))
     }
+    #[cfg(feature = "kinesis")]
     pub fn kinesis(&self) -> Result<aws_sdk_kinesis::Client, CmpError> {
         self.clients.kinesis.clone().ok_or_else(|| undeclared(self.spec, "Kinesis"))
     }
+    #[cfg(feature = "s3")]
     pub fn s3(&self) -> Result<aws_sdk_s3::Client, CmpError> {
         self.clients.s3.clone().ok_or_else(|| undeclared(self.spec, "S3"))
     }
+    #[cfg(feature = "sqs")]
     pub fn sqs(&self) -> Result<aws_sdk_sqs::Client, CmpError> {
         self.clients.sqs.clone().ok_or_else(|| undeclared(self.spec, "SQS"))
     }
     pub fn kms(&self) -> Result<Arc<dyn KeyService>, CmpError> {
         self.kms.clone().ok_or_else(|| undeclared(self.spec, "KMS"))
     }
+    #[cfg(feature = "dynamodb")]
     pub fn store(&self) -> Result<Arc<DynamoStore>, CmpError> {
         self.store.clone().ok_or_else(|| undeclared(self.spec, "the profile store"))
     }
@@ -195,6 +246,7 @@ impl Wiring {
 
     /// The ports of the case services: the cases table (`CASES_TABLE`) and the outbound stream
     /// (`OUTBOUND_STREAM`) for notification requests.
+    #[cfg(all(feature = "dynamodb", feature = "kinesis"))]
     pub fn case_ports(&self) -> Result<cmp_app::cases::service::CasePorts, CmpError> {
         let table = self.config.cases_table.clone().ok_or_else(|| CmpError::Config("CASES_TABLE is not set".into()))?;
         let stream =
