@@ -216,6 +216,13 @@ pub fn parse_disruption(raw: &RawEnvelope) -> Result<FlightDisruption, Vec<Field
             "scheduled arrival must be after scheduled departure",
         ));
     }
+    if d.kind == DisruptionType::Downgrading {
+        errs.push(FieldError::new(
+            "invalid_type",
+            "/data/type",
+            "a downgrading concerns one passenger: assess it with POST /v1/compensation/assessments",
+        ));
+    }
     if matches!(d.kind, DisruptionType::Delay | DisruptionType::Diversion) && d.actual_arrival.is_none() {
         errs.push(FieldError::new(
             "missing_arrival",
@@ -259,6 +266,7 @@ pub struct PassengerJourney {
 pub fn with_final_arrival(request: &mut AssessmentRequest, arrival: DateTime<FixedOffset>) {
     match request.disruption.kind {
         DisruptionType::Delay | DisruptionType::Diversion => request.disruption.actual_arrival = Some(arrival),
+        DisruptionType::Downgrading => {}
         DisruptionType::Cancellation | DisruptionType::DeniedBoarding => {
             let departure = request.disruption.reroute.as_ref().map(|r| r.departure).unwrap_or(arrival);
             request.disruption.reroute = Some(Reroute { departure, arrival });
@@ -300,10 +308,10 @@ pub fn journey_for(p: &FlightPassenger, d: &FlightDisruption, volunteer: Option<
         kind: d.kind,
         leg: i,
         cause: d.cause,
-        actual_arrival: None,
+        actual_departure: d.actual_departure,
         notified_at: d.notified_at,
-        reroute: None,
         volunteer,
+        ..Disruption::default()
     };
     match d.kind {
         DisruptionType::Delay | DisruptionType::Diversion => {
@@ -313,6 +321,7 @@ pub fn journey_for(p: &FlightPassenger, d: &FlightDisruption, volunteer: Option<
                 disruption.actual_arrival = Some(final_arrival);
             }
         }
+        DisruptionType::Downgrading => {}
         DisruptionType::Cancellation | DisruptionType::DeniedBoarding => {
             if let Some(r) = &d.reroute {
                 let (final_arrival, m) = onward(r.arrival);
@@ -585,7 +594,7 @@ pub fn route(a: &Assessment, special_assistance: bool) -> &'static str {
         "special_assistance"
     } else if a.eligible {
         "compensation"
-    } else if a.care.meals || a.care.hotel || a.refund_or_reroute {
+    } else if a.care.meals || a.care.hotel || a.refund_or_reroute || a.downgrade.is_some() {
         "care_and_rebooking"
     } else {
         "no_entitlement"
