@@ -170,6 +170,12 @@ pub struct FlightDisruption {
     pub kind: DisruptionType,
     #[serde(default)]
     pub cause: Option<Cause>,
+    /// The cause struck an earlier flight of the same aircraft (CJEU C-74/19).
+    #[serde(default)]
+    pub knock_on: bool,
+    /// The carrier can show it took all reasonable measures (Art. 5(3)).
+    #[serde(default)]
+    pub reasonable_measures: Option<bool>,
     pub scheduled_departure: DateTime<FixedOffset>,
     pub scheduled_arrival: DateTime<FixedOffset>,
     #[serde(default)]
@@ -308,6 +314,8 @@ pub fn journey_for(p: &FlightPassenger, d: &FlightDisruption, volunteer: Option<
         kind: d.kind,
         leg: i,
         cause: d.cause,
+        knock_on: d.knock_on,
+        reasonable_measures: d.reasonable_measures,
         actual_departure: d.actual_departure,
         notified_at: d.notified_at,
         volunteer,
@@ -586,6 +594,43 @@ pub fn sla(priority: u8) -> Duration {
         3 => Duration::hours(72),
         _ => Duration::days(7),
     }
+}
+
+/// What a case's assessment entitles the customer to besides the Art. 7 amount, as the
+/// `notification.requested` event carries it: the Art. 9 care, the Art. 8 choice and an Art. 10
+/// reimbursement (read from the stored assessment; an assessment stored before these were part of
+/// it reads as none).
+pub fn entitlements(assessment: &Value) -> Value {
+    let flag = |v: &Value| v.as_bool().unwrap_or(false);
+    let care = &assessment["care"];
+    let choice = &assessment["refund_or_reroute_choice"];
+    let downgrade = &assessment["downgrade"];
+    serde_json::json!({
+        "regime": assessment["regime"],
+        "care": {
+            "meals": flag(&care["meals"]),
+            "hotel": flag(&care["hotel"]),
+            "transfer": flag(&care["transfer"]),
+            "communications": care["communications"].as_u64().unwrap_or(0),
+        },
+        "refund_or_reroute": {
+            "refund": flag(&choice["refund"]),
+            "refund_within_days": choice["refund_within_days"].as_u64(),
+            "return_flight": flag(&choice["return_flight"]),
+            "reroute_earliest": flag(&choice["reroute_earliest"]),
+            "reroute_later": flag(&choice["reroute_later"]),
+        },
+        "downgrade": if downgrade.is_object() {
+            serde_json::json!({
+                "percent": downgrade["percent"],
+                "amount": downgrade["amount"],
+                "currency": downgrade["currency"],
+                "within_days": downgrade["within_days"],
+            })
+        } else {
+            Value::Null
+        },
+    })
 }
 
 /// The queue a case goes to.

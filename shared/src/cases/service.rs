@@ -212,6 +212,7 @@ impl CasePorts {
                 "eligible": case.eligible,
                 "amount": case.amount,
                 "currency": case.currency,
+                "entitlements": crate::cases::entitlements(&case.assessment),
             }
         });
         let record =

@@ -126,6 +126,27 @@ async fn a_cancellation_opens_one_case_per_passenger_once_however_often_it_arriv
     let n = w.outbox.0.lock().unwrap()[0].clone();
     assert_eq!(n["type"], "notification.requested");
     assert_eq!(n["data"]["legal_basis"], "legal_obligation", "no marketing consent: a service message");
+    // the entitlements beyond compensation travel with the case and the notification: a
+    // cancellation on the day owes the Art. 8 choice (refund within 7 days or re-routing) and
+    // Art. 9 care (meals, two communications; a hotel, as no re-routing is known yet)
+    let e = &n["data"]["entitlements"];
+    assert_eq!(e["regime"], "EU261");
+    assert_eq!(
+        (&e["refund_or_reroute"]["refund"], &e["refund_or_reroute"]["refund_within_days"]),
+        (&json!(true), &json!(7)),
+        "{e}"
+    );
+    assert_eq!(
+        (&e["refund_or_reroute"]["reroute_earliest"], &e["refund_or_reroute"]["reroute_later"]),
+        (&json!(true), &json!(true))
+    );
+    assert_eq!(
+        (&e["care"]["meals"], &e["care"]["hotel"], &e["care"]["communications"]),
+        (&json!(true), &json!(true), &json!(2))
+    );
+    assert!(e["downgrade"].is_null());
+    assert!(cases.iter().all(|c| c.assessment["refund_or_reroute_choice"]["refund"] == json!(true)
+        && c.assessment["care"]["meals"] == json!(true)));
     for c in &cases {
         let holds = w.store.holds(&c.customer_id).await.unwrap();
         assert!(holds.iter().any(|h| h.kind == HOLD_KIND), "an open case holds erasure");
@@ -199,6 +220,10 @@ async fn extraordinary_circumstances_route_to_care_and_denied_boarding_names_its
         "{:?}",
         cases[0].assessment["reasons"]
     );
+    // care is owed despite extraordinary circumstances (CJEU C-12/11 McDonagh), and says so
+    assert!(cases.iter().all(|c| c.assessment["care"]["citations"]
+        .as_array()
+        .is_some_and(|a| a.iter().any(|x| x == "CJEU C-12/11 McDonagh"))));
 
     let w = world();
     w.merge.process_record(&booking("ABC123", 3, false, 0), "t").await.unwrap();

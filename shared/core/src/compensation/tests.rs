@@ -723,7 +723,8 @@ fn openapi_examples() {
              "scheduled_departure": "2026-11-22T03:15:00+04:00", "scheduled_arrival": "2026-11-22T07:35:00+00:00"}]},
           "disruption": {"type": "delay", "leg": 0, "actual_arrival": "2026-11-22T11:35:00+00:00"}}),
     ];
-    let out: Vec<Value> =
-        requests.into_iter().map(|r| serde_json::to_value(ok(&serde_json::from_value(r).unwrap())).unwrap()).collect();
-    println!("OPENAPI_EXAMPLES {}", serde_json::to_string(&out).unwrap());
+    for r in requests {
+        // serialised from the struct, so the fields keep their order
+        println!("\nOPENAPI_EXAMPLE {}", serde_json::to_string(&ok(&serde_json::from_value(r).unwrap())).unwrap());
+    }
 }
