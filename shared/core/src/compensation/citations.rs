@@ -200,7 +200,7 @@ impl Citation {
             Uk3_1bIi => "UK261 applies to passengers departing from a country other than the UK to a Member State on a UK carrier, with the same exception",
             Uk3_1A => "under UK261 a flight of more than one leg booked as one unit is treated as a whole, departing from its first departure airport",
             Uk7_1 => "UK261 amounts: 220 GBP, 350 GBP and 520 GBP in place of 250, 400 and 600 EUR, by the same distance bands; Art. 7(2) is kept",
-            WallentinHermann => "a technical problem is not an extraordinary circumstance unless it stems from events not inherent in the normal exercise of the carrier's activity and beyond its control; a hidden manufacturing defect revealed by the manufacturer or an authority may be",
+            WallentinHermann => "the test: extraordinary circumstances stem from events not inherent in the normal exercise of the carrier's activity and beyond its actual control; a technical problem is not one, unless it is a hidden manufacturing defect revealed by the manufacturer or an authority",
             Sturgeon => "passengers of flights delayed so that they reach their final destination three hours or more late are compensated like cancelled ones; Art. 7(2)(c) may halve long-haul compensation",
             Nelson => "confirms Sturgeon: a delay of three hours or more at the final destination gives the right to compensation",
             Folkerts => "for directly connecting flights compensation depends on the delay at the final destination, whatever the delay at departure",
