@@ -239,6 +239,28 @@ async fn extraordinary_circumstances_route_to_care_and_denied_boarding_names_its
     assert_eq!(cases.iter().filter(|c| c.eligible).count(), 1, "the volunteer is owed no compensation");
 }
 
+/// A passenger connecting onto a carrier the reference table does not know is not guessed at
+/// (the engine refuses the itinerary with `unknown_carrier`), and does not hold up the others.
+#[tokio::test]
+async fn an_unassessable_itinerary_gets_no_guessed_case_and_blocks_no_one() {
+    let w = world();
+    w.merge.process_record(&booking("ABC123", 2, false, 0), "t").await.unwrap();
+    let mut partner: Value = serde_json::from_slice(&booking("PRT999", 1, true, 0)).unwrap();
+    partner["data"]["segments"][1]["operating_carrier"] = json!("Q9");
+    partner["data"]["segments"][1]["flight_number"] = json!("Q9123");
+    w.merge.process_record(&serde_json::to_vec(&partner).unwrap(), "t").await.unwrap();
+    let event = disruption(
+        "ops-9",
+        json!({"type": "cancellation", "cause": "technical", "notified_at": "2026-12-18T05:00:00Z"}),
+    );
+    let out = w.compensator.process_record(&event, "t").await.unwrap();
+    assert_eq!(
+        out,
+        CompensateOutcome::Applied(Tally { passengers: 3, created: 2, unassessable: 1, ..Default::default() })
+    );
+    assert_eq!(w.cases.all().len(), 2);
+}
+
 #[tokio::test]
 async fn bad_disruptions_are_parked_with_their_reason() {
     let w = world();
