@@ -728,3 +728,21 @@ fn openapi_examples() {
         println!("\nOPENAPI_EXAMPLE {}", serde_json::to_string(&ok(&serde_json::from_value(r).unwrap())).unwrap());
     }
 }
+
+/// The sample requests in events/ assess as their README says.
+#[test]
+fn sample_requests_assess_as_documented() {
+    let parse = |text: &str| -> AssessmentRequest { serde_json::from_str(text).unwrap() };
+    let a = ok(&parse(include_str!("../../../../events/compensation-assessment.json")));
+    assert_eq!((a.regime, a.amount, a.refund_or_reroute, a.care.meals), (Some(Regime::Eu261), 400, true, true));
+    let a = ok(&parse(include_str!("../../../../events/compensation-assessments/downgrading.json")));
+    let g = a.downgrade.expect("a reimbursement");
+    assert_eq!((g.percent, g.amount, g.within_days), (75, Some(900.0), 7));
+    let a = ok(&parse(include_str!("../../../../events/compensation-assessments/uk-carrier-within-eu.json")));
+    assert_eq!((a.regime, a.also_in_scope, a.amount), (Some(Regime::Eu261), Some(Regime::Uk261), 250));
+    assert!(a.care.meals, "3 h departure delay on a short flight: care");
+    let a = ok(&parse(include_str!("../../../../events/compensation-assessments/knock-on-unruly-passenger.json")));
+    assert_eq!((a.eligible, a.amount), (true, 250));
+    let a = ok(&parse(include_str!("../../../../events/compensation-assessments/lawful-refusal.json")));
+    assert_eq!((a.eligible, a.refund_or_reroute, a.care.meals), (false, false, false));
+}
