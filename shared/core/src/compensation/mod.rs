@@ -630,74 +630,7 @@ pub fn assess(req: &AssessmentRequest) -> Result<Assessment, AssessError> {
     });
 
     // -- scope (Art. 3(1) of both regulations)
-    let in_scope = scopes(first, last, licence, false);
-    let with_benefits = scopes(first, last, licence, d.third_country_benefits);
-    let (regime, also) = match (with_benefits.first(), with_benefits.get(1)) {
-        (Some(&(r, provision, departure)), other) => {
-            let text = if departure {
-                format!(
-                    "the journey departs from {} ({}), where {} applies",
-                    first.iata,
-                    first.country,
-                    if r == Regime::Eu261 { "Regulation (EC) No 261/2004" } else { "UK261" }
-                )
-            } else {
-                format!(
-                    "the journey departs from {} ({}) and arrives at {} ({}) on a carrier licensed {} ({})",
-                    first.iata,
-                    first.country,
-                    last.iata,
-                    last.country,
-                    match licence {
-                        Licence::Eu => "in the EU/EEA/Switzerland",
-                        Licence::Uk => "in the UK",
-                        Licence::Other => "elsewhere",
-                    },
-                    disrupted.operating_carrier
-                )
-            };
-            cx.say(
-                match (r, departure) {
-                    (Regime::Eu261, true) => "scope_departure_eu",
-                    (Regime::Uk261, true) => "scope_departure_uk",
-                    (Regime::Eu261, false) => "scope_arrival_eu_carrier",
-                    (Regime::Uk261, false) => "scope_arrival_uk_carrier",
-                },
-                text,
-                &if legs.len() > 1 && r == Regime::Uk261 { vec![provision, Citation::Uk3_1A] } else { vec![provision] },
-            );
-            if let Some(&(o, other_provision, _)) = other {
-                cx.say(
-                    "regime_overlap",
-                    format!(
-                        "the journey is also within {} by its arrival; the regime of the departure is applied, and compensation paid under it is a benefit received in the country of departure, which excludes a second payment under the other",
-                        if o == Regime::Eu261 { "EU261" } else { "UK261" }
-                    ),
-                    &[provision, other_provision],
-                );
-            }
-            (Some(r), other.map(|o| o.0))
-        }
-        (None, _) => {
-            if let Some(&(_, provision, _)) = in_scope.first() {
-                cx.say(
-                    "third_country_benefits",
-                    "the passenger received benefits or compensation and was given assistance under the law of the third country of departure: the Regulation does not apply",
-                    &[provision],
-                );
-            } else {
-                cx.say(
-                    "out_of_scope",
-                    format!(
-                        "the journey departs from {} ({}) outside the EU, EEA, Switzerland and the UK, and the disrupted flight's carrier ({}) is not licensed where the Regulation would reach an arrival at {} ({})",
-                        first.iata, first.country, disrupted.operating_carrier, last.iata, last.country
-                    ),
-                    &[Citation::Art3_1a, Citation::Art3_1b, Citation::Uk3_1a, Citation::Uk3_1bI, Citation::Uk3_1bIi],
-                );
-            }
-            (None, None)
-        }
-    };
+    let (regime, also) = scope(first, last, licence, d, disrupted, legs.len(), &mut cx);
     if legs.len() > 1 {
         cx.say(
             "single_booking",
@@ -777,7 +710,130 @@ pub fn assess(req: &AssessmentRequest) -> Result<Assessment, AssessError> {
     let sched_arr = last_leg.scheduled_arrival.with_timezone(&Utc);
 
     // -- the cause (Art. 5(3))
-    let exempt = match d.cause {
+    let exempt = exemption(d, &mut cx);
+
+    let facts = Facts { d, disrupted, regime, band, exempt, sched_dep, sched_arr };
+    let o = match d.kind {
+        DisruptionType::Delay | DisruptionType::Diversion => judge_delay(&facts, &mut cx),
+        DisruptionType::Cancellation => judge_cancellation(&facts, &mut cx),
+        DisruptionType::DeniedBoarding => judge_denied_boarding(&facts, &mut cx),
+        DisruptionType::Downgrading => judge_downgrading(&facts, &mut cx),
+    };
+    let amount = if o.eligible {
+        if o.halved {
+            base / 2
+        } else {
+            base
+        }
+    } else {
+        0
+    };
+    if !o.halved && o.eligible {
+        cx.say("not_halved", format!("{amount} {currency} in full"), &[band.article(), Citation::Art7_2]);
+    }
+    let refund_or_reroute = o.choice.refund || o.choice.reroute_earliest || o.choice.reroute_later;
+    Ok(Assessment {
+        regime: Some(regime),
+        also_in_scope: also,
+        eligible: o.eligible,
+        amount,
+        currency: Some(currency),
+        distance_km,
+        arrival_delay_minutes: o.arrival_delay,
+        reasons: cx.reasons,
+        care: o.care,
+        refund_or_reroute,
+        refund_or_reroute_choice: o.choice,
+        downgrade: o.downgrade,
+        inputs,
+    })
+}
+
+/// The regime applied and the other regime also in scope (Art. 3(1) of both regulations), with
+/// their reasons: the departure regime first; benefits received in a third country take out the
+/// Art. 3(1)(b) rules.
+fn scope(
+    first: &Airport,
+    last: &Airport,
+    licence: Licence,
+    d: &Disruption,
+    disrupted: &Leg,
+    legs: usize,
+    cx: &mut Ctx,
+) -> (Option<Regime>, Option<Regime>) {
+    let in_scope = scopes(first, last, licence, false);
+    let with_benefits = scopes(first, last, licence, d.third_country_benefits);
+    match (with_benefits.first(), with_benefits.get(1)) {
+        (Some(&(r, provision, departure)), other) => {
+            let text = if departure {
+                format!(
+                    "the journey departs from {} ({}), where {} applies",
+                    first.iata,
+                    first.country,
+                    if r == Regime::Eu261 { "Regulation (EC) No 261/2004" } else { "UK261" }
+                )
+            } else {
+                format!(
+                    "the journey departs from {} ({}) and arrives at {} ({}) on a carrier licensed {} ({})",
+                    first.iata,
+                    first.country,
+                    last.iata,
+                    last.country,
+                    match licence {
+                        Licence::Eu => "in the EU/EEA/Switzerland",
+                        Licence::Uk => "in the UK",
+                        Licence::Other => "elsewhere",
+                    },
+                    disrupted.operating_carrier
+                )
+            };
+            cx.say(
+                match (r, departure) {
+                    (Regime::Eu261, true) => "scope_departure_eu",
+                    (Regime::Uk261, true) => "scope_departure_uk",
+                    (Regime::Eu261, false) => "scope_arrival_eu_carrier",
+                    (Regime::Uk261, false) => "scope_arrival_uk_carrier",
+                },
+                text,
+                &if legs > 1 && r == Regime::Uk261 { vec![provision, Citation::Uk3_1A] } else { vec![provision] },
+            );
+            if let Some(&(o, other_provision, _)) = other {
+                cx.say(
+                    "regime_overlap",
+                    format!(
+                        "the journey is also within {} by its arrival; the regime of the departure is applied, and compensation paid under it is a benefit received in the country of departure, which excludes a second payment under the other",
+                        if o == Regime::Eu261 { "EU261" } else { "UK261" }
+                    ),
+                    &[provision, other_provision],
+                );
+            }
+            (Some(r), other.map(|o| o.0))
+        }
+        (None, _) => {
+            if let Some(&(_, provision, _)) = in_scope.first() {
+                cx.say(
+                    "third_country_benefits",
+                    "the passenger received benefits or compensation and was given assistance under the law of the third country of departure: the Regulation does not apply",
+                    &[provision],
+                );
+            } else {
+                cx.say(
+                    "out_of_scope",
+                    format!(
+                        "the journey departs from {} ({}) outside the EU, EEA, Switzerland and the UK, and the disrupted flight's carrier ({}) is not licensed where the Regulation would reach an arrival at {} ({})",
+                        first.iata, first.country, disrupted.operating_carrier, last.iata, last.country
+                    ),
+                    &[Citation::Art3_1a, Citation::Art3_1b, Citation::Uk3_1a, Citation::Uk3_1bI, Citation::Uk3_1bIi],
+                );
+            }
+            (None, None)
+        }
+    }
+}
+
+/// Whether the cause exempts the carrier from Art. 7 compensation (Art. 5(3)), with its reasons.
+fn exemption(d: &Disruption, cx: &mut Ctx) -> bool {
+    match d.cause {
         Some(c) => {
             let (nature, authority) = c.nature();
             let name = c.name();
@@ -795,18 +851,18 @@ pub fn assess(req: &AssessmentRequest) -> Result<Assessment, AssessError> {
                     let must_show = nature == Nature::ExtraordinaryIfMeasuresShown || d.knock_on;
                     if d.knock_on {
                         cx.say(
-                            "knock_on",
-                            "the extraordinary circumstance struck an earlier flight operated with the same aircraft: the carrier may rely on it if it shows the direct causal link and the reasonable measures it took, re-routing included",
-                            &[Citation::LeVTap],
-                        );
+                        "knock_on",
+                        "the extraordinary circumstance struck an earlier flight operated with the same aircraft: the carrier may rely on it if it shows the direct causal link and the reasonable measures it took, re-routing included",
+                        &[Citation::LeVTap],
+                    );
                     }
                     let shown = !matches!((must_show, d.reasonable_measures), (_, Some(false)) | (true, None));
                     if !shown {
                         cx.say(
-                            "reasonable_measures_not_shown",
-                            "the carrier has not shown that the disruption could not have been avoided even if all reasonable measures had been taken: no exemption",
-                            if d.knock_on { &[Citation::Art5_3, Citation::LeVTap] } else { &[Citation::Art5_3] },
-                        );
+                        "reasonable_measures_not_shown",
+                        "the carrier has not shown that the disruption could not have been avoided even if all reasonable measures had been taken: no exemption",
+                        if d.knock_on { &[Citation::Art5_3, Citation::LeVTap] } else { &[Citation::Art5_3] },
+                    );
                     }
                     shown
                 }
@@ -820,360 +876,372 @@ pub fn assess(req: &AssessmentRequest) -> Result<Assessment, AssessError> {
             );
             false
         }
-    };
+    }
+}
 
-    let mut care = Care::default();
-    let mut choice = RefundOrReroute::default();
-    let mut arrival_delay = None;
-    let mut downgrade = None;
-    let mut eligible;
-    let mut halved = false;
-    let mcdonagh = |c: &mut Vec<Citation>| {
-        if exempt {
-            c.push(Citation::McDonagh);
+/// What a disruption is judged on, once scope, distance and cause are settled.
+struct Facts<'a> {
+    d: &'a Disruption,
+    disrupted: &'a Leg,
+    regime: Regime,
+    band: Band,
+    exempt: bool,
+    sched_dep: DateTime<Utc>,
+    sched_arr: DateTime<Utc>,
+}
+
+impl Facts<'_> {
+    /// The territory of the regime applied (EU261: member states, EEA, Switzerland; UK261: the UK).
+    fn in_territory(&self, country: &str) -> bool {
+        match self.regime {
+            Regime::Eu261 => in_eu261_territory(country),
+            Regime::Uk261 => in_uk(country),
         }
-    };
-    let full_choice = || RefundOrReroute {
+    }
+    /// Care is owed in extraordinary circumstances too (CJEU C-12/11 McDonagh).
+    fn mcdonagh(&self, citations: &mut Vec<Citation>) {
+        if self.exempt {
+            citations.push(Citation::McDonagh);
+        }
+    }
+}
+
+/// What one kind of disruption gives.
+#[derive(Default)]
+struct Outcome {
+    eligible: bool,
+    halved: bool,
+    arrival_delay: Option<i64>,
+    care: Care,
+    choice: RefundOrReroute,
+    downgrade: Option<DowngradeRefund>,
+}
+
+/// Art. 8(1) in full: refund within seven days (with a return flight), or re-routing now or later.
+fn full_choice() -> RefundOrReroute {
+    RefundOrReroute {
         refund: true,
         refund_within_days: Some(7),
         return_flight: true,
         reroute_earliest: true,
         reroute_later: true,
         citations: vec![Citation::Art8_1],
-    };
-
-    match d.kind {
-        DisruptionType::Delay | DisruptionType::Diversion => {
-            let actual = d.actual_arrival.expect("validated").with_timezone(&Utc);
-            let delay = actual - sched_arr;
-            arrival_delay = Some(delay.num_minutes());
-            if d.kind == DisruptionType::Diversion {
-                cx.say(
-                    "diversion",
-                    "a diverted flight is not cancelled: it is judged by the arrival at the final destination of the booking",
-                    &[Citation::AustrianAirlines],
-                );
-            }
-            if delay >= Duration::hours(3) {
-                cx.say(
-                    "arrival_delay",
-                    format!(
-                        "arrival at the final destination {} late (when a door opened): three hours or more gives the right to compensation",
-                        hm(delay)
-                    ),
-                    &[Citation::Sturgeon, Citation::Nelson, Citation::Henning],
-                );
-                eligible = !exempt;
-                if band == Band::C && delay <= Duration::hours(4) {
-                    halved = true;
-                    cx.say(
-                        "halved_long_haul_delay",
-                        "a delay of three to four hours on a flight over 3,500 km: the compensation is reduced by 50 %",
-                        &[Citation::Art7_2, Citation::Sturgeon],
-                    );
-                }
-                if exempt {
-                    cx.say(
-                        "exempt",
-                        "extraordinary circumstances exempt the carrier from compensation for the delay",
-                        &[Citation::Art5_3, Citation::Sturgeon],
-                    );
-                }
-            } else {
-                eligible = false;
-                cx.say(
-                    "arrival_delay_under_3h",
-                    format!(
-                        "arrival at the final destination {} late: under three hours gives no compensation",
-                        hm(delay.max(Duration::zero()))
-                    ),
-                    &[Citation::Sturgeon, Citation::Nelson],
-                );
-            }
-            // care and refund, from the departure delay of the disrupted leg (the arrival delay
-            // stands in for it when no departure time is known)
-            let (dep_delay, measured) = match d.actual_departure {
-                Some(t) => (t.with_timezone(&Utc) - sched_dep, "departure"),
-                None => (delay, "arrival (no departure time given)"),
-            };
-            care.threshold_minutes = Some(band.limit().num_minutes());
-            if dep_delay >= band.limit() {
-                care.meals = true;
-                care.communication = true;
-                care.communications = 2;
-                let expected_departure = disrupted.scheduled_departure + dep_delay;
-                care.hotel = expected_departure.date_naive() > disrupted.scheduled_departure.date_naive();
-                care.transfer = care.hotel;
-                care.citations = vec![Citation::Art6_1, Citation::Art9];
-                mcdonagh(&mut care.citations);
-                cx.say(
-                    "care_delay",
-                    format!(
-                        "a delay of {} at {measured}, at least {} for this distance: meals and refreshments, two calls or e-mails{}",
-                        hm(dep_delay),
-                        hm(band.limit()),
-                        if care.hotel { ", and a hotel with transfers as the departure moves to the next day" } else { "" }
-                    ),
-                    &care.citations.clone(),
-                );
-            }
-            if dep_delay >= Duration::hours(5) {
-                choice = RefundOrReroute {
-                    refund: true,
-                    refund_within_days: Some(7),
-                    return_flight: true,
-                    reroute_earliest: false,
-                    reroute_later: false,
-                    citations: vec![Citation::Art6_1, Citation::Art8_1],
-                };
-                cx.say(
-                    "refund_delay",
-                    "a delay of five hours or more: the passenger may give up the journey for a refund within seven days (and a return flight to the first point of departure)",
-                    &[Citation::Art6_1, Citation::Art8_1],
-                );
-            }
-        }
-        DisruptionType::Cancellation => {
-            let notified = d.notified_at.map(|t| t.with_timezone(&Utc)).unwrap_or(sched_dep);
-            let notice = sched_dep - notified;
-            let reroute = d.reroute.as_ref().map(|r| (r.departure.with_timezone(&Utc), r.arrival.with_timezone(&Utc)));
-            if let Some((_, arr)) = reroute {
-                arrival_delay = Some((arr - sched_arr).num_minutes());
-            }
-            let qualifying = |early: Duration, late: Duration| {
-                reroute.is_some_and(|(dep, arr)| dep >= sched_dep - early && arr < sched_arr + late)
-            };
-            eligible = if notice >= Duration::days(14) {
-                cx.say(
-                    "notice_14_days",
-                    format!("informed {} days before departure: at least two weeks", notice.num_days()),
-                    &[Citation::Art5_1cI],
-                );
-                false
-            } else if notice >= Duration::days(7) {
-                let ok = qualifying(Duration::hours(2), Duration::hours(4));
-                cx.say(
-                    "notice_7_to_14_days",
-                    format!(
-                        "informed {} days before departure, {} re-routing leaving no more than two hours earlier and arriving less than four hours later",
-                        notice.num_days(),
-                        if ok { "with" } else { "without" }
-                    ),
-                    &[Citation::Art5_1cIi],
-                );
-                !ok
-            } else {
-                let ok = qualifying(Duration::hours(1), Duration::hours(2));
-                cx.say(
-                    "notice_under_7_days",
-                    format!(
-                        "informed less than seven days before departure ({}), {} re-routing leaving no more than one hour earlier and arriving less than two hours later",
-                        hm(notice.max(Duration::zero())),
-                        if ok { "with" } else { "without" }
-                    ),
-                    &[Citation::Art5_1cIii],
-                );
-                !ok
-            };
-            if eligible && exempt {
-                eligible = false;
-                cx.say("exempt", "the cancellation was caused by extraordinary circumstances", &[Citation::Art5_3]);
-            }
-            if eligible {
-                if let Some(delay) = arrival_delay.map(Duration::minutes) {
-                    if delay <= band.limit() {
-                        halved = true;
-                        cx.say(
-                            "halved_reroute",
-                            format!(
-                                "re-routed, arriving {} late, within {} for this distance: the compensation is reduced by 50 %",
-                                hm(delay.max(Duration::zero())),
-                                hm(band.limit())
-                            ),
-                            &[Citation::Art7_2],
-                        );
-                    }
-                }
-            }
-            let hotel = reroute.is_none_or(|(dep, _)| {
-                let local = dep.with_timezone(disrupted.scheduled_departure.offset());
-                local.date_naive() > disrupted.scheduled_departure.date_naive()
-            });
-            care = Care {
-                meals: true,
-                hotel,
-                transfer: hotel,
-                communication: true,
-                communications: 2,
-                threshold_minutes: None,
-                citations: vec![Citation::Art5_1b, Citation::Art9],
-            };
-            mcdonagh(&mut care.citations);
-            choice = full_choice();
-            choice.citations.insert(0, Citation::Art5_1a);
-            cx.say(
-                "care_cancellation",
-                format!(
-                    "meals and refreshments, two calls or e-mails{}; refund within seven days or re-routing at the passenger's choice",
-                    if hotel {
-                        if reroute.is_some() {
-                            ", a hotel and transfers as the re-routing leaves on a later day"
-                        } else {
-                            ", a hotel and transfers if the re-routing leaves on a later day (none known yet)"
-                        }
-                    } else {
-                        ""
-                    }
-                ),
-                &[Citation::Art5_1a, Citation::Art5_1b, Citation::Art8_1, Citation::Art9],
-            );
-        }
-        DisruptionType::DeniedBoarding => {
-            if let Some(ground) = d.refusal_ground {
-                eligible = false;
-                let g =
-                    serde_json::to_value(ground).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
-                cx.say(
-                    "lawful_refusal",
-                    format!("boarding was refused on reasonable grounds ({g}): this is not denied boarding, and the Regulation owes no compensation, care or refund for it"),
-                    &[Citation::Art2j],
-                );
-            } else if d.volunteer.unwrap_or(false) {
-                eligible = false;
-                cx.say(
-                    "volunteer",
-                    "the passenger gave up the seat voluntarily in exchange for benefits agreed with the carrier: no compensation under Art. 7",
-                    &[Citation::Art4_1],
-                );
-                choice = full_choice();
-                choice.citations.insert(0, Citation::Art4_1);
-                cx.say(
-                    "volunteer_assistance",
-                    "volunteers keep the right to a refund within seven days or re-routing",
-                    &[Citation::Art4_1, Citation::Art8_1],
-                );
-            } else {
-                eligible = true;
-                cx.say(
-                    "denied_boarding",
-                    "boarding was denied against the passenger's will: compensation is due immediately",
-                    &[Citation::Art4_3],
-                );
-                if d.cause.is_some_and(|c| c.nature().0 != Nature::Ordinary) {
-                    cx.say(
-                        "no_exemption_denied_boarding",
-                        "extraordinary circumstances do not exempt the carrier from compensating denied boarding",
-                        &[Citation::Finnair],
-                    );
-                }
-                if let Some(r) = &d.reroute {
-                    let delay = r.arrival.with_timezone(&Utc) - sched_arr;
-                    arrival_delay = Some(delay.num_minutes());
-                    if delay <= band.limit() {
-                        halved = true;
-                        cx.say(
-                            "halved_reroute",
-                            format!(
-                                "re-routed, arriving {} late, within {} for this distance: the compensation is reduced by 50 %",
-                                hm(delay.max(Duration::zero())),
-                                hm(band.limit())
-                            ),
-                            &[Citation::Art7_2],
-                        );
-                    }
-                }
-                let hotel = d.reroute.as_ref().is_none_or(|r| {
-                    let local = r.departure.with_timezone(disrupted.scheduled_departure.offset());
-                    local.date_naive() > disrupted.scheduled_departure.date_naive()
-                });
-                care = Care {
-                    meals: true,
-                    hotel,
-                    transfer: hotel,
-                    communication: true,
-                    communications: 2,
-                    threshold_minutes: None,
-                    citations: vec![Citation::Art4_3, Citation::Art9],
-                };
-                choice = full_choice();
-                choice.citations.insert(0, Citation::Art4_3);
-                cx.say(
-                    "care_denied_boarding",
-                    "meals and refreshments, two calls or e-mails, a hotel and transfers if the re-routing leaves on a later day, and a refund within seven days or re-routing",
-                    &[Citation::Art4_3, Citation::Art8_1, Citation::Art9],
-                );
-            }
-        }
-        DisruptionType::Downgrading => {
-            eligible = false;
-            let (o, dst) =
-                (airport(&disrupted.origin).expect("known"), airport(&disrupted.destination).expect("known"));
-            let leg_km = great_circle_km(o, dst);
-            let french_overseas = |c: &str| ["GP", "GF", "MQ", "RE", "YT"].contains(&c);
-            let leg_intra = in_territory(&o.country) && in_territory(&dst.country);
-            let overseas =
-                regime == Regime::Eu261 && leg_intra && (french_overseas(&o.country) != french_overseas(&dst.country));
-            let percent = if leg_km <= 1500.0 {
-                30
-            } else if (leg_intra && !overseas) || leg_km <= 3500.0 {
-                50
-            } else {
-                75
-            };
-            let amount = d.ticket_price.as_ref().map(|p| (p.amount * f64::from(percent)).round() / 100.0);
-            downgrade = Some(DowngradeRefund {
-                percent,
-                distance_km: leg_km.round() as u32,
-                amount,
-                currency: d.ticket_price.as_ref().map(|p| p.currency.clone()),
-                within_days: 7,
-                citations: vec![Citation::Art10_2, Citation::Mennens],
-            });
-            cx.say(
-                "downgrading",
-                format!(
-                    "placed in a lower class on {} – {} ({} km{}): {percent} % of the price of that flight{}, reimbursed within seven days",
-                    o.iata,
-                    dst.iata,
-                    leg_km.round(),
-                    if overseas { ", between the European territory and a French overseas department" } else { "" },
-                    match (&d.ticket_price, amount) {
-                        (Some(p), Some(a)) => format!(" ({a:.2} {})", p.currency),
-                        _ => " (no price given)".to_owned(),
-                    }
-                ),
-                &[Citation::Art10_2, Citation::Mennens],
-            );
-        }
     }
-    let amount = if eligible {
-        if halved {
-            base / 2
-        } else {
-            base
+}
+
+/// A delay or a diversion: Sturgeon at the final destination, Art. 6 care and refund.
+fn judge_delay(f: &Facts, cx: &mut Ctx) -> Outcome {
+    let mut o = Outcome::default();
+    let actual = f.d.actual_arrival.expect("validated").with_timezone(&Utc);
+    let delay = actual - f.sched_arr;
+    o.arrival_delay = Some(delay.num_minutes());
+    if f.d.kind == DisruptionType::Diversion {
+        cx.say(
+            "diversion",
+            "a diverted flight is not cancelled: it is judged by the arrival at the final destination of the booking",
+            &[Citation::AustrianAirlines],
+        );
+    }
+    if delay >= Duration::hours(3) {
+        cx.say(
+            "arrival_delay",
+            format!(
+                "arrival at the final destination {} late (when a door opened): three hours or more gives the right to compensation",
+                hm(delay)
+            ),
+            &[Citation::Sturgeon, Citation::Nelson, Citation::Henning],
+        );
+        o.eligible = !f.exempt;
+        if f.band == Band::C && delay <= Duration::hours(4) {
+            o.halved = true;
+            cx.say(
+                "halved_long_haul_delay",
+                "a delay of three to four hours on a flight over 3,500 km: the compensation is reduced by 50 %",
+                &[Citation::Art7_2, Citation::Sturgeon],
+            );
+        }
+        if f.exempt {
+            cx.say(
+                "exempt",
+                "extraordinary circumstances exempt the carrier from compensation for the delay",
+                &[Citation::Art5_3, Citation::Sturgeon],
+            );
         }
     } else {
-        0
-    };
-    if !halved && eligible {
-        cx.say("not_halved", format!("{amount} {currency} in full"), &[band.article(), Citation::Art7_2]);
+        o.eligible = false;
+        cx.say(
+            "arrival_delay_under_3h",
+            format!(
+                "arrival at the final destination {} late: under three hours gives no compensation",
+                hm(delay.max(Duration::zero()))
+            ),
+            &[Citation::Sturgeon, Citation::Nelson],
+        );
     }
-    let refund_or_reroute = choice.refund || choice.reroute_earliest || choice.reroute_later;
-    Ok(Assessment {
-        regime: Some(regime),
-        also_in_scope: also,
-        eligible,
+    // care and refund, from the departure delay of the disrupted leg (the arrival delay
+    // stands in for it when no departure time is known)
+    let (dep_delay, measured) = match f.d.actual_departure {
+        Some(t) => (t.with_timezone(&Utc) - f.sched_dep, "departure"),
+        None => (delay, "arrival (no departure time given)"),
+    };
+    o.care.threshold_minutes = Some(f.band.limit().num_minutes());
+    if dep_delay >= f.band.limit() {
+        o.care.meals = true;
+        o.care.communication = true;
+        o.care.communications = 2;
+        let expected_departure = f.disrupted.scheduled_departure + dep_delay;
+        o.care.hotel = expected_departure.date_naive() > f.disrupted.scheduled_departure.date_naive();
+        o.care.transfer = o.care.hotel;
+        o.care.citations = vec![Citation::Art6_1, Citation::Art9];
+        f.mcdonagh(&mut o.care.citations);
+        cx.say(
+            "care_delay",
+            format!(
+                "a delay of {} at {measured}, at least {} for this distance: meals and refreshments, two calls or e-mails{}",
+                hm(dep_delay),
+                hm(f.band.limit()),
+                if o.care.hotel { ", and a hotel with transfers as the departure moves to the next day" } else { "" }
+            ),
+            &o.care.citations.clone(),
+        );
+    }
+    if dep_delay >= Duration::hours(5) {
+        o.choice = RefundOrReroute {
+            refund: true,
+            refund_within_days: Some(7),
+            return_flight: true,
+            reroute_earliest: false,
+            reroute_later: false,
+            citations: vec![Citation::Art6_1, Citation::Art8_1],
+        };
+        cx.say(
+            "refund_delay",
+            "a delay of five hours or more: the passenger may give up the journey for a refund within seven days (and a return flight to the first point of departure)",
+            &[Citation::Art6_1, Citation::Art8_1],
+        );
+    }
+    o
+}
+
+/// A cancellation: Art. 5(1)(c) notice and re-routing, Art. 7(2), Art. 5(1)(a)-(b) with Arts. 8 and 9.
+fn judge_cancellation(f: &Facts, cx: &mut Ctx) -> Outcome {
+    let mut o = Outcome::default();
+    let notified = f.d.notified_at.map(|t| t.with_timezone(&Utc)).unwrap_or(f.sched_dep);
+    let notice = f.sched_dep - notified;
+    let reroute = f.d.reroute.as_ref().map(|r| (r.departure.with_timezone(&Utc), r.arrival.with_timezone(&Utc)));
+    if let Some((_, arr)) = reroute {
+        o.arrival_delay = Some((arr - f.sched_arr).num_minutes());
+    }
+    let qualifying = |early: Duration, late: Duration| {
+        reroute.is_some_and(|(dep, arr)| dep >= f.sched_dep - early && arr < f.sched_arr + late)
+    };
+    o.eligible = if notice >= Duration::days(14) {
+        cx.say(
+            "notice_14_days",
+            format!("informed {} days before departure: at least two weeks", notice.num_days()),
+            &[Citation::Art5_1cI],
+        );
+        false
+    } else if notice >= Duration::days(7) {
+        let ok = qualifying(Duration::hours(2), Duration::hours(4));
+        cx.say(
+            "notice_7_to_14_days",
+            format!(
+                "informed {} days before departure, {} re-routing leaving no more than two hours earlier and arriving less than four hours later",
+                notice.num_days(),
+                if ok { "with" } else { "without" }
+            ),
+            &[Citation::Art5_1cIi],
+        );
+        !ok
+    } else {
+        let ok = qualifying(Duration::hours(1), Duration::hours(2));
+        cx.say(
+            "notice_under_7_days",
+            format!(
+                "informed less than seven days before departure ({}), {} re-routing leaving no more than one hour earlier and arriving less than two hours later",
+                hm(notice.max(Duration::zero())),
+                if ok { "with" } else { "without" }
+            ),
+            &[Citation::Art5_1cIii],
+        );
+        !ok
+    };
+    if o.eligible && f.exempt {
+        o.eligible = false;
+        cx.say("exempt", "the cancellation was caused by extraordinary circumstances", &[Citation::Art5_3]);
+    }
+    if o.eligible {
+        if let Some(delay) = o.arrival_delay.map(Duration::minutes) {
+            if delay <= f.band.limit() {
+                o.halved = true;
+                cx.say(
+                    "halved_reroute",
+                    format!(
+                        "re-routed, arriving {} late, within {} for this distance: the compensation is reduced by 50 %",
+                        hm(delay.max(Duration::zero())),
+                        hm(f.band.limit())
+                    ),
+                    &[Citation::Art7_2],
+                );
+            }
+        }
+    }
+    let hotel = reroute.is_none_or(|(dep, _)| {
+        let local = dep.with_timezone(f.disrupted.scheduled_departure.offset());
+        local.date_naive() > f.disrupted.scheduled_departure.date_naive()
+    });
+    o.care = Care {
+        meals: true,
+        hotel,
+        transfer: hotel,
+        communication: true,
+        communications: 2,
+        threshold_minutes: None,
+        citations: vec![Citation::Art5_1b, Citation::Art9],
+    };
+    f.mcdonagh(&mut o.care.citations);
+    o.choice = full_choice();
+    o.choice.citations.insert(0, Citation::Art5_1a);
+    cx.say(
+        "care_cancellation",
+        format!(
+            "meals and refreshments, two calls or e-mails{}; refund within seven days or re-routing at the passenger's choice",
+            if hotel {
+                if reroute.is_some() {
+                    ", a hotel and transfers as the re-routing leaves on a later day"
+                } else {
+                    ", a hotel and transfers if the re-routing leaves on a later day (none known yet)"
+                }
+            } else {
+                ""
+            }
+        ),
+        &[Citation::Art5_1a, Citation::Art5_1b, Citation::Art8_1, Citation::Art9],
+    );
+    o
+}
+
+/// Denied boarding: Art. 2(j) lawful refusal, Art. 4(1) volunteers, Art. 4(3) against the passenger's will.
+fn judge_denied_boarding(f: &Facts, cx: &mut Ctx) -> Outcome {
+    let mut o = Outcome::default();
+    if let Some(ground) = f.d.refusal_ground {
+        o.eligible = false;
+        let g = serde_json::to_value(ground).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
+        cx.say(
+            "lawful_refusal",
+            format!("boarding was refused on reasonable grounds ({g}): this is not denied boarding, and the Regulation owes no compensation, care or refund for it"),
+            &[Citation::Art2j],
+        );
+    } else if f.d.volunteer.unwrap_or(false) {
+        o.eligible = false;
+        cx.say(
+            "volunteer",
+            "the passenger gave up the seat voluntarily in exchange for benefits agreed with the carrier: no compensation under Art. 7",
+            &[Citation::Art4_1],
+        );
+        o.choice = full_choice();
+        o.choice.citations.insert(0, Citation::Art4_1);
+        cx.say(
+            "volunteer_assistance",
+            "volunteers keep the right to a refund within seven days or re-routing",
+            &[Citation::Art4_1, Citation::Art8_1],
+        );
+    } else {
+        o.eligible = true;
+        cx.say(
+            "denied_boarding",
+            "boarding was denied against the passenger's will: compensation is due immediately",
+            &[Citation::Art4_3],
+        );
+        if f.d.cause.is_some_and(|c| c.nature().0 != Nature::Ordinary) {
+            cx.say(
+                "no_exemption_denied_boarding",
+                "extraordinary circumstances do not exempt the carrier from compensating denied boarding",
+                &[Citation::Finnair],
+            );
+        }
+        if let Some(r) = &f.d.reroute {
+            let delay = r.arrival.with_timezone(&Utc) - f.sched_arr;
+            o.arrival_delay = Some(delay.num_minutes());
+            if delay <= f.band.limit() {
+                o.halved = true;
+                cx.say(
+                    "halved_reroute",
+                    format!(
+                        "re-routed, arriving {} late, within {} for this distance: the compensation is reduced by 50 %",
+                        hm(delay.max(Duration::zero())),
+                        hm(f.band.limit())
+                    ),
+                    &[Citation::Art7_2],
+                );
+            }
+        }
+        let hotel = f.d.reroute.as_ref().is_none_or(|r| {
+            let local = r.departure.with_timezone(f.disrupted.scheduled_departure.offset());
+            local.date_naive() > f.disrupted.scheduled_departure.date_naive()
+        });
+        o.care = Care {
+            meals: true,
+            hotel,
+            transfer: hotel,
+            communication: true,
+            communications: 2,
+            threshold_minutes: None,
+            citations: vec![Citation::Art4_3, Citation::Art9],
+        };
+        o.choice = full_choice();
+        o.choice.citations.insert(0, Citation::Art4_3);
+        cx.say(
+            "care_denied_boarding",
+            "meals and refreshments, two calls or e-mails, a hotel and transfers if the re-routing leaves on a later day, and a refund within seven days or re-routing",
+            &[Citation::Art4_3, Citation::Art8_1, Citation::Art9],
+        );
+    }
+    o
+}
+
+/// A downgrading: Art. 10(2) by the distance of the downgraded flight.
+fn judge_downgrading(f: &Facts, cx: &mut Ctx) -> Outcome {
+    let mut o = Outcome::default();
+    let (from, dst) = (airport(&f.disrupted.origin).expect("known"), airport(&f.disrupted.destination).expect("known"));
+    let leg_km = great_circle_km(from, dst);
+    let french_overseas = |c: &str| ["GP", "GF", "MQ", "RE", "YT"].contains(&c);
+    let leg_intra = f.in_territory(&from.country) && f.in_territory(&dst.country);
+    let overseas =
+        f.regime == Regime::Eu261 && leg_intra && (french_overseas(&from.country) != french_overseas(&dst.country));
+    let percent = if leg_km <= 1500.0 {
+        30
+    } else if (leg_intra && !overseas) || leg_km <= 3500.0 {
+        50
+    } else {
+        75
+    };
+    let amount = f.d.ticket_price.as_ref().map(|p| (p.amount * f64::from(percent)).round() / 100.0);
+    o.downgrade = Some(DowngradeRefund {
+        percent,
+        distance_km: leg_km.round() as u32,
         amount,
-        currency: Some(currency),
-        distance_km,
-        arrival_delay_minutes: arrival_delay,
-        reasons: cx.reasons,
-        care,
-        refund_or_reroute,
-        refund_or_reroute_choice: choice,
-        downgrade,
-        inputs,
-    })
+        currency: f.d.ticket_price.as_ref().map(|p| p.currency.clone()),
+        within_days: 7,
+        citations: vec![Citation::Art10_2, Citation::Mennens],
+    });
+    cx.say(
+        "downgrading",
+        format!(
+            "placed in a lower class on {} – {} ({} km{}): {percent} % of the price of that flight{}, reimbursed within seven days",
+            from.iata,
+            dst.iata,
+            leg_km.round(),
+            if overseas { ", between the European territory and a French overseas department" } else { "" },
+            match (&f.d.ticket_price, amount) {
+                (Some(p), Some(a)) => format!(" ({a:.2} {})", p.currency),
+                _ => " (no price given)".to_owned(),
+            }
+        ),
+        &[Citation::Art10_2, Citation::Mennens],
+    );
+    o
 }
 
 #[cfg(test)]
