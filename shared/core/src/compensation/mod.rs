@@ -7,7 +7,9 @@ pub mod reference;
 
 use chrono::{DateTime, Duration, FixedOffset, Utc};
 pub use citations::Citation;
-use reference::{airport, carrier, great_circle_km, in_eu261_territory, in_uk, Airport, Licence};
+use reference::{
+    airport, carrier, great_circle_km, in_eu261_territory, in_eu_member_state, in_uk, Airport, Carrier, Licence,
+};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
@@ -576,19 +578,23 @@ fn validate(req: &AssessmentRequest) -> Result<(&'static Airport, &'static Airpo
 }
 
 /// The regimes whose scope the journey is in, each with the provision that brings it there.
-fn scopes(first: &Airport, last: &Airport, licence: Licence, benefits: bool) -> Vec<(Regime, Citation, bool)> {
+fn scopes(first: &Airport, last: &Airport, carrier: &Carrier, benefits: bool) -> Vec<(Regime, Citation, bool)> {
     // (regime, provision, whether it is the departure rule)
     let mut out = Vec::new();
+    // EU261: a Community carrier is one licensed in a member state, or (by the EEA Agreement and
+    // the EU-Swiss air transport agreement) in Iceland, Liechtenstein, Norway or Switzerland
     if in_eu261_territory(&first.country) {
         out.push((Regime::Eu261, Citation::Art3_1a, true));
-    } else if in_eu261_territory(&last.country) && licence == Licence::Eu && !benefits {
+    } else if in_eu261_territory(&last.country) && carrier.licence == Licence::Eu && !benefits {
         out.push((Regime::Eu261, Citation::Art3_1b, false));
     }
+    // UK261: "Member State" and "Community carrier" are the EU's alone (UK261 Art. 2(c))
+    let community = carrier.licence == Licence::Eu && in_eu_member_state(&carrier.licence_country);
     if in_uk(&first.country) {
         out.push((Regime::Uk261, Citation::Uk3_1a, true));
-    } else if in_uk(&last.country) && matches!(licence, Licence::Eu | Licence::Uk) && !benefits {
+    } else if in_uk(&last.country) && (community || carrier.licence == Licence::Uk) && !benefits {
         out.push((Regime::Uk261, Citation::Uk3_1bI, false));
-    } else if in_eu261_territory(&last.country) && licence == Licence::Uk && !benefits {
+    } else if in_eu_member_state(&last.country) && carrier.licence == Licence::Uk && !benefits {
         out.push((Regime::Uk261, Citation::Uk3_1bIi, false));
     }
     // the departure rule first: it is the regime applied
@@ -761,8 +767,9 @@ fn scope(
     legs: usize,
     cx: &mut Ctx,
 ) -> (Option<Regime>, Option<Regime>) {
-    let in_scope = scopes(first, last, licence, false);
-    let with_benefits = scopes(first, last, licence, d.third_country_benefits);
+    let operator = carrier(&disrupted.operating_carrier).expect("validated");
+    let in_scope = scopes(first, last, operator, false);
+    let with_benefits = scopes(first, last, operator, d.third_country_benefits);
     match (with_benefits.first(), with_benefits.get(1)) {
         (Some(&(r, provision, departure)), other) => {
             let text = if departure {

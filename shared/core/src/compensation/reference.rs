@@ -139,6 +139,13 @@ pub fn in_eu261_territory(country: &str) -> bool {
     EU261_TERRITORY.contains(&country)
 }
 
+/// The territory of the EU member states alone (outermost regions included, EEA states and
+/// Switzerland not): what UK261 means by "a Member State", both for the arrivals of its
+/// Art. 3(1)(b)(ii) and for the licences of "Community carriers" (its Art. 2(c)).
+pub fn in_eu_member_state(country: &str) -> bool {
+    in_eu261_territory(country) && !["IS", "LI", "NO", "CH"].contains(&country)
+}
+
 pub fn in_uk(country: &str) -> bool {
     country == "GB"
 }

@@ -368,6 +368,13 @@ fn art_3_1_scope_of_both_regulations() {
         ("AF", "LHR", "CDG", Some(Regime::Uk261), Some(Regime::Eu261), Citation::Art3_1b),
         // UK -> EU on a UK carrier: UK261 only (EU261 (b) needs a Community carrier)
         ("BA", "LHR", "CDG", Some(Regime::Uk261), None, Citation::Uk3_1a),
+        // UK261's "Community carrier" and "Member State" are the EU's alone (UK261 Art. 2(c)):
+        // a Swiss or a Norwegian carrier into the UK, or a UK carrier into Norway, is in neither
+        ("LX", "JFK", "LHR", None, None, Citation::Uk3_1bI),
+        ("DY", "JFK", "LHR", None, None, Citation::Uk3_1bI),
+        ("BA", "JFK", "OSL", None, None, Citation::Uk3_1bIi),
+        // while for EU261 a Norwegian carrier is a Community carrier (EEA Agreement)
+        ("DY", "JFK", "OSL", Some(Regime::Eu261), None, Citation::Art3_1b),
         // outermost regions, EEA, Switzerland depart within EU261
         ("UX", "LPA", "MAD", Some(Regime::Eu261), None, Citation::Art3_1a),
         ("DY", "OSL", "BKK", Some(Regime::Eu261), None, Citation::Art3_1a),
