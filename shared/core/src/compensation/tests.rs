@@ -141,6 +141,15 @@ fn uk261_halves_long_haul_delays_too() {
     // UK261 amounts by band: 220 / 350 / 520
     assert_eq!(ok(&delay(one("BA", "LHR", "CDG"), "2026-12-01T13:00:00Z", None)).amount, 220);
     assert_eq!(ok(&delay(one("BA", "LHR", "ATH"), "2026-12-01T13:00:00Z", None)).amount, 350);
+    // and Art. 7(2)(a) on re-routing: cancelled on the day, re-routed leaving 1h30 earlier (so not
+    // within Art. 5(1)(c)(iii)) and arriving 1h45 late (within 2 h): 220 halved to 110 GBP
+    let a = ok(&cancel(
+        one("BA", "LHR", "CDG"),
+        "2026-12-01T06:00:00Z",
+        Some(("2026-12-01T06:30:00Z", "2026-12-01T11:45:00Z")),
+        None,
+    ));
+    assert_eq!((a.regime, a.amount), (Some(Regime::Uk261), 110));
 }
 
 // ------------------------------------------------------------------ Art. 5(1)(c): notice windows
