@@ -614,8 +614,8 @@ pub fn assess(req: &AssessmentRequest) -> Result<Assessment, AssessError> {
     let distance_km = distance.round() as u32;
     let mut cx = Ctx { reasons: vec![] };
     let inputs = json!({
-        "first_origin": {"iata": first.iata, "country": first.country},
-        "final_destination": {"iata": last.iata, "country": last.country},
+        "first_origin": {"iata": first.iata, "country": first.country, "reference_check": first.check},
+        "final_destination": {"iata": last.iata, "country": last.country, "reference_check": last.check},
         "disrupted_leg": d.leg,
         "operating_carrier": disrupted.operating_carrier,
         "carrier_licence": match licence { Licence::Eu => "EU", Licence::Uk => "UK", Licence::Other => "none" },
