@@ -212,6 +212,13 @@ pub fn parse_disruption(raw: &RawEnvelope) -> Result<FlightDisruption, Vec<Field
             ));
         }
     }
+    if crate::compensation::reference::carrier(&d.operating_carrier).is_none() {
+        errs.push(FieldError::new(
+            "unknown_carrier",
+            "/data/operating_carrier",
+            "not a carrier in the reference table (shared/data/carriers.csv): its licence decides the regime",
+        ));
+    }
     if d.origin == d.destination {
         errs.push(FieldError::new("invalid_route", "/data/destination", "origin and destination must differ"));
     }

@@ -271,6 +271,11 @@ async fn bad_disruptions_are_parked_with_their_reason() {
     let unknown = disruption("ops-7", json!({"type": "cancellation", "origin": "XXX"}));
     w.compensator.process_record(&unknown, "t").await.unwrap();
     assert_eq!(w.store.parked().len(), 2);
+    // a carrier the reference table does not know: parked, not guessed
+    let carrier = disruption("ops-7b", json!({"type": "cancellation", "operating_carrier": "Q9"}));
+    let out = w.compensator.process_record(&carrier, "t").await.unwrap();
+    assert_eq!(out, CompensateOutcome::Parked { reason_code: "invalid_event".into() });
+    assert!(w.store.parked().iter().any(|p| p.reasons.iter().any(|r| r.code == "unknown_carrier")));
     // a flight nobody is booked on: nothing to do
     let empty = disruption("ops-8", json!({"type": "cancellation", "flight_number": "GA999"}));
     assert_eq!(w.compensator.process_record(&empty, "t").await.unwrap(), CompensateOutcome::Applied(Tally::default()));
