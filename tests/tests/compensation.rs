@@ -70,6 +70,7 @@ async fn a_cancelled_flight_yields_one_case_per_passenger_once() {
         }
         assert_eq!((case["status"].as_str(), case["disruption"].as_str()), (Some("open"), Some("cancellation")));
         assert_eq!(case["currency"], "EUR");
+        assert_eq!(case["assessment"]["refund_or_reroute_choice"]["refund"], true, "{case}");
         let key = (
             case["eligible"].as_bool().unwrap(),
             case["amount"].as_u64().unwrap(),
@@ -110,6 +111,15 @@ async fn a_cancelled_flight_yields_one_case_per_passenger_once() {
     assert!(notifications
         .iter()
         .all(|n| n["data"]["channel"] == "email" && n["data"]["legal_basis"] == "legal_obligation"));
+    // each states the entitlements beyond compensation: the Art. 8 choice (a refund within seven
+    // days or re-routing) and Art. 9 care (meals, two communications; the re-routing leaves the
+    // same day, so no hotel)
+    for n in &notifications {
+        let e = &n["data"]["entitlements"];
+        assert_eq!(e["refund_or_reroute"]["refund_within_days"], 7, "{n}");
+        assert!(e["refund_or_reroute"]["reroute_earliest"] == true && e["care"]["meals"] == true, "{n}");
+        assert_eq!((e["care"]["communications"].as_u64(), e["care"]["hotel"].as_bool()), (Some(2), Some(false)), "{n}");
+    }
 
     // -- the customer's view: the timeline, their own case, the erasure held
     let (passenger, id, case_id) = sample.expect("a passenger connecting to New York");

@@ -170,6 +170,12 @@ pub struct FlightDisruption {
     pub kind: DisruptionType,
     #[serde(default)]
     pub cause: Option<Cause>,
+    /// The cause struck an earlier flight of the same aircraft (CJEU C-74/19).
+    #[serde(default)]
+    pub knock_on: bool,
+    /// The carrier can show it took all reasonable measures (Art. 5(3)).
+    #[serde(default)]
+    pub reasonable_measures: Option<bool>,
     pub scheduled_departure: DateTime<FixedOffset>,
     pub scheduled_arrival: DateTime<FixedOffset>,
     #[serde(default)]
@@ -206,6 +212,13 @@ pub fn parse_disruption(raw: &RawEnvelope) -> Result<FlightDisruption, Vec<Field
             ));
         }
     }
+    if crate::compensation::reference::carrier(&d.operating_carrier).is_none() {
+        errs.push(FieldError::new(
+            "unknown_carrier",
+            "/data/operating_carrier",
+            "not a carrier in the reference table (shared/data/carriers.csv): its licence decides the regime",
+        ));
+    }
     if d.origin == d.destination {
         errs.push(FieldError::new("invalid_route", "/data/destination", "origin and destination must differ"));
     }
@@ -214,6 +227,13 @@ pub fn parse_disruption(raw: &RawEnvelope) -> Result<FlightDisruption, Vec<Field
             "invalid_times",
             "/data/scheduled_arrival",
             "scheduled arrival must be after scheduled departure",
+        ));
+    }
+    if d.kind == DisruptionType::Downgrading {
+        errs.push(FieldError::new(
+            "invalid_type",
+            "/data/type",
+            "a downgrading concerns one passenger: assess it with POST /v1/compensation/assessments",
         ));
     }
     if matches!(d.kind, DisruptionType::Delay | DisruptionType::Diversion) && d.actual_arrival.is_none() {
@@ -259,6 +279,7 @@ pub struct PassengerJourney {
 pub fn with_final_arrival(request: &mut AssessmentRequest, arrival: DateTime<FixedOffset>) {
     match request.disruption.kind {
         DisruptionType::Delay | DisruptionType::Diversion => request.disruption.actual_arrival = Some(arrival),
+        DisruptionType::Downgrading => {}
         DisruptionType::Cancellation | DisruptionType::DeniedBoarding => {
             let departure = request.disruption.reroute.as_ref().map(|r| r.departure).unwrap_or(arrival);
             request.disruption.reroute = Some(Reroute { departure, arrival });
@@ -300,10 +321,12 @@ pub fn journey_for(p: &FlightPassenger, d: &FlightDisruption, volunteer: Option<
         kind: d.kind,
         leg: i,
         cause: d.cause,
-        actual_arrival: None,
+        knock_on: d.knock_on,
+        reasonable_measures: d.reasonable_measures,
+        actual_departure: d.actual_departure,
         notified_at: d.notified_at,
-        reroute: None,
         volunteer,
+        ..Disruption::default()
     };
     match d.kind {
         DisruptionType::Delay | DisruptionType::Diversion => {
@@ -313,6 +336,7 @@ pub fn journey_for(p: &FlightPassenger, d: &FlightDisruption, volunteer: Option<
                 disruption.actual_arrival = Some(final_arrival);
             }
         }
+        DisruptionType::Downgrading => {}
         DisruptionType::Cancellation | DisruptionType::DeniedBoarding => {
             if let Some(r) = &d.reroute {
                 let (final_arrival, m) = onward(r.arrival);
@@ -579,13 +603,50 @@ pub fn sla(priority: u8) -> Duration {
     }
 }
 
+/// What a case's assessment entitles the customer to besides the Art. 7 amount, as the
+/// `notification.requested` event carries it: the Art. 9 care, the Art. 8 choice and an Art. 10
+/// reimbursement (read from the stored assessment; an assessment stored before these were part of
+/// it reads as none).
+pub fn entitlements(assessment: &Value) -> Value {
+    let flag = |v: &Value| v.as_bool().unwrap_or(false);
+    let care = &assessment["care"];
+    let choice = &assessment["refund_or_reroute_choice"];
+    let downgrade = &assessment["downgrade"];
+    serde_json::json!({
+        "regime": assessment["regime"],
+        "care": {
+            "meals": flag(&care["meals"]),
+            "hotel": flag(&care["hotel"]),
+            "transfer": flag(&care["transfer"]),
+            "communications": care["communications"].as_u64().unwrap_or(0),
+        },
+        "refund_or_reroute": {
+            "refund": flag(&choice["refund"]),
+            "refund_within_days": choice["refund_within_days"].as_u64(),
+            "return_flight": flag(&choice["return_flight"]),
+            "reroute_earliest": flag(&choice["reroute_earliest"]),
+            "reroute_later": flag(&choice["reroute_later"]),
+        },
+        "downgrade": if downgrade.is_object() {
+            serde_json::json!({
+                "percent": downgrade["percent"],
+                "amount": downgrade["amount"],
+                "currency": downgrade["currency"],
+                "within_days": downgrade["within_days"],
+            })
+        } else {
+            Value::Null
+        },
+    })
+}
+
 /// The queue a case goes to.
 pub fn route(a: &Assessment, special_assistance: bool) -> &'static str {
     if special_assistance {
         "special_assistance"
     } else if a.eligible {
         "compensation"
-    } else if a.care.meals || a.care.hotel || a.refund_or_reroute {
+    } else if a.care.meals || a.care.hotel || a.refund_or_reroute || a.downgrade.is_some() {
         "care_and_rebooking"
     } else {
         "no_entitlement"

@@ -29,6 +29,10 @@ pub struct Tally {
     pub unchanged: usize,
     /// Indexed passengers no longer on the flight (rebooked, cancelled) or erased.
     pub skipped: usize,
+    /// Passengers whose itinerary the engine refuses to assess (e.g. a connecting leg on a carrier
+    /// missing from the carrier table): no case is guessed for them, the refusal is logged with
+    /// its code, and the rest of the flight goes ahead.
+    pub unassessable: usize,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -212,6 +216,7 @@ impl CasePorts {
                 "eligible": case.eligible,
                 "amount": case.amount,
                 "currency": case.currency,
+                "entitlements": crate::cases::entitlements(&case.assessment),
             }
         });
         let record =
@@ -333,9 +338,10 @@ impl Compensator {
                 Step::Updated => tally.updated += 1,
                 Step::Unchanged => tally.unchanged += 1,
                 Step::Skipped => tally.skipped += 1,
+                Step::Unassessable => tally.unassessable += 1,
             }
         }
-        tracing::info!(flight = %fk, created = tally.created, updated = tally.updated, unchanged = tally.unchanged, skipped = tally.skipped, "disruption applied");
+        tracing::info!(flight = %fk, created = tally.created, updated = tally.updated, unchanged = tally.unchanged, skipped = tally.skipped, unassessable = tally.unassessable, "disruption applied");
         Ok(tally)
     }
 
@@ -376,8 +382,13 @@ impl Compensator {
                 with_final_arrival(&mut journey.request, arrival);
                 journey.provisional = false;
             }
-            let assessment = assess(&journey.request)
-                .map_err(|e| CmpError::Integrity(format!("indexed itinerary does not assess: {e}")))?;
+            let assessment = match assess(&journey.request) {
+                Ok(a) => a,
+                Err(e) => {
+                    tracing::warn!(flight = %p.flight_key, code = e.code(), path = e.path(), "itinerary not assessable: no case opened");
+                    return Ok(Step::Unassessable);
+                }
+            };
             let special = !customer.golden.special_assistance.is_empty();
             let amount_eur = match assessment.currency {
                 Some("GBP") => assessment.amount * 115 / 100,
@@ -496,6 +507,7 @@ enum Step {
     Updated,
     Unchanged,
     Skipped,
+    Unassessable,
 }
 
 // ---------------------------------------------------------------- working cases

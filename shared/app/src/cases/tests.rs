@@ -126,6 +126,27 @@ async fn a_cancellation_opens_one_case_per_passenger_once_however_often_it_arriv
     let n = w.outbox.0.lock().unwrap()[0].clone();
     assert_eq!(n["type"], "notification.requested");
     assert_eq!(n["data"]["legal_basis"], "legal_obligation", "no marketing consent: a service message");
+    // the entitlements beyond compensation travel with the case and the notification: a
+    // cancellation on the day owes the Art. 8 choice (refund within 7 days or re-routing) and
+    // Art. 9 care (meals, two communications; a hotel, as no re-routing is known yet)
+    let e = &n["data"]["entitlements"];
+    assert_eq!(e["regime"], "EU261");
+    assert_eq!(
+        (&e["refund_or_reroute"]["refund"], &e["refund_or_reroute"]["refund_within_days"]),
+        (&json!(true), &json!(7)),
+        "{e}"
+    );
+    assert_eq!(
+        (&e["refund_or_reroute"]["reroute_earliest"], &e["refund_or_reroute"]["reroute_later"]),
+        (&json!(true), &json!(true))
+    );
+    assert_eq!(
+        (&e["care"]["meals"], &e["care"]["hotel"], &e["care"]["communications"]),
+        (&json!(true), &json!(true), &json!(2))
+    );
+    assert!(e["downgrade"].is_null());
+    assert!(cases.iter().all(|c| c.assessment["refund_or_reroute_choice"]["refund"] == json!(true)
+        && c.assessment["care"]["meals"] == json!(true)));
     for c in &cases {
         let holds = w.store.holds(&c.customer_id).await.unwrap();
         assert!(holds.iter().any(|h| h.kind == HOLD_KIND), "an open case holds erasure");
@@ -199,6 +220,10 @@ async fn extraordinary_circumstances_route_to_care_and_denied_boarding_names_its
         "{:?}",
         cases[0].assessment["reasons"]
     );
+    // care is owed despite extraordinary circumstances (CJEU C-12/11 McDonagh), and says so
+    assert!(cases.iter().all(|c| c.assessment["care"]["citations"]
+        .as_array()
+        .is_some_and(|a| a.iter().any(|x| x == "CJEU C-12/11 McDonagh"))));
 
     let w = world();
     w.merge.process_record(&booking("ABC123", 3, false, 0), "t").await.unwrap();
@@ -214,6 +239,28 @@ async fn extraordinary_circumstances_route_to_care_and_denied_boarding_names_its
     assert_eq!(cases.iter().filter(|c| c.eligible).count(), 1, "the volunteer is owed no compensation");
 }
 
+/// A passenger connecting onto a carrier the reference table does not know is not guessed at
+/// (the engine refuses the itinerary with `unknown_carrier`), and does not hold up the others.
+#[tokio::test]
+async fn an_unassessable_itinerary_gets_no_guessed_case_and_blocks_no_one() {
+    let w = world();
+    w.merge.process_record(&booking("ABC123", 2, false, 0), "t").await.unwrap();
+    let mut partner: Value = serde_json::from_slice(&booking("PRT999", 1, true, 0)).unwrap();
+    partner["data"]["segments"][1]["operating_carrier"] = json!("Q9");
+    partner["data"]["segments"][1]["flight_number"] = json!("Q9123");
+    w.merge.process_record(&serde_json::to_vec(&partner).unwrap(), "t").await.unwrap();
+    let event = disruption(
+        "ops-9",
+        json!({"type": "cancellation", "cause": "technical", "notified_at": "2026-12-18T05:00:00Z"}),
+    );
+    let out = w.compensator.process_record(&event, "t").await.unwrap();
+    assert_eq!(
+        out,
+        CompensateOutcome::Applied(Tally { passengers: 3, created: 2, unassessable: 1, ..Default::default() })
+    );
+    assert_eq!(w.cases.all().len(), 2);
+}
+
 #[tokio::test]
 async fn bad_disruptions_are_parked_with_their_reason() {
     let w = world();
@@ -224,6 +271,11 @@ async fn bad_disruptions_are_parked_with_their_reason() {
     let unknown = disruption("ops-7", json!({"type": "cancellation", "origin": "XXX"}));
     w.compensator.process_record(&unknown, "t").await.unwrap();
     assert_eq!(w.store.parked().len(), 2);
+    // a carrier the reference table does not know: parked, not guessed
+    let carrier = disruption("ops-7b", json!({"type": "cancellation", "operating_carrier": "Q9"}));
+    let out = w.compensator.process_record(&carrier, "t").await.unwrap();
+    assert_eq!(out, CompensateOutcome::Parked { reason_code: "invalid_event".into() });
+    assert!(w.store.parked().iter().any(|p| p.reasons.iter().any(|r| r.code == "unknown_carrier")));
     // a flight nobody is booked on: nothing to do
     let empty = disruption("ops-8", json!({"type": "cancellation", "flight_number": "GA999"}));
     assert_eq!(w.compensator.process_record(&empty, "t").await.unwrap(), CompensateOutcome::Applied(Tally::default()));

@@ -11,6 +11,9 @@ pub struct Airport {
     pub lat: f64,
     pub lon: f64,
     pub tz: String,
+    /// How the row fared against the independent source (`agrees`, `corrected_dms`, `replaced`,
+    /// `disputed`, `unchecked`; see `shared/data/README.md`).
+    pub check: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -19,12 +22,22 @@ pub enum Licence {
     Eu,
     /// Licensed by the UK CAA: a UK carrier for UK261.
     Uk,
-    /// Neither (codes not in the table).
+    /// Licensed elsewhere (listed in the table with `other`).
     Other,
 }
 
+/// A carrier of the reference table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Carrier {
+    pub code: String,
+    pub name: String,
+    pub licence: Licence,
+    /// ISO 3166-1 alpha-2 code of the state that granted the operating licence.
+    pub licence_country: String,
+}
+
 static AIRPORTS: OnceLock<HashMap<String, Airport>> = OnceLock::new();
-static CARRIERS: OnceLock<HashMap<String, Licence>> = OnceLock::new();
+static CARRIERS: OnceLock<HashMap<String, Carrier>> = OnceLock::new();
 
 /// Splits one CSV line, honouring double quotes.
 fn fields(line: &str) -> Vec<String> {
@@ -66,6 +79,7 @@ pub fn airports() -> &'static HashMap<String, Airport> {
                         lat: f[4].parse().ok()?,
                         lon: f[5].parse().ok()?,
                         tz: f[6].clone(),
+                        check: f.get(7).cloned().unwrap_or_default(),
                     },
                 ))
             })
@@ -77,25 +91,36 @@ pub fn airport(iata: &str) -> Option<&'static Airport> {
     airports().get(iata)
 }
 
-pub fn licence(carrier: &str) -> Licence {
-    *CARRIERS
-        .get_or_init(|| {
-            include_str!("../../../data/carriers.csv")
-                .lines()
-                .skip(1)
-                .filter_map(|l| {
-                    let f = fields(l);
-                    let lic = match f.get(2).map(String::as_str) {
-                        Some("EU") => Licence::Eu,
-                        Some("UK") => Licence::Uk,
-                        _ => return None,
-                    };
-                    Some((f.first()?.clone(), lic))
-                })
-                .collect()
-        })
-        .get(carrier)
-        .unwrap_or(&Licence::Other)
+pub fn carriers() -> &'static HashMap<String, Carrier> {
+    CARRIERS.get_or_init(|| {
+        include_str!("../../../data/carriers.csv")
+            .lines()
+            .skip(1)
+            .filter_map(|l| {
+                let f = fields(l);
+                let licence = match f.get(2).map(String::as_str) {
+                    Some("EU") => Licence::Eu,
+                    Some("UK") => Licence::Uk,
+                    Some("other") => Licence::Other,
+                    _ => return None,
+                };
+                Some((
+                    f.first()?.clone(),
+                    Carrier { code: f[0].clone(), name: f[1].clone(), licence, licence_country: f.get(3)?.clone() },
+                ))
+            })
+            .collect()
+    })
+}
+
+/// A carrier of the table; `None` for a code the table does not list (the assessment refuses it).
+pub fn carrier(code: &str) -> Option<&'static Carrier> {
+    carriers().get(code)
+}
+
+/// The licence of a listed carrier; [`Licence::Other`] for a code not listed.
+pub fn licence(code: &str) -> Licence {
+    carrier(code).map_or(Licence::Other, |c| c.licence)
 }
 
 /// Where Regulation (EC) No 261/2004 applies as "the territory of a Member State": the 27 member
@@ -112,6 +137,13 @@ pub const EU261_TERRITORY: &[&str] = &[
 
 pub fn in_eu261_territory(country: &str) -> bool {
     EU261_TERRITORY.contains(&country)
+}
+
+/// The territory of the EU member states alone (outermost regions included, EEA states and
+/// Switzerland not): what UK261 means by "a Member State", both for the arrivals of its
+/// Art. 3(1)(b)(ii) and for the licences of "Community carriers" (its Art. 2(c)).
+pub fn in_eu_member_state(country: &str) -> bool {
+    in_eu261_territory(country) && !["IS", "LI", "NO", "CH"].contains(&country)
 }
 
 pub fn in_uk(country: &str) -> bool {
