@@ -1,5 +1,5 @@
 //! `export` Lambda: the scheduled exports (EventBridge Scheduler): the partner exports of
-//! `shared/src/export/mod.rs` and the analyst snapshot of `shared/src/export/analytics.rs`, as the
+//! `shared/app/src/export/mod.rs` and the analyst snapshot of `shared/app/src/export/analytics.rs`, as the
 //! schedule's input says. Thin: wiring at cold start, then the shared handler for each run.
 use cmp_lambda::handlers::{export::ExportHandler, Wiring};
 use lambda_runtime::{service_fn, Error, LambdaEvent};
