@@ -1,15 +1,9 @@
 //! `merge` Lambda: Kinesis batches of inbound events → golden profiles, with partial batch failure
 //! reporting. Thin: wiring at cold start, then the shared handler for each batch.
-use aws_lambda_events::event::kinesis::KinesisEvent;
-use cmp_lambda::handlers::{merge::MergeHandler, Wiring};
-use lambda_runtime::{service_fn, Error, LambdaEvent};
+use cmp_lambda::handlers::merge::MergeHandler;
+use cmp_lambda::wiring::capability::MERGE;
 
 #[tokio::main]
-async fn main() -> Result<(), Error> {
-    let wiring = Wiring::from_env(&cmp_lambda::wiring::capability::MERGE).await?;
-    let handler = &MergeHandler::new(&wiring)?;
-    lambda_runtime::run(service_fn(move |event: LambdaEvent<KinesisEvent>| async move {
-        Ok::<_, Error>(handler.handle(event.payload).await)
-    }))
-    .await
+async fn main() -> Result<(), lambda_runtime::Error> {
+    cmp_lambda::run::kinesis(&MERGE, MergeHandler::new).await
 }

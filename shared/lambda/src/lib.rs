@@ -11,4 +11,5 @@ pub mod handlers;
 pub mod http;
 #[cfg(feature = "publish")]
 pub mod publish;
+pub mod run;
 pub mod wiring;

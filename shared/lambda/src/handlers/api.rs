@@ -1116,6 +1116,13 @@ impl ApiHandler {
     }
 }
 
+#[async_trait::async_trait]
+impl super::HttpHandler for ApiHandler {
+    async fn handle(&self, req: Request) -> Response<Body> {
+        ApiHandler::handle(self, req).await
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

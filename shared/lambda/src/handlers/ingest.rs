@@ -102,3 +102,10 @@ impl IngestHandler {
         Ok(json_response(202, &result))
     }
 }
+
+#[async_trait::async_trait]
+impl super::HttpHandler for IngestHandler {
+    async fn handle(&self, req: Request) -> Response<Body> {
+        IngestHandler::handle(self, req).await
+    }
+}

@@ -28,3 +28,10 @@ mod request;
 pub use request::*;
 
 pub use crate::wiring::Wiring;
+
+/// A function behind API Gateway's HTTP API.
+#[cfg(feature = "http")]
+#[async_trait::async_trait]
+pub trait HttpHandler: Send + Sync {
+    async fn handle(&self, req: lambda_http::Request) -> lambda_http::Response<lambda_http::Body>;
+}
