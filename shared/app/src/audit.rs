@@ -14,6 +14,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
+#[cfg(any(test, feature = "testkit"))]
 use std::sync::Mutex;
 
 pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
@@ -171,11 +172,13 @@ pub async fn record(log: &dyn AuditLog, entry: AuditEntry) -> Result<AuditRecord
 }
 
 /// In-memory audit log for unit tests.
+#[cfg(any(test, feature = "testkit"))]
 #[derive(Default)]
 pub struct MemoryAuditLog {
     pub records: Mutex<Vec<AuditRecord>>,
 }
 
+#[cfg(any(test, feature = "testkit"))]
 #[async_trait]
 impl AuditLog for MemoryAuditLog {
     async fn head(&self, chain: &str) -> Result<ChainHead, CmpError> {

@@ -873,6 +873,7 @@ fn progress(s: &ImportState, status: &str) -> Value {
     })
 }
 
+#[cfg(any(test, feature = "testkit"))]
 pub mod memory;
 #[cfg(test)]
 mod tests;

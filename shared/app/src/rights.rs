@@ -35,11 +35,13 @@ pub trait ExportStore: Send + Sync {
 }
 
 /// In-memory fake of [`ExportStore`].
+#[cfg(any(test, feature = "testkit"))]
 #[derive(Default)]
 pub struct MemoryExports {
     pub objects: std::sync::Mutex<std::collections::BTreeMap<String, Vec<u8>>>,
 }
 
+#[cfg(any(test, feature = "testkit"))]
 #[async_trait]
 impl ExportStore for MemoryExports {
     async fn put(&self, key: &str, body: Vec<u8>, _content_type: &str) -> Result<(), CmpError> {

@@ -9,6 +9,7 @@
 //! day (a new estimate, a delay turned cancellation) re-assesses the same case. Each case is
 //! prioritised, routed to a work queue with an SLA, holds the customer's erasure (legal hold), is
 //! put on the customer's timeline, and asks for a notification on a channel the customer allowed.
+#[cfg(any(test, feature = "testkit"))]
 pub mod memory;
 pub mod service;
 #[cfg(test)]

@@ -10,6 +10,7 @@
 //! * Unwrapped data keys are cached per container, bounded in age, uses and entries.
 pub mod blind;
 pub mod cipher;
+#[cfg(any(test, feature = "testkit"))]
 pub mod fake;
 pub mod keyring;
 

@@ -1,6 +1,7 @@
 //! The profile store port: what the use cases need from persistence, in domain terms. The DynamoDB
 //! adapter implements it with a single table (see `docs/data-model.md`); the in-memory fake
 //! implements the same semantics (conditional writes, all-or-nothing commits) for unit tests.
+#[cfg(any(test, feature = "testkit"))]
 pub mod memory;
 
 /// The sort key of a customer's golden profile item (its partition is `CUST#<id>`).
