@@ -6,7 +6,7 @@ VENV := .venv
 PROFILES ?= 100000
 CUSTOMERS ?= 2000
 
-.PHONY: setup build dev test lint unit integration validate bench bench-auth bench-export bench-compensate sam-build fmt clean
+.PHONY: setup build dev test lint unit integration validate bench bench-auth bench-export bench-compensate bench-init sam-build fmt clean
 
 ## setup: install the local tools (moto, SAM CLI, cfn-lint, cargo-lambda) into .venv and fetch crates
 setup:
@@ -56,6 +56,11 @@ bench-export: setup
 ## bench-compensate: a cancelled flight of 400 passengers, from the disruption event to every case
 bench-compensate: setup
 	cargo run -q -p cmpctl -- bench compensate --passengers 400
+
+## bench-init: cold start of every function beside a hello-world lambda_runtime binary (release builds)
+bench-init: setup
+	cargo build --release $(foreach f,$(notdir $(wildcard functions/*)),-p $(f)) -p hello-lambda
+	cargo run -q -p cmpctl -- bench init --runs 10 --profile release
 
 ## sam-build: arm64 release build of every function, as `sam build` does for a deployment
 sam-build: setup
