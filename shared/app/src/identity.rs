@@ -51,10 +51,36 @@ pub enum IdentityError {
     NotFound,
     #[error("the profile was erased")]
     Erased,
+    #[error("a profile cannot be merged with itself")]
+    SameProfile,
+    #[error("these two profiles are to be kept apart")]
+    KeptApart,
+    /// One of the two profiles is itself merged already (which one, in words).
     #[error("{0}")]
-    Invalid(&'static str, String),
+    NotActive(&'static str),
+    #[error("this profile was not merged into that one")]
+    NotMerged,
+    /// The match was decided already (before, or meanwhile).
+    #[error("{0}")]
+    AlreadyDecided(&'static str),
     #[error(transparent)]
     Backend(#[from] CmpError),
+}
+
+impl IdentityError {
+    /// The stable code the edge answers with.
+    pub fn code(&self) -> &'static str {
+        match self {
+            IdentityError::NotFound => "profile_not_found",
+            IdentityError::Erased => "profile_erased",
+            IdentityError::SameProfile => "same_profile",
+            IdentityError::KeptApart => "kept_apart",
+            IdentityError::NotActive(_) => "not_active",
+            IdentityError::NotMerged => "not_merged",
+            IdentityError::AlreadyDecided(_) => "already_decided",
+            IdentityError::Backend(e) => e.code(),
+        }
+    }
 }
 
 impl From<crate::crypto::KeyError> for IdentityError {
@@ -177,10 +203,10 @@ impl Identity {
         force: bool,
     ) -> Result<MergeRecord, IdentityError> {
         if survivor == loser {
-            return Err(IdentityError::Invalid("same_profile", "a profile cannot be merged with itself".into()));
+            return Err(IdentityError::SameProfile);
         }
         if !force && self.ids.kept_apart(survivor, loser).await? {
-            return Err(IdentityError::Invalid("kept_apart", "these two profiles are to be kept apart".into()));
+            return Err(IdentityError::KeptApart);
         }
         let mut record = None;
         for attempt in 0..crate::retry::Backoff::CONFLICT.attempts {
@@ -196,10 +222,10 @@ impl Identity {
                 break;
             }
             if s.status != ProfileStatus::Active {
-                return Err(IdentityError::Invalid("not_active", "the surviving profile is itself merged".into()));
+                return Err(IdentityError::NotActive("the surviving profile is itself merged"));
             }
             if l.status != ProfileStatus::Active {
-                return Err(IdentityError::Invalid("not_active", "the other profile is already merged".into()));
+                return Err(IdentityError::NotActive("the other profile is already merged"));
             }
             let ks = self.keys.key_for(survivor).await?;
             let kl = self.keys.key_for(loser).await?;
@@ -372,7 +398,7 @@ impl Identity {
         let records = self.ids.merges(survivor).await?;
         let Some(mut record) = records.into_iter().rev().find(|r| &r.loser == loser && r.status != MergeStatus::Undone)
         else {
-            return Err(IdentityError::Invalid("not_merged", "this profile was not merged into that one".into()));
+            return Err(IdentityError::NotMerged);
         };
         if record.status != MergeStatus::Unmerging {
             record.status = MergeStatus::Unmerging;
@@ -518,7 +544,7 @@ impl Identity {
     ) -> Result<(MatchCandidate, Option<MergeRecord>), IdentityError> {
         let Some(mut m) = self.ids.get_match(match_id).await? else { return Err(IdentityError::NotFound) };
         if m.status != MatchStatus::Pending {
-            return Err(IdentityError::Invalid("already_decided", "this match was decided already".into()));
+            return Err(IdentityError::AlreadyDecided("this match was decided already"));
         }
         let by = format!("{}:{}", actor.role, actor.subject);
         m.decided_at = Some(Utc::now());
@@ -540,9 +566,7 @@ impl Identity {
         let keep_apart = (!merge).then(|| KeepApart::new(&a, &b, &by, reason));
         let commit = IdentityCommit { decided: Some(m.clone()), keep_apart, ..Default::default() };
         self.ids.commit_identity(&commit).await.map_err(|e| match e {
-            CmpError::Store(StoreError::Conflict) => {
-                IdentityError::Invalid("already_decided", "this match was decided meanwhile".into())
-            }
+            CmpError::Store(StoreError::Conflict) => IdentityError::AlreadyDecided("this match was decided meanwhile"),
             e => e.into(),
         })?;
         Ok((m, record))
@@ -822,7 +846,7 @@ mod tests {
 
         // kept apart from now on, unless an agent insists
         let again = w.identity.merge(&web, &loyal, &Actor::system("x"), "auto", json!({}), false).await;
-        assert!(matches!(again, Err(IdentityError::Invalid("kept_apart", _))), "{again:?}");
+        assert!(matches!(again, Err(IdentityError::KeptApart)), "{again:?}");
         // the audit trail of both has the merge and the unmerge
         let actions: Vec<String> = w.store.audit_records().iter().map(|r| r.entry.action.clone()).collect();
         for a in ["profile_merged", "profile_merged_into", "profile_unmerged"] {

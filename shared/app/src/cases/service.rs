@@ -547,15 +547,19 @@ pub struct Payout {
     pub account_holder: String,
 }
 
-/// Why a patch was refused.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+/// Why a patch was refused, or could not be made.
+#[derive(Debug, thiserror::Error)]
 pub enum PatchError {
+    /// The patch itself is wrong: a stable code and why.
     #[error("{1}")]
     Invalid(&'static str, String),
     #[error("no such case")]
     NotFound,
     #[error("the case changed meanwhile")]
     Conflict,
+    /// A store, key or stream failure (transient or not, as the error says).
+    #[error(transparent)]
+    Backend(#[from] CmpError),
 }
 
 /// Who is changing a case.
@@ -615,7 +619,7 @@ impl CaseDesk {
     /// may choose cash or a voucher (with explicit agreement) and give payout details, which are
     /// sealed with their key. Changes that matter to the customer are notified.
     pub async fn patch(&self, id: &str, actor: Actor<'_>, patch: CasePatch) -> Result<Case, PatchError> {
-        let internal = |e: CmpError| PatchError::Invalid("internal", e.to_string());
+        let internal = PatchError::Backend;
         let Some(mut case) = self.ports.cases.get_case(id).await.map_err(internal)? else {
             return Err(PatchError::NotFound);
         };
@@ -665,7 +669,7 @@ impl CaseDesk {
         }
         if let Some(arrival) = patch.final_arrival {
             let mut request: AssessmentRequest = serde_json::from_value(case.request.clone())
-                .map_err(|e| PatchError::Invalid("internal", format!("stored request: {e}")))?;
+                .map_err(|e| PatchError::Backend(CmpError::Integrity(format!("stored request: {e}"))))?;
             with_final_arrival(&mut request, arrival);
             let a = assess(&request).map_err(|e| PatchError::Invalid("invalid_final_arrival", e.to_string()))?;
             case.eligible = a.eligible;

@@ -86,8 +86,8 @@ fn identity_error(e: cmp_app::identity::IdentityError) -> ApiError {
     match e {
         E::NotFound => no_profile(),
         E::Erased => gone(),
-        E::Invalid(code @ ("kept_apart" | "already_decided" | "not_active"), m) => ApiError::new(409, code, m),
-        E::Invalid(code, m) => ApiError::bad_request(code, m),
+        E::KeptApart | E::AlreadyDecided(_) | E::NotActive(_) => ApiError::new(409, e.code(), e.to_string()),
+        E::SameProfile | E::NotMerged => ApiError::bad_request(e.code(), e.to_string()),
         E::Backend(e) => internal(e),
     }
 }
@@ -964,8 +964,8 @@ impl ApiHandler {
                             PatchError::Conflict => {
                                 ApiError::new(409, "case_conflict", "the case changed meanwhile; read it again")
                             }
-                            PatchError::Invalid("internal", m) => internal(cmp_app::CmpError::Integrity(m)),
                             PatchError::Invalid(code, m) => ApiError::bad_request(code, m),
+                            PatchError::Backend(e) => internal(e),
                         })
                     }
                 }
