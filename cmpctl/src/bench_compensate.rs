@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 /// The flight the generator books: GA714 Dublin → Frankfurt.
 pub const FLIGHT: &str = "GA714";
-pub const DATE: &str = "2026-12-18";
+pub const DATE: &str = "2026-11-18";
 
 const GIVEN: [&str; 16] = [
     "Aoife", "Ciarán", "Maëlle", "Jonas", "Zofia", "Mateo", "Ingrid", "Dimitris", "Lucía", "Pieter", "Sinéad", "Björn",
@@ -42,9 +42,9 @@ const FAMILY: [&str; 16] = [
 /// booking connects).
 const ONWARD: [(&str, &str, &str, &str); 3] = [
     // flight, destination, departure (local FRA), arrival (local)
-    ("GA1386", "ATH", "2026-12-18T11:35:00+01:00", "2026-12-18T15:25:00+02:00"),
-    ("GA402", "JFK", "2026-12-18T13:10:00+01:00", "2026-12-18T16:05:00-05:00"),
-    ("GA1560", "WAW", "2026-12-18T11:50:00+01:00", "2026-12-18T13:40:00+01:00"),
+    ("GA1386", "ATH", "2026-11-18T11:35:00+01:00", "2026-11-18T15:25:00+02:00"),
+    ("GA402", "JFK", "2026-11-18T13:10:00+01:00", "2026-11-18T16:05:00-05:00"),
+    ("GA1560", "WAW", "2026-11-18T11:50:00+01:00", "2026-11-18T13:40:00+01:00"),
 ];
 pub const CONNECT_EVERY: usize = 3;
 /// Passengers per booking.
@@ -84,8 +84,8 @@ pub fn flight_bookings(passengers: usize, tag: &str) -> (Vec<Value>, Vec<Passeng
         let rl = locator('Q', b);
         let mut segments = vec![json!({
             "segment_id": "S1", "flight_number": FLIGHT, "operating_carrier": "GA", "departure_date": DATE,
-            "origin": "DUB", "destination": "FRA", "scheduled_departure": "2026-12-18T07:05:00+00:00",
-            "scheduled_arrival": "2026-12-18T10:10:00+01:00"
+            "origin": "DUB", "destination": "FRA", "scheduled_departure": "2026-11-18T07:05:00+00:00",
+            "scheduled_arrival": "2026-11-18T10:10:00+01:00"
         })];
         let mut final_destination = "FRA";
         if b % CONNECT_EVERY == CONNECT_EVERY - 1 {
@@ -121,8 +121,8 @@ pub fn flight_bookings(passengers: usize, tag: &str) -> (Vec<Value>, Vec<Passeng
         }
         events.push(json!({
             "specversion": "1.0", "id": format!("bench-{tag}-booking-{b}"), "source": "/systems/pss",
-            "type": "booking.recorded", "time": "2026-11-21T10:00:00Z", "subject": rl,
-            "data": {"record_locator": rl, "channel": "web", "status": "confirmed", "booked_at": "2026-11-21T10:00:00Z",
+            "type": "booking.recorded", "time": "2026-10-21T10:00:00Z", "subject": rl,
+            "data": {"record_locator": rl, "channel": "web", "status": "confirmed", "booked_at": "2026-10-21T10:00:00Z",
                      "passengers": pax, "segments": segments}
         }));
     }
@@ -134,13 +134,13 @@ pub fn flight_bookings(passengers: usize, tag: &str) -> (Vec<Value>, Vec<Passeng
 pub fn cancellation(id: &str) -> Value {
     json!({
         "specversion": "1.0", "id": id, "source": "/systems/ops-control", "type": "flight.disrupted",
-        "time": "2026-12-18T05:12:40Z", "subject": format!("{FLIGHT}/{DATE}"),
+        "time": "2026-11-18T05:12:40Z", "subject": format!("{FLIGHT}/{DATE}"),
         "data": {"flight_number": FLIGHT, "operating_carrier": "GA", "departure_date": DATE, "origin": "DUB",
                  "destination": "FRA", "type": "cancellation", "cause": "technical",
-                 "scheduled_departure": "2026-12-18T07:05:00+00:00", "scheduled_arrival": "2026-12-18T10:10:00+01:00",
-                 "notified_at": "2026-12-18T05:10:00Z",
-                 "reroute": {"flight_number": "GA718", "departure": "2026-12-18T13:40:00+00:00",
-                             "arrival": "2026-12-18T16:45:00+01:00"}}
+                 "scheduled_departure": "2026-11-18T07:05:00+00:00", "scheduled_arrival": "2026-11-18T10:10:00+01:00",
+                 "notified_at": "2026-11-18T05:10:00Z",
+                 "reroute": {"flight_number": "GA718", "departure": "2026-11-18T13:40:00+00:00",
+                             "arrival": "2026-11-18T16:45:00+01:00"}}
     })
 }
 

@@ -109,7 +109,7 @@ fn request_for(
         "GET /v1/privacy/inventory" => ("GET", "/v1/privacy/inventory".into(), None),
         "POST /v1/exports" => ("POST", "/v1/exports".into(), Some(json!({"partners": ["velo-car-rental"], "k": 1}))),
         "GET /v1/cases" if role == Role::Customer => ("GET", "/v1/cases".into(), None),
-        "GET /v1/cases" => ("GET", "/v1/cases?flight=GA714&date=2026-12-18".into(), None),
+        "GET /v1/cases" => ("GET", "/v1/cases?flight=GA714&date=2026-11-18".into(), None),
         "GET /v1/cases/{id}" => ("GET", format!("/v1/cases/{case}"), None),
         "PATCH /v1/cases/{id}" if role == Role::Customer => {
             ("PATCH", format!("/v1/cases/{case}"), Some(json!({"resolution": "cash"})))
@@ -149,17 +149,17 @@ async fn call(client: &ApiClient, method: &str, path: &str, body: Option<&Value>
 /// Maëlle's booking on GA714, and the flight's cancellation: one compensation case.
 fn booking_and_disruption() -> (Value, Value) {
     let booking = json!({"specversion": "1.0", "id": "acc-5", "source": "/systems/pss", "type": "booking.recorded",
-        "time": "2026-11-21T10:00:00Z", "subject": "WALK01",
-        "data": {"record_locator": "WALK01", "channel": "web", "status": "confirmed", "booked_at": "2026-11-21T10:00:00Z",
+        "time": "2026-10-21T10:00:00Z", "subject": "WALK01",
+        "data": {"record_locator": "WALK01", "channel": "web", "status": "confirmed", "booked_at": "2026-10-21T10:00:00Z",
                  "passengers": [{"passenger_id": "P1", "type": "adult", "name": {"given": "Maëlle", "family": "Kerouac"}, "email": EMAIL}],
-                 "segments": [{"segment_id": "S1", "flight_number": "GA714", "operating_carrier": "GA", "departure_date": "2026-12-18",
-                               "origin": "DUB", "destination": "FRA", "scheduled_departure": "2026-12-18T07:05:00+00:00",
-                               "scheduled_arrival": "2026-12-18T10:10:00+01:00"}]}});
+                 "segments": [{"segment_id": "S1", "flight_number": "GA714", "operating_carrier": "GA", "departure_date": "2026-11-18",
+                               "origin": "DUB", "destination": "FRA", "scheduled_departure": "2026-11-18T07:05:00+00:00",
+                               "scheduled_arrival": "2026-11-18T10:10:00+01:00"}]}});
     let disruption = json!({"specversion": "1.0", "id": "acc-6", "source": "/systems/ops-control", "type": "flight.disrupted",
-        "time": "2026-12-18T05:12:40Z", "subject": "GA714/2026-12-18",
-        "data": {"flight_number": "GA714", "operating_carrier": "GA", "departure_date": "2026-12-18", "origin": "DUB",
-                 "destination": "FRA", "type": "cancellation", "cause": "technical", "scheduled_departure": "2026-12-18T07:05:00+00:00",
-                 "scheduled_arrival": "2026-12-18T10:10:00+01:00", "notified_at": "2026-12-18T05:10:00Z"}});
+        "time": "2026-11-18T05:12:40Z", "subject": "GA714/2026-11-18",
+        "data": {"flight_number": "GA714", "operating_carrier": "GA", "departure_date": "2026-11-18", "origin": "DUB",
+                 "destination": "FRA", "type": "cancellation", "cause": "technical", "scheduled_departure": "2026-11-18T07:05:00+00:00",
+                 "scheduled_arrival": "2026-11-18T10:10:00+01:00", "notified_at": "2026-11-18T05:10:00Z"}});
     (booking, disruption)
 }
 
@@ -185,7 +185,7 @@ async fn access_control_and_audit_trail() {
     assert_eq!(writer.post_json("/v1/events", &disruption).await.unwrap().0, 202);
     drained(&stack, before, 2).await;
     let (status, cases) =
-        token("customer_affairs", false, None).get("/v1/cases?flight=GA714&date=2026-12-18").await.unwrap();
+        token("customer_affairs", false, None).get("/v1/cases?flight=GA714&date=2026-11-18").await.unwrap();
     assert_eq!((status, cases["count"].as_u64()), (200, Some(1)), "{cases}");
     let case = cases["items"][0]["id"].as_str().unwrap().to_owned();
     assert_eq!(cases["items"][0]["customer_id"], id.as_str());

@@ -30,7 +30,7 @@ async fn a_cancelled_flight_yields_one_case_per_passenger_once() {
 
     // -- the cancellation, sent three times: each is a stream record for the merge (which skips
     // it) and one for the compensate function
-    let event = cancellation("ops:GA714:2026-12-18:0001");
+    let event = cancellation("ops:GA714:2026-11-18:0001");
     let before = stack.records_done();
     for _ in 0..3 {
         let (status, body) = writer.post_json("/v1/events", &event).await.unwrap();

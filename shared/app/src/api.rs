@@ -78,6 +78,35 @@ impl ReadApi {
         ReadApi { store, keys, indexer }
     }
 
+    /// Every blocking item key (`BLK#…`) the profile can have joined: those of the golden profile's
+    /// records and of each sighting on its timeline, computed the way the merge computes them.
+    /// Erasure takes the customer out of these items; it must run before the data key is destroyed.
+    pub async fn block_keys_of(&self, record: &ProfileRecord) -> Result<Vec<String>, CmpError> {
+        let engine = crate::matching::engine();
+        let key = self.keys.key_for(&record.id).await?;
+        let mut persons = crate::matching::persons_of_golden(&open_profile(&key, record)?);
+        let mut after: Option<String> = None;
+        loop {
+            let page = self.store.timeline(&record.id, None, 100, after.as_deref()).await?;
+            for t in &page.items {
+                let Some(sealed) = &t.sighting else { continue };
+                let plain = key.open(record.id.as_str(), &crate::identity::sighting_field(&t.sk), sealed)?;
+                let s: crate::identity::Sighting = serde_json::from_slice(&plain)
+                    .map_err(|e| CmpError::Integrity(format!("sighting does not decode: {e}")))?;
+                persons.push(crate::matching::person_of_observation(&s.observation));
+            }
+            match page.next {
+                Some(n) => after = Some(n),
+                None => break,
+            }
+        }
+        let mut blocks: Vec<String> =
+            persons.iter().flat_map(|p| engine.block_keys(p)).map(|k| self.indexer.block_key(&k)).collect();
+        blocks.sort();
+        blocks.dedup();
+        Ok(blocks)
+    }
+
     /// The profile as the API shows it: personal fields decrypted, lineage and sources attached.
     pub async fn view(&self, record: &ProfileRecord) -> Result<Value, CmpError> {
         if record.status == ProfileStatus::Erased {
@@ -176,10 +205,18 @@ impl ReadApi {
         let always = ["id", "version", "status", "merged_into", "created_at", "updated_at"];
         let mut out = Map::new();
         let mut shown = Vec::new();
-        for (k, v) in map {
+        for (k, mut v) in map {
             if always.contains(&k.as_str()) {
                 out.insert(k, v);
             } else if let Some(f) = fields.iter().find(|f| f.as_str() == k) {
+                if *f == Field::Preferences && special_meal(&v).is_some() {
+                    // a meal code revealing religion or health (GDPR Art. 9) only with `special_meal`
+                    if fields.contains(&Field::SpecialMeal) {
+                        shown.push(Field::SpecialMeal.as_str());
+                    } else if let Some(p) = v.as_object_mut() {
+                        p.remove("meal");
+                    }
+                }
                 shown.push(f.as_str());
                 out.insert(k, v);
             }
@@ -247,6 +284,12 @@ impl ReadApi {
         }
         Ok(Some(json!({"items": items, "next_cursor": page.next.as_deref().map(encode_cursor)})))
     }
+}
+
+/// The special-category meal code (religion or health, [`cmp_core::domain::meal`]) among the
+/// `preferences` of a profile view, if any.
+pub fn special_meal(preferences: &Value) -> Option<&str> {
+    preferences.get("meal").and_then(Value::as_str).filter(|m| cmp_core::domain::meal::is_special_category(m))
 }
 
 #[cfg(test)]

@@ -296,6 +296,9 @@ pub enum Field {
     Address,
     Documents,
     Preferences,
+    /// A meal preference that reveals religion or health ([`cmp_core::domain::meal`]): GDPR Art. 9,
+    /// like special assistance. Without it, `preferences.meal` shows ordinary codes only.
+    SpecialMeal,
     SpecialAssistance,
     RecentComplaints,
     Lineage,
@@ -316,6 +319,7 @@ impl Field {
             Field::Address => "address",
             Field::Documents => "documents",
             Field::Preferences => "preferences",
+            Field::SpecialMeal => "special_meal",
             Field::SpecialAssistance => "special_assistance",
             Field::RecentComplaints => "recent_complaints",
             Field::Lineage => "lineage",
@@ -352,6 +356,7 @@ const ALL_FIELDS: &[Field] = &[
     Address,
     Documents,
     Preferences,
+    SpecialMeal,
     SpecialAssistance,
     Lineage,
     Sources,
@@ -371,6 +376,7 @@ pub fn profile_view(role: Role) -> &'static [Field] {
             Segments,
             Address,
             Preferences,
+            SpecialMeal,
             SpecialAssistance,
             Sources,
         ],
@@ -384,9 +390,10 @@ pub fn profile_view(role: Role) -> &'static [Field] {
             Segments,
             Documents,
             Preferences,
+            SpecialMeal,
             SpecialAssistance,
         ],
-        CabinCrew => &[Name, Tier, Segments, Preferences, SpecialAssistance, RecentComplaints],
+        CabinCrew => &[Name, Tier, Segments, Preferences, SpecialMeal, SpecialAssistance, RecentComplaints],
         CustomerAffairs | PrivacyOfficer | Admin | Customer => ALL_FIELDS,
         Marketing => &[Tier, Segments, Preferences, Nationality],
         DataAnalyst => &[Tier, Segments, Preferences, Nationality, Sources],
@@ -580,6 +587,27 @@ mod tests {
             assert!(crew.contains(&f));
         }
         assert!(profile_view(CheckinAgent).contains(&Documents));
+    }
+
+    #[test]
+    fn special_category_data_stays_with_the_roles_that_serve_the_passenger() {
+        // GDPR Art. 9: special assistance and religious or health meal codes alike
+        for r in [DataAnalyst, Partner, Marketing, Channel] {
+            for f in [SpecialAssistance, SpecialMeal] {
+                assert!(!profile_view(r).contains(&f), "{r} sees {}", f.as_str());
+            }
+        }
+        // catering: the crew, check-in and the call centre keep the meal the passenger asked for
+        for r in [CabinCrew, CheckinAgent, CallCentreAgent, Customer] {
+            assert!(profile_view(r).contains(&SpecialMeal), "{r}");
+        }
+        for r in Role::ALL {
+            assert_eq!(
+                profile_view(r).contains(&SpecialMeal),
+                profile_view(r).contains(&SpecialAssistance),
+                "{r}: special meals follow special assistance"
+            );
+        }
     }
 
     #[test]

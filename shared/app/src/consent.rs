@@ -108,12 +108,20 @@ pub struct Decision {
     pub regime: Regime,
 }
 
-/// The record in force for `purpose`: the latest act, ties broken by event id (deterministic).
+/// When an act takes effect: when the customer acted, but never after the platform recorded it. A
+/// record whose `acted_at` lies after its `recorded_at` (a clock ahead, or a forged date) counts from
+/// when it was recorded, so an act dated in the future can never outrank an act recorded after it.
+pub fn effective_at(r: &ConsentRecord) -> DateTime<Utc> {
+    r.acted_at.min(r.recorded_at)
+}
+
+/// The record in force for `purpose`: the latest act (by [`effective_at`]) not after `now`, ties
+/// broken by event id (deterministic).
 pub fn in_force(ledger: &[ConsentRecord], purpose: Purpose, now: DateTime<Utc>) -> Option<&ConsentRecord> {
     ledger
         .iter()
-        .filter(|r| r.purpose == purpose && r.acted_at <= now)
-        .max_by(|a, b| a.acted_at.cmp(&b.acted_at).then_with(|| a.event_id.cmp(&b.event_id)))
+        .filter(|r| r.purpose == purpose && effective_at(r) <= now)
+        .max_by(|a, b| effective_at(a).cmp(&effective_at(b)).then_with(|| a.event_id.cmp(&b.event_id)))
 }
 
 /// May the customer's data be used for `purpose` now? The single function every output path calls.
@@ -373,6 +381,14 @@ impl ConsentLedger {
         }
     }
 
+    /// Is `event_ref` the reference of a consent event recorded for a customer who was erased since?
+    /// Erasure keeps those references as replay guards (`EVT#<ref>` items, the merge's markers),
+    /// so a re-sent event recreates no consent, whichever profile its identifiers now lead to.
+    pub async fn replay_guarded(&self, event_ref: &str) -> Result<bool, CmpError> {
+        let markers = [event_ref.to_owned()];
+        Ok(self.store.prefetch(&markers, &[]).await?.processed_markers.contains(event_ref))
+    }
+
     /// Appends `record` to the customer's ledger with its audit record, in one transaction.
     pub async fn append(
         &self,
@@ -392,11 +408,16 @@ impl ConsentLedger {
             }
             let ledger = self.privacy.consents(id).await?;
             let sk = consent_sort_key(&record);
-            if ledger.iter().any(|r| consent_sort_key(r) == sk) {
+            if ledger
+                .iter()
+                .any(|r| consent_sort_key(r) == sk || (r.event_id == record.event_id && r.purpose == record.purpose))
+            {
                 return Ok(Appended::Duplicate);
             }
             let now = Utc::now();
             record.recorded_at = now;
+            // an act is never recorded as having happened after it was recorded
+            record.acted_at = record.acted_at.min(now);
             let before = may_use(&ledger, jurisdiction_of(&ledger), record.purpose, now).allowed;
             let mut after_ledger = ledger;
             after_ledger.push(record.clone());
@@ -480,6 +501,11 @@ impl ConsentProcessor {
                 return Ok(ConsentOutcome::Parked { reason_code });
             }
         };
+        if self.ledger.replay_guarded(&change.record.event_id).await? {
+            // recorded before for a customer who was erased since: nothing of it is kept
+            tracing::info!(origin, "consent change of an erased customer replayed: ignored");
+            return Ok(ConsentOutcome::Duplicate);
+        }
         let id = match self.ledger.resolve(&change.subject).await? {
             Resolved::Found(id) => id,
             Resolved::Unknown => {
@@ -586,6 +612,24 @@ mod tests {
         assert!(may_use(&[], Some("US"), Purpose::MarketingEmail, now()).allowed, "opt-out");
         assert!(!may_use(&[], Some("US"), Purpose::PartnerSharing, now()).allowed, "sharing always needs consent");
         assert!(!may_use(&[], Some("US"), Purpose::Profiling, now()).allowed);
+    }
+
+    #[test]
+    fn an_act_dated_ahead_of_its_recording_never_outranks_a_later_recorded_act() {
+        // issue 23: a grant dated 4 minutes ahead, recorded at t; the customer's withdrawal
+        // acted and recorded a few seconds later
+        let t = Utc.with_ymd_and_hms(2026, 12, 2, 12, 0, 0).unwrap();
+        let mut grant = rec(Purpose::MarketingSms, true, 1, "grant");
+        grant.acted_at = t + chrono::Duration::minutes(4);
+        grant.recorded_at = t;
+        let mut withdraw = rec(Purpose::MarketingSms, false, 1, "withdraw");
+        withdraw.acted_at = t + chrono::Duration::seconds(5);
+        withdraw.recorded_at = t + chrono::Duration::seconds(5);
+        for at in [t + chrono::Duration::seconds(6), t + chrono::Duration::minutes(5), t + chrono::Duration::days(2)] {
+            let d = may_use(&[grant.clone(), withdraw.clone()], Some("IE"), Purpose::MarketingSms, at);
+            assert!(!d.allowed, "at {at}");
+            assert_eq!(d.evidence.map(|e| e.event_id), Some("withdraw".into()));
+        }
     }
 
     #[test]

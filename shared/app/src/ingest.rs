@@ -25,6 +25,28 @@ pub fn check_semantics(raw: &RawEnvelope) -> Result<(), Vec<FieldError>> {
     }
 }
 
+/// Sets `data.acted_at` of a consent change to `now` when the act it reports (`acted_at`, else
+/// `time`) lies after `now`. Answers whether it changed the event.
+fn clamp_acted_at(event: &mut Value, raw: &RawEnvelope, now: chrono::DateTime<chrono::Utc>) -> bool {
+    let acted_at = raw
+        .data
+        .get("acted_at")
+        .and_then(Value::as_str)
+        .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+        .map(|t| t.with_timezone(&chrono::Utc))
+        .unwrap_or(raw.time);
+    if acted_at <= now {
+        return false;
+    }
+    match event.get_mut("data").and_then(Value::as_object_mut) {
+        Some(data) => {
+            data.insert("acted_at".into(), Value::String(now.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)));
+            true
+        }
+        None => false,
+    }
+}
+
 /// One record for the stream.
 #[derive(Debug, Clone)]
 pub struct OutRecord {
@@ -130,7 +152,12 @@ impl Ingest {
         }
         let raw: RawEnvelope = serde_json::from_value(item.clone())
             .map_err(|e| reject(vec![FieldError::new("schema_violation", "", e.to_string())]))?;
-        check_semantics(&raw).map_err(reject)?;
+        let now = chrono::Utc::now();
+        let mut errors = check_semantics(&raw).err().unwrap_or_default();
+        errors.extend(cmp_core::domain::event::check_not_in_future(&raw, now));
+        if !errors.is_empty() {
+            return Err(reject(errors));
+        }
         if !seen.insert((raw.source.clone(), raw.id.clone())) {
             return Err(reject(vec![FieldError::new(
                 "duplicate_event_id",
@@ -141,7 +168,11 @@ impl Ingest {
         // PCI-DSS: card numbers in free text never reach the stream
         let mut clean = item.clone();
         let removed = crate::pci::scrub_event(&mut clean);
-        let data = if removed > 0 {
+        // a consent act cannot have happened after the platform received it: within the skew, a
+        // later `acted_at` (or `time`) is recorded as the time of receipt, so it cannot outrank an act
+        // recorded after it (docs/privacy.md, "Acts dated in the future")
+        let clamped = raw.event_type == EventType::ConsentChanged && clamp_acted_at(&mut clean, &raw, now);
+        let data = if removed > 0 || clamped {
             tracing::info!(card_numbers_removed = removed, "free text scrubbed");
             serde_json::to_vec(&clean).unwrap_or_default()
         } else {
@@ -558,6 +589,93 @@ mod tests {
                 Err(e) => proptest::prop_assert!((400..500).contains(&e.status), "{e:?}"),
             }
         }
+    }
+
+    fn sample(name: &str) -> Value {
+        let path = format!("{}/../../events/{name}.json", env!("CARGO_MANIFEST_DIR"));
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+    }
+
+    async fn codes_of(ing: &Ingest, event: Value) -> Vec<(String, String)> {
+        match ing.ingest(Some("application/json"), &body(event), false).await {
+            Ok(_) => vec![],
+            Err(e) => e.details.iter().map(|d| (d.code.clone(), d.path.clone())).collect(),
+        }
+    }
+
+    #[tokio::test]
+    async fn events_from_the_future_are_refused_for_every_type() {
+        let ing = ingest_with(Arc::new(FlakySink::default()));
+        let two_days = (chrono::Utc::now() + chrono::Duration::days(2)).to_rfc3339();
+        let in_skew = (chrono::Utc::now() + chrono::Duration::minutes(4)).to_rfc3339();
+        for name in [
+            "customer.profile_observed",
+            "customer.interaction_logged",
+            "booking.recorded",
+            "customer.consent_changed",
+            "flight.disrupted",
+        ] {
+            let mut e = sample(name);
+            e["time"] = json!(two_days);
+            assert!(
+                codes_of(&ing, e).await.contains(&("time_in_future".into(), "/time".into())),
+                "{name} dated two days ahead was not refused"
+            );
+            let mut e = sample(name);
+            e["time"] = json!(in_skew);
+            if let Some(data) = e["data"].as_object_mut() {
+                // the sample's acts are dated as the sample was written; the schedule stays
+                for member in ["notified_at", "actual_departure", "actual_arrival", "booked_at"] {
+                    if data.contains_key(member) {
+                        data.insert(member.into(), json!(in_skew));
+                    }
+                }
+            }
+            if name == "customer.consent_changed" {
+                e["data"]["acted_at"] = json!(in_skew);
+            }
+            assert_eq!(codes_of(&ing, e).await, vec![], "{name}: 4 minutes ahead is within the skew");
+        }
+        // the act times an event reports
+        let mut booking = sample("booking.recorded");
+        booking["data"]["booked_at"] = json!(two_days);
+        assert!(codes_of(&ing, booking).await.contains(&("acted_in_future".into(), "/data/booked_at".into())));
+        let mut disruption = sample("flight.disrupted");
+        disruption["data"]["notified_at"] = json!(two_days);
+        assert!(codes_of(&ing, disruption).await.contains(&("acted_in_future".into(), "/data/notified_at".into())));
+    }
+
+    #[tokio::test]
+    async fn a_consent_act_dated_ahead_is_recorded_at_its_receipt() {
+        let sink = Arc::new(FlakySink::default());
+        let ing = ingest_with(sink.clone());
+        let ahead = chrono::Utc::now() + chrono::Duration::minutes(4);
+        let mut e = sample("customer.consent_changed");
+        e["time"] = json!(ahead.to_rfc3339());
+        e["data"]["acted_at"] = json!(ahead.to_rfc3339());
+        ing.ingest(Some("application/json"), &body(e), false).await.unwrap();
+        let written: Value = serde_json::from_slice(&sink.accepted.lock().unwrap()[0].data).unwrap();
+        let acted: chrono::DateTime<chrono::Utc> = written["data"]["acted_at"].as_str().unwrap().parse().unwrap();
+        assert!(acted <= chrono::Utc::now(), "acted_at {acted} still in the future");
+        // an act in the past is left as it was sent
+        let sample_event = sample("customer.consent_changed");
+        ing.ingest(Some("application/json"), &body(sample_event.clone()), false).await.unwrap();
+        let written: Value = serde_json::from_slice(&sink.accepted.lock().unwrap()[1].data).unwrap();
+        assert_eq!(written, sample_event);
+    }
+
+    #[tokio::test]
+    async fn amounts_are_checked_against_their_currencys_minor_units() {
+        let ing = ingest_with(Arc::new(FlakySink::default()));
+        let mut booking = sample("booking.recorded");
+        booking["data"]["total"] = json!({"amount": 15000.5, "currency": "JPY"});
+        assert_eq!(codes_of(&ing, booking).await, vec![("invalid_minor_units".into(), "/data/total/amount".into())]);
+        let mut booking = sample("booking.recorded");
+        booking["data"]["total"] = json!({"amount": 15000, "currency": "JPY"});
+        assert_eq!(codes_of(&ing, booking).await, vec![]);
+        let mut shop = sample("customer.interaction_logged");
+        shop["data"]["amount"] = json!({"amount": 12.5, "currency": "XXQ"});
+        assert_eq!(codes_of(&ing, shop).await, vec![("unknown_currency".into(), "/data/amount/currency".into())]);
     }
 
     #[tokio::test]

@@ -49,7 +49,32 @@ pub fn inventory() -> Value {
         profile_field(Field::Loyalty, "direct_identifier", "membership number and tier"),
         profile_field(Field::Address, "direct_identifier", "partner exports carry the country only"),
         profile_field(Field::Documents, "direct_identifier", "passport and identity card numbers with issuing country"),
-        profile_field(Field::Preferences, "personal", "meal and seat preferences"),
+        profile_field(
+            Field::Preferences,
+            "personal",
+            "meal, seat and language preferences and home airport; a meal code revealing religion or health is shown only with special_meal",
+        ),
+        json!({
+            "field": Field::SpecialMeal.as_str(),
+            "classification": "special_category_religion_or_health",
+            "stored_in": "profiles table, item CUST#<id>/PROFILE, attribute sealed.preferences (member meal)",
+            "encrypted": SEALED,
+            "searchable_by": Value::Null,
+            "retention": "while the profile exists; erased with it",
+            "codes": cmp_core::domain::meal::MEAL_CODES
+                .iter()
+                .filter(|(_, c, _)| *c != cmp_core::domain::meal::MealCategory::Ordinary)
+                .map(|(code, c, meaning)| json!({"code": code, "category": c, "meaning": meaning}))
+                .collect::<Vec<_>>(),
+            "outputs": {
+                "api_roles": roles_seeing(Field::SpecialMeal),
+                "access_export": true,
+                "outbound_events": false,
+                "partner_exports": false,
+                "logs": false,
+            },
+            "note": "IATA special-meal codes that reveal a religious belief or a health condition (GDPR Art. 9): treated like special assistance; shown only to roles that serve or cater for the passenger, never in marketing or analyst outputs, never a segment criterion; unknown codes count as special",
+        }),
         profile_field(
             Field::SpecialAssistance,
             "special_category_health",
@@ -165,7 +190,9 @@ pub fn inventory() -> Value {
         let form = match f["field"].as_str() {
             Some("date_of_birth") => json!("age_band"),
             Some("address") | Some("nationality") => json!("country"),
-            Some("preferences") => json!("meal, seat and language preferences; home_region (of the home airport)"),
+            Some("preferences") => json!(
+                "meal (ordinary codes only), seat and language preferences; home_region (of the home airport)"
+            ),
             Some("special_assistance") => json!("needs_assistance (yes/no only)"),
             Some("tier") => json!(true),
             Some("timeline.detail") => json!(
@@ -201,6 +228,14 @@ mod tests {
         }
         let payout = inv["fields"].as_array().unwrap().iter().find(|f| f["field"] == "case.payout").unwrap();
         assert_eq!(payout["outputs"]["api_roles"], serde_json::json!([]), "payout details are never shown");
+        let meal = inv["fields"].as_array().unwrap().iter().find(|f| f["field"] == "special_meal").unwrap();
+        assert_eq!(meal["classification"], "special_category_religion_or_health");
+        assert_eq!(meal["outputs"]["analyst_dataset"], false);
+        assert_eq!(meal["outputs"]["partner_exports"], false);
+        let seeing = meal["outputs"]["api_roles"].to_string();
+        assert!(!seeing.contains("marketing") && !seeing.contains("data_analyst") && seeing.contains("cabin_crew"));
+        let codes = meal["codes"].to_string();
+        assert!(["KSML", "MOML", "HNML", "DBML", "GFML"].iter().all(|c| codes.contains(c)) && !codes.contains("VGML"));
         let dob = inv["fields"].as_array().unwrap().iter().find(|f| f["field"] == "date_of_birth").unwrap();
         assert_eq!(
             dob["outputs"]["api_roles"],

@@ -89,6 +89,8 @@ pub struct ErasureReceipt {
     pub data_key_destroyed: bool,
     pub items_deleted: usize,
     pub lookups_deleted: usize,
+    /// Blocking items (identity-resolution candidates) the customer was taken out of.
+    pub blocks_left: usize,
     pub replay_guards: usize,
     pub exports_deleted: usize,
     /// Profiles merged into this one, erased with it (their own data keys destroyed too).
@@ -231,7 +233,7 @@ impl Rights {
                 ids.push(json!({"kind": "loyalty", "value": l["number"], "programme": l["program"]}));
             }
             for d in profile["documents"].as_array().into_iter().flatten() {
-                ids.push(json!({"kind": "document", "value": d["number"], "type": d["doc_type"], "issuing_country": d["issuing_country"]}));
+                ids.push(json!({"kind": "document", "value": d["number"], "type": d["type"], "issuing_country": d["issuing_country"]}));
             }
             for t in &bookings {
                 let d = &t["detail"];
@@ -318,6 +320,12 @@ impl Rights {
     /// Erases a profile that was merged into an erased one: its key destroyed, its item a
     /// tombstone (its timeline, consents and lookups moved to the survivor and went with it).
     async fn erase_member(&self, id: &CustomerId, audit: &AuditEntry) -> Result<bool, RightsError> {
+        // the blocking items it joined, while its key can still open what it held (a member whose
+        // key is gone already leaves none it can be found by)
+        let blocks = match self.store.get_profile(id).await? {
+            Some(r) if r.status != ProfileStatus::Erased => self.read.block_keys_of(&r).await.unwrap_or_default(),
+            _ => vec![],
+        };
         self.keys.shred(id).await.map_err(CmpError::from)?;
         for attempt in 0..crate::retry::Backoff::CONFLICT.attempts {
             if attempt > 0 {
@@ -354,6 +362,7 @@ impl Rights {
                     .cloned()
                     .collect(),
                 delete_lookups: keys.lookups.clone(),
+                leave_blocks: blocks.clone(),
                 audit: head.next(chain_of(Some(id), now), entry),
             };
             match self.privacy.erase(&plan).await {
@@ -381,6 +390,11 @@ impl Rights {
             return Err(RightsError::Held { request: req, holds });
         }
         self.privacy.put_request(&id, &req).await?;
+        // what links the person to this id outside the customer's own items and lookups: the
+        // blocking items they joined (computed from what their key still opens) and the consent
+        // events recorded for them (their replay guards)
+        let blocks = self.read.block_keys_of(&record).await?;
+        let consent_events: Vec<String> = self.privacy.consents(&id).await?.into_iter().map(|c| c.event_id).collect();
         let destroyed = self.keys.shred(&id).await.map_err(CmpError::from)?;
         for attempt in 0..crate::retry::Backoff::CONFLICT.attempts {
             if attempt > 0 {
@@ -390,8 +404,11 @@ impl Rights {
             let Some(current) = current else { return Err(RightsError::NotFound) };
             let keys = self.privacy.customer_keys(&id).await?;
             let now = Utc::now();
-            let replay_guards: Vec<String> =
+            let mut replay_guards: Vec<String> =
                 keys.sort_keys.iter().filter_map(|sk| marker_of_timeline_key(sk)).map(str::to_owned).collect();
+            replay_guards.extend(consent_events.iter().cloned());
+            replay_guards.sort();
+            replay_guards.dedup();
             let delete_sort_keys: Vec<String> = keys
                 .sort_keys
                 .iter()
@@ -412,6 +429,7 @@ impl Rights {
                 replay_guards,
                 delete_sort_keys,
                 delete_lookups: keys.lookups.clone(),
+                leave_blocks: blocks.clone(),
                 audit: head.next(chain_of(Some(&id), now), entry),
             };
             match self.privacy.erase(&plan).await {
@@ -432,16 +450,19 @@ impl Rights {
                         data_key_destroyed: destroyed,
                         items_deleted: plan.delete_sort_keys.len(),
                         lookups_deleted: plan.delete_lookups.len(),
+                        blocks_left: plan.leave_blocks.len(),
                         replay_guards: plan.replay_guards.len(),
                         exports_deleted,
                         members_erased,
                         retained: vec![
                             "the profile id as a tombstone (status erased), so replayed events cannot re-create the customer",
-                            "markers of the events that contributed (event references, no content) as replay guards",
+                            "markers of the events that contributed, consent events included (event references, no content), as replay guards: an event re-sent with the same source and id is recognised and changes nothing",
+                            "nothing else names the id: lookups deleted, the id taken out of every blocking item, so a new profile of the same person is not linked to it",
+                            "no fingerprint of the events' content (it would itself link the person): an old event re-sent under a new id is a new observation",
                             "the audit trail (no personal data; accountability, GDPR Art. 5(2))",
                             "the records of this and earlier data-subject requests (no personal data)",
                             "sealed copies in table backups (35 days of point-in-time recovery) stay until they age out, unreadable without the destroyed key",
-                            "events as sent stay on the inbound stream until its 7-day retention ends (encrypted with the platform key); their replay changes nothing",
+                            "events as sent stay on the inbound stream until its 7-day retention ends (encrypted with the platform key); their replay (same source and id) changes nothing",
                             "events parked as unprocessable stay sealed under the dead-letter key for DEAD_LETTER_TTL_DAYS",
                         ],
                     };

@@ -101,7 +101,12 @@ pub const PROFILES: Table = Table {
             false,
             "Interactions held (calls, e-mails, chats, purchases, check-ins, complaints, feedback)",
         ),
-        col("preferred_meal", Str, true, "Meal preference code"),
+        col(
+            "preferred_meal",
+            Str,
+            true,
+            "Meal preference code, ordinary codes only (none revealing religion or health)",
+        ),
         col("seat_preference", Str, true, "Seat preference (window, aisle...)"),
         col("preferred_language", Str, true, "Preferred language (BCP 47)"),
         col("needs_assistance", Boolean, false, "Whether any special assistance is on record"),
@@ -300,7 +305,8 @@ pub fn subject_rows(s: &Subject, keys: &Pseudonymiser, now: DateTime<Utc>, out: 
         Cell::Int(s.record.sources.len().max(1) as i32),
         Cell::Int(bookings as i32),
         Cell::Int(interactions),
-        Cell::opt_str(g.preferences.meal.as_deref()),
+        // a meal code revealing religion or health (GDPR Art. 9) never reaches the analysts
+        Cell::opt_str(g.preferences.meal.as_deref().filter(|m| !cmp_core::domain::meal::is_special_category(m))),
         Cell::opt_str(g.preferences.seat.as_deref()),
         Cell::opt_str(g.preferences.language.as_deref()),
         Cell::Bool(!g.special_assistance.is_empty()),

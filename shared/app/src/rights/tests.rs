@@ -64,7 +64,8 @@ fn profile_event() -> Vec<u8> {
         json!({"channel": "web", "name": {"given": "Sinéad", "family": "Ní Bhriain"},
                "emails": [{"address": "sinead.nibhriain@example.ie", "verified": true}],
                "phones": [{"number": "+353 87 123 4567"}],
-               "loyalty": {"number": "GA77120044", "tier": "gold"}, "date_of_birth": "1988-02-29"}),
+               "loyalty": {"number": "GA77120044", "tier": "gold"}, "date_of_birth": "1988-02-29",
+               "documents": [{"type": "passport", "number": "PE4417210", "issuing_country": "IE"}]}),
     )
 }
 
@@ -205,9 +206,12 @@ async fn an_access_export_holds_every_kind_of_item_the_profile_has() {
     assert_eq!(doc["profile"]["name"]["given"], "Sinéad");
     assert_eq!(doc["profile"]["lineage"]["name"]["source"], "/channels/web");
     let kinds: Vec<&str> = doc["identifiers"].as_array().unwrap().iter().filter_map(|i| i["kind"].as_str()).collect();
-    for k in ["email", "phone", "loyalty", "booking_passenger", "ticket"] {
+    for k in ["email", "phone", "loyalty", "document", "booking_passenger", "ticket"] {
         assert!(kinds.contains(&k), "identifier kind {k} missing: {kinds:?}");
     }
+    // issue 23 (5): the document's type, as the profile holds it (`type`)
+    let document = doc["identifiers"].as_array().unwrap().iter().find(|i| i["kind"] == "document").unwrap();
+    assert_eq!((document["type"].as_str(), document["issuing_country"].as_str()), (Some("passport"), Some("IE")));
     let mut timeline_kinds: Vec<&str> =
         doc["timeline"].as_array().unwrap().iter().filter_map(|t| t["kind"].as_str()).collect();
     timeline_kinds.sort();
@@ -289,6 +293,87 @@ async fn erasure_shreds_the_key_and_a_replayed_event_cannot_bring_the_customer_b
     assert!(matches!(w.rights.erase(&id, officer()).await, Err(RightsError::Erased)));
     let reqs = w.store.requests(&id).await.unwrap();
     assert!(reqs.iter().any(|r| r.kind == RightsRequestKind::Erasure && r.status == RightsRequestStatus::Completed));
+}
+
+fn consent_event(id: &str, granted: bool) -> Vec<u8> {
+    event(
+        id,
+        "customer.consent_changed",
+        json!({"customer": {"loyalty_number": "GA77120044"}, "purpose": "partner_sharing", "granted": granted,
+               "jurisdiction": "IE", "channel": "web", "legal_basis": "consent", "notice_version": "privacy-2026-09",
+               "acted_at": "2026-11-20T10:01:00Z"}),
+    )
+}
+
+/// Issue 23 (2): after an erasure nothing names the erased id but its tombstone, its replay guards,
+/// its audit trail and its request records; replaying every earlier event (profile, interaction,
+/// booking, consent) recreates neither the profile nor its consent, and a new profile of the same
+/// person is not linked to the erased id.
+#[tokio::test]
+async fn after_erasure_no_item_links_the_person_and_no_replay_recreates_consent() {
+    let w = world();
+    let merge = Merge::new(
+        w.store.clone(),
+        w.keys.clone(),
+        w.kms.clone(),
+        w.indexer.clone(),
+        Arc::new(EventValidator::new().unwrap()),
+        14,
+    )
+    .with_resolution(w.store.clone());
+    let consents = crate::consent::ConsentProcessor::new(
+        ConsentLedger::new(w.store.clone(), w.store.clone(), w.indexer.clone()),
+        Arc::new(EventValidator::new().unwrap()),
+        crate::deadletter::DeadLetters::new(w.store.clone(), w.kms.clone(), 14),
+    );
+    let events = [profile_event(), chat_event(), booking_event()];
+    for e in &events {
+        merge.process_record(e, "t").await.unwrap();
+    }
+    let id = w.store.profiles()[0].id.clone();
+    let consent = consent_event("consent-1", true);
+    assert!(matches!(
+        consents.process_record(&consent, "t").await.unwrap(),
+        crate::consent::ConsentOutcome::Recorded { .. }
+    ));
+    assert!(w.ledger.may_use(&id, Purpose::PartnerSharing).await.unwrap().allowed);
+    assert!(!w.store.blocks_naming(&id).is_empty(), "the test needs blocking items naming the customer");
+
+    let receipt = w.rights.erase(&id, officer()).await.unwrap();
+    assert!(w.store.blocks_naming(&id).is_empty(), "blocking items still name the erased id");
+    assert!(receipt.blocks_left > 0, "{receipt:?}");
+    let retained = receipt.retained.join("\n");
+    assert!(retained.contains("blocking item") && retained.contains("consent events included"), "{retained}");
+
+    // the same person seen again: a new profile, linked to nothing of the erased one
+    let again = event(
+        "p2",
+        "customer.profile_observed",
+        json!({"channel": "web", "name": {"given": "Sinéad", "family": "Ní Bhriain"},
+               "emails": [{"address": "sinead.nibhriain@example.ie", "verified": true}],
+               "loyalty": {"number": "GA77120044"}, "date_of_birth": "1988-02-29"}),
+    );
+    merge.process_record(&again, "t").await.unwrap();
+    let new_id = w.store.profiles().into_iter().find(|p| p.id != id).map(|p| p.id).expect("a new profile");
+    // every earlier event replayed, by id: nothing changes, no consent comes back
+    for e in events.iter().chain([&consent]) {
+        merge.process_record(e, "replay").await.unwrap();
+        consents.process_record(e, "replay").await.unwrap();
+    }
+    assert!(w.store.blocks_naming(&id).is_empty(), "a replay re-linked the erased id");
+    assert!(w.ledger.history(&new_id).await.unwrap().is_empty(), "a replayed consent reached the new profile");
+    assert!(!w.ledger.may_use(&new_id, Purpose::PartnerSharing).await.unwrap().allowed);
+    assert!(w.store.lookups_of(&id).is_empty());
+    assert_eq!(w.store.timeline_count(&id), 0);
+    let new = w.store.get_profile(&new_id).await.unwrap().unwrap();
+    assert!(new.members.is_empty() && new.merged_into.is_none());
+    assert_eq!(new.bookings, 0, "the replayed booking went nowhere");
+    // a genuine new consent act (new event id) is recorded for the new profile
+    assert!(matches!(
+        consents.process_record(&consent_event("consent-2", true), "t").await.unwrap(),
+        crate::consent::ConsentOutcome::Recorded { .. }
+    ));
+    assert_eq!(w.ledger.history(&new_id).await.unwrap().len(), 1);
 }
 
 #[tokio::test]

@@ -112,6 +112,10 @@ impl MemoryStore {
     pub fn has_marker(&self, marker: &str) -> bool {
         self.st().markers.contains(marker)
     }
+    /// Blocking item keys that list `id` among their members.
+    pub fn blocks_naming(&self, id: &CustomerId) -> Vec<String> {
+        self.st().blocks.iter().filter(|(_, m)| m.contains(id)).map(|(k, _)| k.clone()).collect()
+    }
     /// Lookup keys owned by `id`.
     pub fn lookups_of(&self, id: &CustomerId) -> Vec<String> {
         self.st().lookups.iter().filter(|(_, o)| &o.customer_id == id).map(|(k, _)| k.clone()).collect()
@@ -388,6 +392,11 @@ impl PrivacyStore for MemoryStore {
         for l in &plan.delete_lookups {
             if st.lookups.get(l).map(|o| &o.customer_id) == Some(&id) {
                 st.lookups.remove(l);
+            }
+        }
+        for b in &plan.leave_blocks {
+            if let Some(members) = st.blocks.get_mut(b) {
+                members.remove(&id);
             }
         }
         for sk in &plan.delete_sort_keys {

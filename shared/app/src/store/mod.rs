@@ -299,6 +299,8 @@ pub struct ErasurePlan {
     pub delete_sort_keys: Vec<String>,
     /// Lookup items to delete (each only while it still points at this customer).
     pub delete_lookups: Vec<String>,
+    /// Blocking items (`BLK#…`) the customer is taken out of (identity resolution candidates).
+    pub leave_blocks: Vec<String>,
     /// The audit record of the erasure, appended to the customer's chain.
     pub audit: crate::audit::AuditRecord,
 }

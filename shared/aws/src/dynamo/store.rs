@@ -1154,7 +1154,25 @@ impl PrivacyStore for DynamoStore {
                 Err(e) => return Err(unavailable(e)),
             }
         }
-        // 4. everything else under the customer
+        // 4. the customer out of the blocking items it joined (nothing links the id to the person)
+        for b in &plan.leave_blocks {
+            match self
+                .client
+                .update_item()
+                .table_name(&self.profiles_table)
+                .set_key(Some(key(b.clone(), "BLK")))
+                .update_expression("DELETE members :m")
+                .condition_expression("attribute_exists(pk)")
+                .expression_attribute_values(":m", AttributeValue::Ss(vec![id.to_string()]))
+                .send()
+                .await
+            {
+                Ok(_) => {}
+                Err(e) if is_conflict(&e) => {} // no such block: nothing to leave
+                Err(e) => return Err(unavailable(e)),
+            }
+        }
+        // 5. everything else under the customer
         self.delete_keys(plan.delete_sort_keys.iter().map(|sk| key(customer_pk(id), sk)).collect()).await
     }
 }

@@ -712,6 +712,55 @@ fn documents(errs: &mut Errors, path: &str, docs: &[WireDocument]) -> Vec<Docume
         .collect()
 }
 
+/// How far in the future an event's `time`, or the time of an act it reports, may lie: clocks of
+/// channels and devices drift, an event from the future is refused.
+pub const MAX_CLOCK_SKEW_SECONDS: i64 = 300;
+
+/// The members of `data` that say when something happened, per type (a `flight.disrupted`'s
+/// schedule lies in the future on purpose and is not one of them; its actual arrival only when it is
+/// not an estimate).
+fn act_times(raw: &RawEnvelope) -> Vec<&'static str> {
+    match raw.event_type {
+        EventType::ConsentChanged => vec!["acted_at"],
+        EventType::BookingRecorded => vec!["booked_at"],
+        EventType::FlightDisrupted => {
+            let mut v = vec!["notified_at", "actual_departure"];
+            if raw.data.get("arrival_is_estimate").and_then(serde_json::Value::as_bool) != Some(true) {
+                v.push("actual_arrival");
+            }
+            v
+        }
+        EventType::ProfileObserved | EventType::InteractionLogged => vec![],
+    }
+}
+
+/// Refuses an event dated in the future: its envelope `time` (`time_in_future`) or the time of an
+/// act it reports (`acted_in_future`) more than [`MAX_CLOCK_SKEW_SECONDS`] after `now`. Every event
+/// type is checked at ingest with it.
+pub fn check_not_in_future(raw: &RawEnvelope, now: DateTime<Utc>) -> Vec<FieldError> {
+    let limit = now + chrono::Duration::seconds(MAX_CLOCK_SKEW_SECONDS);
+    let mut errors = Vec::new();
+    if raw.time > limit {
+        errors.push(FieldError::new(
+            "time_in_future",
+            "/time",
+            format!("the event is dated more than {MAX_CLOCK_SKEW_SECONDS} seconds in the future"),
+        ));
+    }
+    for member in act_times(raw) {
+        let at =
+            raw.data.get(member).and_then(serde_json::Value::as_str).and_then(|t| DateTime::parse_from_rfc3339(t).ok());
+        if at.is_some_and(|at| at.with_timezone(&Utc) > limit) {
+            errors.push(FieldError::new(
+                "acted_in_future",
+                format!("/data/{member}"),
+                format!("this happened, by the event, more than {MAX_CLOCK_SKEW_SECONDS} seconds in the future"),
+            ));
+        }
+    }
+    errors
+}
+
 /// Turns an envelope that passed the JSON Schema into a typed event, or says what is wrong with it.
 pub fn parse_event(raw: &RawEnvelope) -> Result<Event, Vec<FieldError>> {
     let mut errs = Errors(Vec::new());
@@ -851,6 +900,9 @@ fn profile_observed(errs: &mut Errors, raw: &RawEnvelope, w: WireProfileObserved
 }
 
 fn interaction(errs: &mut Errors, raw: &RawEnvelope, w: WireInteraction, account: Identifier) -> Option<Unit> {
+    if let Some(amount) = &w.amount {
+        errs.0.extend(super::money::check("/data/amount", amount));
+    }
     let c = &w.customer;
     let loyalty = c
         .loyalty_number
@@ -885,6 +937,9 @@ fn interaction(errs: &mut Errors, raw: &RawEnvelope, w: WireInteraction, account
 }
 
 fn booking(errs: &mut Errors, raw: &RawEnvelope, w: WireBooking) -> Vec<Unit> {
+    if let Some(total) = &w.total {
+        errs.0.extend(super::money::check("/data/total", total));
+    }
     let mut units = Vec::new();
     let mut seen = std::collections::HashSet::new();
     for (i, p) in w.passengers.iter().enumerate() {

@@ -183,6 +183,19 @@ fn customer_id(req: &Request) -> Result<CustomerId, ApiError> {
     })
 }
 
+/// The customer a request is about, before anything else of it is checked: the `{id}` of the
+/// `/v1/profiles/{id}...` routes, the `customer` of `GET /v1/audit`; `None` when there is none or it
+/// is not a well-formed customer id.
+fn customer_concerned(req: &Request, route: &str) -> Option<CustomerId> {
+    if route.starts_with("GET /v1/audit") {
+        return req.query_string_parameters_ref().and_then(|q| q.first("customer")).and_then(|c| c.parse().ok());
+    }
+    if route.contains("/v1/profiles/{id}") {
+        return req.path_parameters_ref().and_then(|p| p.first("id")).and_then(|c| c.parse().ok());
+    }
+    None
+}
+
 /// The query parameters, refusing any not in `allowed` and any given twice.
 fn query(req: &Request, allowed: &[&str]) -> Result<Vec<(String, String)>, ApiError> {
     let params = req.query_string_parameters();
@@ -474,9 +487,32 @@ impl ApiHandler {
             Some(a) if a != Action::IngestEvents => a,
             _ => return Err(ApiError::not_found("route_not_found", "no such route")),
         };
-        let p = principal(req)?;
+        let p = match principal(req) {
+            Ok(p) => p,
+            Err(e) => {
+                // a verified token without a role of this platform, about a customer: on their chain
+                if let (Some(sub), Some(about)) = (super::claimed_subject(req), customer_concerned(req, &route)) {
+                    self.audit(AuditEntry {
+                        at: chrono::Utc::now(),
+                        actor: sub,
+                        role: "none".into(),
+                        action: action.as_str().into(),
+                        customer_id: Some(about.to_string()),
+                        fields: vec![],
+                        purpose: action.default_purpose().into(),
+                        request_id: rid.into(),
+                        outcome: format!("denied:{}", e.code),
+                    })
+                    .await?;
+                }
+                return Err(e);
+            }
+        };
         if let Err(d) = role_check(&p, action) {
-            let mut e = AuditEntry::for_request(&p, action, None, action.default_purpose(), rid);
+            // a refusal about one customer goes on that customer's chain (their audit view and
+            // access export); one about no customer on the day's chain
+            let about = customer_concerned(req, &route);
+            let mut e = AuditEntry::for_request(&p, action, about.as_ref(), action.default_purpose(), rid);
             e.outcome = format!("denied:{}", super::denial_code(d));
             self.audit(e).await?;
             return Err(denial(d));
@@ -1221,6 +1257,49 @@ mod tests {
         let resp = handler().handle(req).await;
         // authorised (the sample's claims are a call-centre agent's), then not found in an empty store
         assert_eq!(resp.status().as_u16(), 404);
+    }
+
+    /// Issue 23 (3): a refusal about one customer, whatever its reason, is on that customer's chain.
+    #[tokio::test]
+    async fn refusals_about_a_customer_are_on_the_customers_chain() {
+        let audit = Arc::new(MemoryAuditLog::default());
+        let store = Arc::new(MemoryStore::default());
+        let keys = Arc::new(KeyRing::new(Arc::new(FakeKms::new()), store.clone(), CachePolicy::default()));
+        let h = ApiHandler::from_store(
+            store,
+            Arc::new(FakeKms::new()),
+            keys,
+            Arc::new(BlindIndexer::from_key(&[1; 32])),
+            audit.clone(),
+            Arc::new(cmp_app::rights::MemoryExports::default()),
+            Arc::new(cmp_app::rights::MemoryExports::default()),
+            Arc::new(cmp_app::rights::MemoryExports::default()),
+            10,
+        );
+        let id = "cus_0192f1a3c4d57e8f9a0b1c2d3e4f5a6b";
+        let claims = |role: &str, mfa: bool| {
+            json!({"sub": format!("{role}-1"), "token_use": "id", "cognito:groups": format!("[{role}]"),
+                   "amr": if mfa { "[pwd mfa]" } else { "[pwd]" }})
+        };
+        let cases = [
+            ("GET /v1/profiles/{id}/timeline", claims("cabin_crew", true), "denied:forbidden"),
+            ("GET /v1/profiles/{id}/access-requests", claims("privacy_officer", false), "denied:mfa_required"),
+            ("GET /v1/profiles/{id}", claims("nobody", true), "denied:no_role"),
+        ];
+        for (route, claims, _) in &cases {
+            let resp = h.handle(request(route, "/v1/x", Some(id), &[], claims.clone(), None)).await;
+            assert_eq!(resp.status().as_u16(), 403, "{route}");
+        }
+        // the audit route names its customer in the query
+        let q = vec![("customer".to_owned(), id.to_owned())];
+        let resp =
+            h.handle(request("GET /v1/audit", "/v1/audit", None, &q, claims("privacy_officer", false), None)).await;
+        assert_eq!(resp.status().as_u16(), 403);
+        let (chain, _) = audit.chain(&format!("CUST#{id}")).await.unwrap();
+        let outcomes: Vec<&str> = chain.iter().map(|r| r.entry.outcome.as_str()).collect();
+        assert_eq!(outcomes, ["denied:forbidden", "denied:mfa_required", "denied:no_role", "denied:mfa_required"]);
+        assert!(chain.iter().all(|r| r.entry.customer_id.as_deref() == Some(id)));
+        assert_eq!(chain[2].entry.actor, "nobody-1");
     }
 
     #[test]

@@ -8,17 +8,27 @@ use lambda_http::{Request, RequestExt};
 /// The caller, from the JWT claims API Gateway's authorizer verified and put in the request
 /// context. Nothing the caller sends directly (headers, body) is trusted for identity.
 pub fn principal(req: &Request) -> Result<Principal, ApiError> {
+    let claims = claims(req).ok_or_else(|| ApiError::new(401, "unauthenticated", "a bearer token is required"))?;
+    Principal::from_claims(&claims).map_err(denial)
+}
+
+/// The `sub` of a verified token whose role this platform does not know (for the audit record of
+/// the refusal).
+pub fn claimed_subject(req: &Request) -> Option<String> {
+    claims(req).and_then(|c| c.get("sub").and_then(serde_json::Value::as_str).map(str::to_owned))
+}
+
+/// The verified JWT claims API Gateway's authorizer put in the request context.
+fn claims(req: &Request) -> Option<serde_json::Value> {
     use lambda_http::request::RequestContext;
-    let claims = match req.request_context_ref() {
+    match req.request_context_ref() {
         Some(RequestContext::ApiGatewayV2(ctx)) => ctx.authorizer.as_ref().and_then(|a| a.jwt.as_ref()).map(|j| {
             serde_json::Value::Object(
                 j.claims.iter().map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone()))).collect(),
             )
         }),
         _ => None,
-    };
-    let claims = claims.ok_or_else(|| ApiError::new(401, "unauthenticated", "a bearer token is required"))?;
-    Principal::from_claims(&claims).map_err(denial)
+    }
 }
 
 /// Maps an authorisation refusal to its 403 and stable code.

@@ -174,6 +174,8 @@ async fn the_snapshot_holds_consenting_customers_only_pseudonymised_and_joinable
     assert_eq!(buyer["contactable_email"], Field::Bool(true));
     assert_eq!(s(&buyer["age_band"]), "35-44");
     assert_eq!(s(&buyer["seat_preference"]), "aisle");
+    // Inès asked for a gluten-free meal (GFML: health, GDPR Art. 9): never in the analysts' dataset
+    assert!(profiles.iter().all(|r| r["preferred_meal"] == Field::Null), "a special-category meal code is exported");
     let first_leg = tables["bookings"].iter().find(|r| r["segment_number"] == Field::Int(1)).unwrap();
     assert_eq!((s(&first_leg["origin"]), s(&first_leg["destination"])), ("DUB", "FRA"));
     assert_eq!(first_leg["days_before_departure"], Field::Int(27));
@@ -200,6 +202,7 @@ async fn the_snapshot_holds_consenting_customers_only_pseudonymised_and_joinable
             "cus_",
             "+353",
             "87 294",
+            "GFML",
         ] {
             assert!(!text.contains(needle), "{needle} in {key}");
         }
