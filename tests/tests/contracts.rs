@@ -2,8 +2,8 @@
 //! fake the unit tests rely on cannot quietly differ from DynamoDB or S3. Each contract is written
 //! once, from what the port's documentation promises, and run against both.
 //!
-//! Ports covered: the audit log, the wrapped-key store, the case store, the import ledger and the
-//! import files. (The profile store's contract is exercised through the integration tests of the
+//! Ports covered: the audit log, the wrapped-key store, the case store, the import ledger, the
+//! import files and the export store. (The profile store's contract is exercised through the integration tests of the
 //! platform, which run the same use cases against DynamoDB that the unit tests run on the fake.)
 use aws_sdk_dynamodb::Client as Ddb;
 use chrono::{TimeZone, Utc};
@@ -13,6 +13,7 @@ use cmp_app::crypto::{fake::MemoryKeyStore, WrappedKeyStore};
 use cmp_app::error::CmpError;
 use cmp_app::import::memory::{MemoryFiles, MemoryLedger};
 use cmp_app::import::{Format, ImportFiles, ImportLedger, ImportState};
+use cmp_app::rights::{ExportStore, MemoryExports};
 use cmp_app::store::StoreError;
 use cmp_aws::dynamo::audit::DynamoAuditLog;
 use cmp_aws::dynamo::cases::DynamoCases;
@@ -239,5 +240,29 @@ async fn the_import_files_contract_holds_for_the_fake_and_s3() {
     import_files_contract(&MemoryFiles::default()).await;
     let aws = aws().await;
     import_files_contract(&S3ImportFiles::new(aws.s3.clone(), aws.env("import_load", "IMPORTS_BUCKET"))).await;
+    aws.emulator.stop().await;
+}
+
+// ------------------------------------------------------------------ exports
+
+async fn export_store_contract(exports: &dyn ExportStore) {
+    let ttl = std::time::Duration::from_secs(300);
+    for key in
+        ["access-requests/contract/a/1.json", "access-requests/contract/a/2.json", "access-requests/contract/b/1.json"]
+    {
+        exports.put(key, b"{}".to_vec(), "application/json").await.unwrap();
+    }
+    let link = exports.link("access-requests/contract/a/1.json", ttl).await.unwrap();
+    assert!(link.contains("access-requests/contract/a/1.json"), "a link names the object: {link}");
+    assert_eq!(exports.delete_prefix("access-requests/contract/a/").await.unwrap(), 2, "both objects under the prefix");
+    assert_eq!(exports.delete_prefix("access-requests/contract/a/").await.unwrap(), 0, "nothing left to delete");
+    assert_eq!(exports.delete_prefix("access-requests/contract/").await.unwrap(), 1, "the other prefix was kept");
+}
+
+#[tokio::test]
+async fn the_export_store_contract_holds_for_the_fake_and_s3() {
+    export_store_contract(&MemoryExports::default()).await;
+    let aws = aws().await;
+    export_store_contract(&cmp_aws::s3::S3Exports::new(aws.s3.clone(), aws.env("api", "PRIVACY_BUCKET"))).await;
     aws.emulator.stop().await;
 }
