@@ -201,6 +201,13 @@ async fn data_subject_journeys() {
     drained(&stack, before, 2).await;
     let (_, state) = customer.get(&format!("/v1/profiles/{id}/consents")).await.unwrap();
     assert_eq!(purpose_state(&state, "partner_sharing")["allowed"], true, "{state}");
+    let partner_rows = || async {
+        let (status, resp) =
+            dpo.post_json("/v1/exports", &json!({"partners": ["velo-car-rental"], "k": 1})).await.unwrap();
+        assert_eq!(status, 201, "{resp}");
+        resp["reports"][0]["manifest"]["rows"].as_u64().unwrap()
+    };
+    assert_eq!(partner_rows().await, 1, "she shares with partners before the erasure");
     // a review of a candidate match between her and another profile (raised through the store, as
     // identity resolution raises them)
     let identity_store = {
@@ -255,6 +262,7 @@ async fn data_subject_journeys() {
     assert_eq!(history["items"], json!([]), "a replayed consent reached the new profile: {history}");
     let (_, state) = dpo.get(&format!("/v1/profiles/{new_id}/consents")).await.unwrap();
     assert_eq!(purpose_state(&state, "partner_sharing")["allowed"], false);
+    assert_eq!(partner_rows().await, 0, "the replayed consent put her back into the partner export");
     let (_, timeline) = dpo.get(&format!("/v1/profiles/{new_id}/timeline")).await.unwrap();
     assert_eq!(timeline["items"].as_array().unwrap().len(), 1, "only the new observation: {timeline}");
     // no item names the erased id but its tombstone, its request records and its replay guards
