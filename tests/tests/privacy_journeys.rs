@@ -201,8 +201,43 @@ async fn data_subject_journeys() {
     drained(&stack, before, 2).await;
     let (_, state) = customer.get(&format!("/v1/profiles/{id}/consents")).await.unwrap();
     assert_eq!(purpose_state(&state, "partner_sharing")["allowed"], true, "{state}");
+    let partner_rows = || async {
+        let (status, resp) =
+            dpo.post_json("/v1/exports", &json!({"partners": ["velo-car-rental"], "k": 1})).await.unwrap();
+        assert_eq!(status, 201, "{resp}");
+        resp["reports"][0]["manifest"]["rows"].as_u64().unwrap()
+    };
+    assert_eq!(partner_rows().await, 1, "she shares with partners before the erasure");
+    // a review of a candidate match between her and another profile (raised through the store, as
+    // identity resolution raises them)
+    let identity_store = {
+        let f = stack.wiring.function_by_binary("api").expect("the api function").clone();
+        let spec = &cmp_lambda::wiring::capability::API;
+        let config = cmp_lambda::wiring::config_for(spec, &|k| f.environment.get(k).cloned()).unwrap();
+        let clients = cmp_lambda::wiring::ServiceClients::select(&cmpctl::stack::clients(&stack.sdk, None), spec);
+        cmp_lambda::handlers::Wiring::build(spec, config, clients).await.unwrap().store().unwrap()
+    };
+    {
+        use cmp_app::store::{IdentityStore, MatchCandidate, MatchStatus};
+        let (a, b): (cmp_app::domain::CustomerId, cmp_app::domain::CustomerId) =
+            (id.parse().unwrap(), "cus_0192f1a3c4d57e8f9a0b1c2d3e4f5a6c".parse().unwrap());
+        let m = MatchCandidate {
+            id: MatchCandidate::id_for(&a, &b),
+            a,
+            b,
+            score: 3.2,
+            explanation: json!({"score": 3.2, "contributions": []}),
+            status: MatchStatus::Pending,
+            created_at: chrono::Utc::now(),
+            event_id: "journey-match".into(),
+            decided_at: None,
+            decided_by: None,
+        };
+        assert!(identity_store.put_match(&m).await.unwrap());
+    }
     let (status, receipt) = customer.post_json(&format!("/v1/profiles/{id}/erasure"), &json!({})).await.unwrap();
     assert_eq!(status, 200, "{receipt}");
+    assert_eq!(receipt["matches_forgotten"], 1, "{receipt}");
     assert!(receipt["blocks_left"].as_u64().unwrap_or(0) > 0, "{receipt}");
     let retained = receipt["retained"].to_string();
     assert!(retained.contains("blocking item") && retained.contains("consent events included"), "{receipt}");
@@ -227,6 +262,7 @@ async fn data_subject_journeys() {
     assert_eq!(history["items"], json!([]), "a replayed consent reached the new profile: {history}");
     let (_, state) = dpo.get(&format!("/v1/profiles/{new_id}/consents")).await.unwrap();
     assert_eq!(purpose_state(&state, "partner_sharing")["allowed"], false);
+    assert_eq!(partner_rows().await, 0, "the replayed consent put her back into the partner export");
     let (_, timeline) = dpo.get(&format!("/v1/profiles/{new_id}/timeline")).await.unwrap();
     assert_eq!(timeline["items"].as_array().unwrap().len(), 1, "only the new observation: {timeline}");
     // no item names the erased id but its tombstone, its request records and its replay guards

@@ -91,6 +91,8 @@ pub struct ErasureReceipt {
     pub lookups_deleted: usize,
     /// Blocking items (identity-resolution candidates) the customer was taken out of.
     pub blocks_left: usize,
+    /// Candidate matches (review queue, decided reviews) naming the customer, deleted.
+    pub matches_forgotten: usize,
     pub replay_guards: usize,
     pub exports_deleted: usize,
     /// Profiles merged into this one, erased with it (their own data keys destroyed too).
@@ -113,6 +115,9 @@ pub struct Rights {
     /// Merge records (identity lineage).
     merges: Option<Arc<dyn crate::store::IdentityStore>>,
 }
+
+/// How many pending and how many decided reviews erasure looks through for the customer's.
+const MAX_MATCHES_SCANNED: usize = 10_000;
 
 fn request(kind: RightsRequestKind, by: &str, now: DateTime<Utc>) -> RightsRequest {
     RightsRequest {
@@ -441,6 +446,18 @@ impl Rights {
                             members_erased.push(m.clone());
                         }
                     }
+                    // reviews of a candidate match naming them, pending or decided: they would link
+                    // the erased id to another profile
+                    let mut matches_forgotten = 0;
+                    if let Some(ids) = &self.merges {
+                        let mut theirs = ids.pending_matches(MAX_MATCHES_SCANNED).await?;
+                        theirs.extend(ids.decided_matches(MAX_MATCHES_SCANNED).await?);
+                        theirs.retain(|m| {
+                            m.a == id || m.b == id || current.members.iter().any(|x| *x == m.a || *x == m.b)
+                        });
+                        ids.forget_matches(&theirs).await?;
+                        matches_forgotten = theirs.len();
+                    }
                     let exports_deleted = self.exports.delete_prefix(&format!("{ACCESS_PREFIX}/{id}/")).await?;
                     let receipt = ErasureReceipt {
                         request_id: req.id.clone(),
@@ -451,13 +468,14 @@ impl Rights {
                         items_deleted: plan.delete_sort_keys.len(),
                         lookups_deleted: plan.delete_lookups.len(),
                         blocks_left: plan.leave_blocks.len(),
+                        matches_forgotten,
                         replay_guards: plan.replay_guards.len(),
                         exports_deleted,
                         members_erased,
                         retained: vec![
                             "the profile id as a tombstone (status erased), so replayed events cannot re-create the customer",
                             "markers of the events that contributed, consent events included (event references, no content), as replay guards: an event re-sent with the same source and id is recognised and changes nothing",
-                            "nothing else names the id: lookups deleted, the id taken out of every blocking item, so a new profile of the same person is not linked to it",
+                            "nothing else names the id: lookups deleted, the id taken out of every blocking item and the reviews of candidate matches naming it deleted, so a new profile of the same person is not linked to it",
                             "no fingerprint of the events' content (it would itself link the person): an old event re-sent under a new id is a new observation",
                             "the audit trail (no personal data; accountability, GDPR Art. 5(2))",
                             "the records of this and earlier data-subject requests (no personal data)",

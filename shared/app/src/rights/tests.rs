@@ -339,7 +339,26 @@ async fn after_erasure_no_item_links_the_person_and_no_replay_recreates_consent(
     assert!(w.ledger.may_use(&id, Purpose::PartnerSharing).await.unwrap().allowed);
     assert!(!w.store.blocks_naming(&id).is_empty(), "the test needs blocking items naming the customer");
 
-    let receipt = w.rights.erase(&id, officer()).await.unwrap();
+    // a review of a candidate match between her and someone else
+    let other = CustomerId::new();
+    let review = crate::store::MatchCandidate {
+        id: crate::store::MatchCandidate::id_for(&id, &other),
+        a: other.clone(),
+        b: id.clone(),
+        score: 3.1,
+        explanation: json!({}),
+        status: crate::store::MatchStatus::Pending,
+        created_at: Utc::now(),
+        event_id: "p1".into(),
+        decided_at: None,
+        decided_by: None,
+    };
+    use crate::store::IdentityStore;
+    assert!(w.store.put_match(&review).await.unwrap());
+    let w_rights = w.rights.clone().with_merges(w.store.clone());
+    let receipt = w_rights.erase(&id, officer()).await.unwrap();
+    assert_eq!(receipt.matches_forgotten, 1, "{receipt:?}");
+    assert!(w.store.get_match(&review.id).await.unwrap().is_none(), "a review still links the erased id");
     assert!(w.store.blocks_naming(&id).is_empty(), "blocking items still name the erased id");
     assert!(receipt.blocks_left > 0, "{receipt:?}");
     let retained = receipt.retained.join("\n");

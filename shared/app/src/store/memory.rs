@@ -643,6 +643,15 @@ impl super::IdentityStore for MemoryStore {
         Ok(out)
     }
 
+    async fn forget_matches(&self, matches: &[super::MatchCandidate]) -> Result<(), CmpError> {
+        self.call();
+        let mut st = self.st();
+        for m in matches {
+            st.matches.remove(&m.id);
+        }
+        Ok(())
+    }
+
     async fn guarded_identifiers(&self, limit: usize) -> Result<Vec<super::GuardedIdentifier>, CmpError> {
         self.call();
         let mut out: Vec<_> = self.st().guarded.values().cloned().collect();

@@ -542,4 +542,7 @@ pub trait IdentityStore: Send + Sync {
     async fn decided_matches(&self, limit: usize) -> Result<Vec<MatchCandidate>, CmpError>;
     /// Identifiers the shared-identifier guard stopped counting, most recent first.
     async fn guarded_identifiers(&self, limit: usize) -> Result<Vec<GuardedIdentifier>, CmpError>;
+    /// Deletes candidate matches, pending or decided, with their queue entries (erasure: a review
+    /// naming an erased customer would link their id to another profile).
+    async fn forget_matches(&self, matches: &[MatchCandidate]) -> Result<(), CmpError>;
 }

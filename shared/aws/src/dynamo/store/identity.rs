@@ -370,6 +370,28 @@ impl IdentityStore for DynamoStore {
         self.page(DECIDED_PK, false, limit).await
     }
 
+    async fn forget_matches(&self, matches: &[MatchCandidate]) -> Result<(), CmpError> {
+        for m in matches {
+            let mut keys = vec![
+                key(format!("MATCH#{}", m.id), "MATCH"),
+                key(QUEUE_PK.into(), &format!("{}#{}", at_key(m.created_at), m.id)),
+            ];
+            if let Some(at) = m.decided_at {
+                keys.push(key(DECIDED_PK.into(), &format!("{}#{}", at_key(at), m.id)));
+            }
+            for k in keys {
+                self.client
+                    .delete_item()
+                    .table_name(&self.profiles_table)
+                    .set_key(Some(k))
+                    .send()
+                    .await
+                    .map_err(unavailable)?;
+            }
+        }
+        Ok(())
+    }
+
     async fn guarded_identifiers(&self, limit: usize) -> Result<Vec<cmp_app::store::GuardedIdentifier>, CmpError> {
         // keyed by lookup (a guard reached twice is one item); few enough to sort here
         let mut out = Vec::new();
