@@ -99,9 +99,11 @@ pub async fn init(runs: usize, profile: &str) -> Result<InitReport, BoxError> {
     let mut rows = Vec::new();
     for (name, env) in binaries {
         let path = bin_dir.join(&name);
-        let size = std::fs::metadata(&path)
-            .map_err(|e| format!("{}: {e} (build it first: cargo build --release --bins)", path.display()))?
-            .len();
+        let Ok(meta) = std::fs::metadata(&path) else {
+            eprintln!("{}: not built, skipped (cargo build --{profile} -p {name})", path.display());
+            continue;
+        };
+        let size = meta.len();
         let mut ms = Vec::with_capacity(runs);
         for _ in 0..runs {
             let mut rx = rx.lock().await;
